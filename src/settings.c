@@ -1,0 +1,343 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.c
+ *	  Defines the pg_container.* configuration parameters and checks their
+ *	  values when they are set, so that a bad value is refused by SET or by
+ *	  a reload instead of failing later inside a Docker request.
+ *
+ * Everything that decides where the extension connects, what it runs or
+ * which key it uses is PGC_SUSET or stricter: the Docker socket is root on
+ * the host, so these must never be in reach of ordinary roles.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "utils/guc.h"
+
+#include "settings.h"
+
+char	   *pgc_docker_host = NULL;
+char	   *pgc_docker_api_version = NULL;
+int			pgc_docker_timeout_ms = 30000;
+int			pgc_max_response_size_kb = 8192;
+char	   *pgc_docker_cert_path = NULL;
+bool		pgc_docker_tls_verify = true;
+
+char	   *pgc_encryption_key_file = NULL;
+
+char	   *pgc_image = NULL;
+char	   *pgc_network = NULL;
+char	   *pgc_api_url = NULL;
+char	   *pgc_name_prefix = NULL;
+int			pgc_gateway_port = 18789;
+char	   *pgc_state_path = NULL;
+int			pgc_port_range_start = 19000;
+int			pgc_port_range_end = 19999;
+char	   *pgc_publish_address = NULL;
+int			pgc_stop_timeout_s = 10;
+int			pgc_url_mode = PGC_URL_INTERNAL;
+
+static const struct config_enum_entry url_mode_options[] = {
+	{"internal", PGC_URL_INTERNAL, false},
+	{"published", PGC_URL_PUBLISHED, false},
+	{NULL, 0, false}
+};
+
+/*
+ * The forms of DOCKER_HOST that the seed service and the docker CLI accept.
+ * Anything else (ftp://, file://, ssh://) is refused when set.
+ */
+static bool
+check_docker_host(char **newval, void **extra, GucSource source)
+{
+	const char *value = *newval;
+
+	if (value == NULL || value[0] == '\0' || value[0] == '/')
+		return true;
+	if (strncmp(value, "unix://", 7) == 0)
+	{
+		if (value[7] != '/')
+		{
+			GUC_check_errdetail("A unix:// endpoint needs an absolute socket path, as in unix:///var/run/docker.sock.");
+			return false;
+		}
+		return true;
+	}
+	if (strncmp(value, "tcp://", 6) == 0 ||
+		strncmp(value, "http://", 7) == 0 ||
+		strncmp(value, "https://", 8) == 0)
+	{
+		const char *host = strstr(value, "://") + 3;
+
+		if (*host == '\0' || *host == '/' || *host == ':')
+		{
+			GUC_check_errdetail("The endpoint names no host.");
+			return false;
+		}
+		return true;
+	}
+	GUC_check_errdetail("Use unix:///path, an absolute socket path, tcp://host:port, http://host:port or https://host:port.");
+	return false;
+}
+
+static bool
+check_api_version(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval;
+	int			major,
+				minor;
+	char		tail;
+
+	if (p == NULL || p[0] == '\0')
+		return true;
+	if (sscanf(p, "%d.%d%c", &major, &minor, &tail) != 2 || major < 1 || minor < 0)
+	{
+		GUC_check_errdetail("An API version looks like 1.41; empty means negotiate it with the engine.");
+		return false;
+	}
+	return true;
+}
+
+/* Docker's rule for container names is [a-zA-Z0-9][a-zA-Z0-9_.-]+. */
+static bool
+check_name_prefix(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval;
+
+	if (p == NULL || p[0] == '\0')
+		return true;
+	if (strlen(p) > 64)
+	{
+		GUC_check_errdetail("The prefix may have at most 64 characters.");
+		return false;
+	}
+	if (!((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z') ||
+		  (p[0] >= '0' && p[0] <= '9')))
+	{
+		GUC_check_errdetail("Container names must start with a letter or a digit.");
+		return false;
+	}
+	for (; *p; p++)
+	{
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			  (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+		{
+			GUC_check_errdetail("Container names may hold only letters, digits, \"_\", \".\" and \"-\".");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* For values spliced into a Docker request where white space has no place. */
+static bool
+check_no_whitespace(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval;
+
+	if (p == NULL || p[0] == '\0')
+	{
+		GUC_check_errdetail("The value must not be empty.");
+		return false;
+	}
+	for (; *p; p++)
+	{
+		if ((unsigned char) *p <= ' ' || *p == 0x7f)
+		{
+			GUC_check_errdetail("The value must not contain white space or control characters.");
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+check_state_path(char **newval, void **extra, GucSource source)
+{
+	if (!check_no_whitespace(newval, extra, source))
+		return false;
+	if ((*newval)[0] != '/' || strchr(*newval, ':') != NULL)
+	{
+		GUC_check_errdetail("The state path must be an absolute path inside the container, without \":\".");
+		return false;
+	}
+	return true;
+}
+
+void
+pgc_define_settings(void)
+{
+	/* The Docker engine */
+	DefineCustomStringVariable("pg_container.docker_host",
+							   "Docker engine endpoint.",
+							   "unix:///path, an absolute socket path, tcp://host:port, http://host:port "
+							   "or https://host:port. Empty: the server's DOCKER_HOST environment "
+							   "variable, else unix:///var/run/docker.sock.",
+							   &pgc_docker_host,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   check_docker_host, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.docker_api_version",
+							   "Docker Engine API version to use, such as 1.41.",
+							   "Empty: negotiated once per process from the engine's GET /_ping.",
+							   &pgc_docker_api_version,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_api_version, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.docker_timeout",
+							"Time limit of each Docker request.",
+							"A stop request is allowed pg_container.stop_timeout on top of it.",
+							&pgc_docker_timeout_ms,
+							30000, 100, INT_MAX / 2,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.max_response_size",
+							"Largest Docker response body accepted.",
+							"A larger body fails the request instead of filling backend memory.",
+							&pgc_max_response_size_kb,
+							8192, 64, 1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.docker_cert_path",
+							   "Directory with ca.pem, cert.pem and key.pem for a TLS Docker endpoint.",
+							   "Docker's own DOCKER_CERT_PATH convention. When set, tcp:// endpoints use TLS.",
+							   &pgc_docker_cert_path,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_container.docker_tls_verify",
+							 "Verify the Docker engine's TLS certificate against ca.pem.",
+							 NULL,
+							 &pgc_docker_tls_verify,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	/* Secrets */
+	DefineCustomStringVariable("pg_container.encryption_key_file",
+							   "File holding the 256-bit key (64 hex characters) that encrypts gateway tokens.",
+							   NULL,
+							   &pgc_encryption_key_file,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	/* The container */
+	DefineCustomStringVariable("pg_container.image",
+							   "Image of new user containers.",
+							   NULL,
+							   &pgc_image,
+							   "alpine/openclaw:latest",
+							   PGC_SUSET,
+							   0,
+							   check_no_whitespace, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.network",
+							   "Docker network that user containers join.",
+							   NULL,
+							   &pgc_network,
+							   "mosaic-internal",
+							   PGC_SUSET,
+							   0,
+							   check_no_whitespace, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.api_url",
+							   "Value of MOSAIC_API_URL in user containers.",
+							   NULL,
+							   &pgc_api_url,
+							   "http://mosaic-api:3000/api",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.name_prefix",
+							   "Prefix of container names; the user id follows it.",
+							   NULL,
+							   &pgc_name_prefix,
+							   "mosaic-user-",
+							   PGC_SUSET,
+							   0,
+							   check_name_prefix, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.gateway_port",
+							"TCP port the gateway listens on inside the container.",
+							NULL,
+							&pgc_gateway_port,
+							18789, 1, 65535,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.state_path",
+							   "Path inside the container where the user's volume is mounted.",
+							   NULL,
+							   &pgc_state_path,
+							   "/home/node/.openclaw",
+							   PGC_SUSET,
+							   0,
+							   check_state_path, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.port_range_start",
+							"First host port handed out to user containers.",
+							NULL,
+							&pgc_port_range_start,
+							19000, 1, 65535,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.port_range_end",
+							"Last host port handed out to user containers.",
+							NULL,
+							&pgc_port_range_end,
+							19999, 1, 65535,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.publish_address",
+							   "Host address the gateway port is published on.",
+							   "The default keeps gateways off every other interface.",
+							   &pgc_publish_address,
+							   "127.0.0.1",
+							   PGC_SUSET,
+							   0,
+							   check_no_whitespace, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.stop_timeout",
+							"Time a container gets to exit after SIGTERM before it is killed.",
+							NULL,
+							&pgc_stop_timeout_s,
+							10, 0, 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_container.url_mode",
+							 "Which URL container_ensure_running returns.",
+							 "internal: http://<container name>:<gateway port>, reachable on the container network; "
+							 "published: http://<publish address>:<host port>, reachable from the Docker host.",
+							 &pgc_url_mode,
+							 PGC_URL_INTERNAL,
+							 url_mode_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pg_container");
+}

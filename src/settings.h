@@ -1,0 +1,44 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.h
+ *	  The pg_container.* configuration parameters.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGC_SETTINGS_H
+#define PGC_SETTINGS_H
+
+/* How container_ensure_running builds the URL it returns. */
+typedef enum PgcUrlMode
+{
+	PGC_URL_INTERNAL,			/* http://<container name>:<gateway port> */
+	PGC_URL_PUBLISHED			/* http://<publish address>:<host port> */
+} PgcUrlMode;
+
+/* Docker engine */
+extern char *pgc_docker_host;
+extern char *pgc_docker_api_version;
+extern int	pgc_docker_timeout_ms;
+extern int	pgc_max_response_size_kb;
+extern char *pgc_docker_cert_path;
+extern bool pgc_docker_tls_verify;
+
+/* Secrets */
+extern char *pgc_encryption_key_file;
+
+/* The container */
+extern char *pgc_image;
+extern char *pgc_network;
+extern char *pgc_api_url;
+extern char *pgc_name_prefix;
+extern int	pgc_gateway_port;
+extern char *pgc_state_path;
+extern int	pgc_port_range_start;
+extern int	pgc_port_range_end;
+extern char *pgc_publish_address;
+extern int	pgc_stop_timeout_s;
+extern int	pgc_url_mode;
+
+extern void pgc_define_settings(void);
+
+#endif							/* PGC_SETTINGS_H */
