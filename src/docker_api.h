@@ -1,0 +1,60 @@
+/*-------------------------------------------------------------------------
+ *
+ * docker_api.h
+ *	  Docker Engine API operations on containers and images.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGC_DOCKER_API_H
+#define PGC_DOCKER_API_H
+
+#include "nodes/pg_list.h"
+
+/* Labels that mark what pg_container manages. */
+#define PGC_LABEL_MANAGED "pg_container.managed"
+#define PGC_LABEL_USER_ID "pg_container.user_id"
+
+/* What we read back about a container. */
+typedef struct DockerContainer
+{
+	char	   *id;
+	char	   *name;			/* without Docker's leading "/" */
+	char	   *state;			/* "running", "exited", "created", ... */
+	bool		running;
+	bool		paused;
+	char	   *health;			/* "healthy", "unhealthy", "starting" or NULL */
+	int			host_port;		/* host port published for the gateway; 0: none */
+	char	   *user_label;		/* value of PGC_LABEL_USER_ID, or NULL */
+} DockerContainer;
+
+/* Everything a user's container is created from. */
+typedef struct ContainerSpec
+{
+	const char *name;
+	const char *user_id;
+	const char *image;
+	List	   *env;			/* of char *, "KEY=VALUE" */
+	const char *volume;
+	const char *state_path;
+	const char *network;
+	int			gateway_port;	/* inside the container */
+	const char *publish_address;
+	int			host_port;
+} ContainerSpec;
+
+typedef enum DockerStartResult
+{
+	DOCKER_STARTED,				/* started, or was running already */
+	DOCKER_START_NOT_FOUND,		/* no such container */
+	DOCKER_START_PORT_TAKEN		/* its host port is bound by someone else */
+} DockerStartResult;
+
+extern bool docker_inspect_container(const char *ref, DockerContainer *out);
+extern char *docker_create_container(const ContainerSpec *spec, bool *name_taken,
+									 const char *secret);
+extern DockerStartResult docker_start_container(const char *id, const char *name);
+extern bool docker_stop_container(const char *id, const char *name);
+extern void docker_unpause_container(const char *id, const char *name);
+extern void docker_remove_container(const char *id, const char *name);
+
+#endif							/* PGC_DOCKER_API_H */

@@ -1,0 +1,750 @@
+/*-------------------------------------------------------------------------
+ *
+ * docker_http.c
+ *	  Owns every byte that goes to the Docker engine: the endpoint named by
+ *	  pg_container.docker_host, the libcurl handles and their kept-alive
+ *	  connections, API version negotiation, timeouts, cancellation and the
+ *	  response size cap.
+ *
+ * All requests, one or many, run through one curl multi handle that lives
+ * as long as the process, so connections to the engine are reused between
+ * calls and parallel requests need no second code path.  We drive the multi
+ * handle ourselves and poll it in short slices, checking for interrupts
+ * between slices: a query cancel, statement_timeout or pg_terminate_backend
+ * ends a request to a hung engine within about 100 ms with PostgreSQL's own
+ * error (57014 for a cancel), and the aborted connection is closed rather
+ * than reused.
+ *
+ * libcurl's memory is its own (malloc): we never hand it palloc, and every
+ * curl resource touched during a request is released in PG_FINALLY, so an
+ * error or cancel leaks nothing.  Callbacks never raise errors, since a
+ * longjmp through libcurl would corrupt it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <curl/curl.h>
+
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
+
+#include "docker_http.h"
+#include "settings.h"
+
+/*
+ * The newest API version whose request and response shapes this code was
+ * written against.  Negotiation picks min(this, what the engine offers):
+ * Docker 29 refuses clients below 1.44 and Docker 20.10 knows nothing past
+ * 1.41, so no single pinned version serves both.
+ */
+#define NEWEST_KNOWN_API_MAJOR 1
+#define NEWEST_KNOWN_API_MINOR 47
+
+/* How often an in-flight request checks for cancels and reloads. */
+#define POLL_SLICE_MS 100
+
+#define DEFAULT_SOCKET "unix:///var/run/docker.sock"
+
+typedef struct Endpoint
+{
+	char		source[1024];	/* the DOCKER_HOST text it was resolved from */
+	char		cert_path[MAXPGPATH];	/* pg_container.docker_cert_path then */
+	bool		tls_verify;
+	bool		resolved;
+
+	char		socket_path[MAXPGPATH]; /* "" unless a unix socket */
+	char		base_url[1024]; /* scheme://host[:port] */
+	bool		tls;
+	char		api_prefix[32]; /* "/v1.41" once negotiated or set */
+} Endpoint;
+
+/* One request in flight; the malloc'd parts are freed in PG_FINALLY. */
+typedef struct Transfer
+{
+	DockerRequest *req;
+	CURL	   *easy;
+	struct curl_slist *headers;
+	char	   *body;			/* malloc'd response body */
+	size_t		body_len;
+	size_t		body_cap;
+	size_t		body_limit;
+	bool		too_large;
+	bool		out_of_memory;
+	bool		finished;
+	char		api_version[32];
+	char		errbuf[CURL_ERROR_SIZE];
+} Transfer;
+
+void		(*docker_wait_hook) (void) = NULL;
+uint64		docker_requests_sent = 0;
+
+static Endpoint endpoint;
+static CURLM *multi = NULL;
+
+/* Idle easy handles, kept so their settings and caches are reused. */
+static CURL **idle_handles = NULL;
+static int	idle_count = 0;
+static int	idle_capacity = 0;
+
+void
+docker_http_init(void)
+{
+	CURLcode	rc = curl_global_init(CURL_GLOBAL_ALL);
+
+	if (rc != CURLE_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not initialize libcurl: %s", curl_easy_strerror(rc))));
+}
+
+static const char *
+effective_docker_host(void)
+{
+	const char *env;
+
+	if (pgc_docker_host != NULL && pgc_docker_host[0] != '\0')
+		return pgc_docker_host;
+	env = getenv("DOCKER_HOST");
+	if (env != NULL && env[0] != '\0')
+		return env;
+	return DEFAULT_SOCKET;
+}
+
+const char *
+docker_endpoint_name(void)
+{
+	return effective_docker_host();
+}
+
+/*
+ * Parse host[:port] out of "rest" (after the scheme) into base_url,
+ * dropping any path, with Docker's default ports: 2375 plain, 2376 TLS.
+ */
+static void
+set_tcp_base_url(const char *scheme, const char *rest, int default_port)
+{
+	size_t		len = strcspn(rest, "/?#");
+	const char *close_bracket;
+	bool		has_port;
+
+	if (len == 0 || len > 900)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid Docker endpoint \"%s\"", endpoint.source)));
+
+	/* An IPv6 literal's colons are not a port separator. */
+	close_bracket = (rest[0] == '[') ? memchr(rest, ']', len) : NULL;
+	if (close_bracket != NULL)
+		has_port = (close_bracket + 1 < rest + len && close_bracket[1] == ':');
+	else
+		has_port = memchr(rest, ':', len) != NULL;
+
+	if (has_port)
+		snprintf(endpoint.base_url, sizeof(endpoint.base_url), "%s://%.*s",
+				 scheme, (int) len, rest);
+	else
+		snprintf(endpoint.base_url, sizeof(endpoint.base_url), "%s://%.*s:%d",
+				 scheme, (int) len, rest, default_port);
+}
+
+/* Re-resolve the endpoint when any setting that shapes it has changed. */
+static void
+resolve_endpoint(void)
+{
+	const char *host = effective_docker_host();
+	const char *cert_path = pgc_docker_cert_path ? pgc_docker_cert_path : "";
+	bool		use_tls_for_tcp;
+
+	if (endpoint.resolved &&
+		strcmp(endpoint.source, host) == 0 &&
+		strcmp(endpoint.cert_path, cert_path) == 0 &&
+		endpoint.tls_verify == pgc_docker_tls_verify)
+		return;
+
+	memset(&endpoint, 0, sizeof(endpoint));
+	strlcpy(endpoint.source, host, sizeof(endpoint.source));
+	strlcpy(endpoint.cert_path, cert_path, sizeof(endpoint.cert_path));
+	endpoint.tls_verify = pgc_docker_tls_verify;
+
+	/* Docker's convention: tcp:// speaks TLS when certificates are given. */
+	use_tls_for_tcp = cert_path[0] != '\0';
+
+	if (host[0] == '/')
+	{
+		strlcpy(endpoint.socket_path, host, sizeof(endpoint.socket_path));
+		strlcpy(endpoint.base_url, "http://docker", sizeof(endpoint.base_url));
+	}
+	else if (strncmp(host, "unix://", 7) == 0 && host[7] == '/')
+	{
+		strlcpy(endpoint.socket_path, host + 7, sizeof(endpoint.socket_path));
+		strlcpy(endpoint.base_url, "http://docker", sizeof(endpoint.base_url));
+	}
+	else if (strncmp(host, "tcp://", 6) == 0)
+	{
+		endpoint.tls = use_tls_for_tcp;
+		set_tcp_base_url(endpoint.tls ? "https" : "http", host + 6,
+						 endpoint.tls ? 2376 : 2375);
+	}
+	else if (strncmp(host, "http://", 7) == 0)
+		set_tcp_base_url("http", host + 7, 2375);
+	else if (strncmp(host, "https://", 8) == 0)
+	{
+		endpoint.tls = true;
+		set_tcp_base_url("https", host + 8, 2376);
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unsupported Docker endpoint \"%s\"", host),
+				 errhint("Use unix:///path, an absolute socket path, tcp://host:port, "
+						 "http://host:port or https://host:port.")));
+
+	endpoint.resolved = true;
+}
+
+static size_t
+collect_body(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	Transfer   *t = (Transfer *) userdata;
+	size_t		n = size * nmemb;
+
+	if (t->body_len + n > t->body_limit)
+	{
+		t->too_large = true;
+		return 0;				/* makes libcurl stop with CURLE_WRITE_ERROR */
+	}
+	if (t->body_len + n + 1 > t->body_cap)
+	{
+		size_t		new_cap = Max(t->body_cap * 2, t->body_len + n + 1);
+		char	   *grown;
+
+		new_cap = Max(new_cap, 8192);
+		new_cap = Min(new_cap, t->body_limit + 1);
+		grown = realloc(t->body, new_cap);
+		if (grown == NULL)
+		{
+			t->out_of_memory = true;
+			return 0;
+		}
+		t->body = grown;
+		t->body_cap = new_cap;
+	}
+	memcpy(t->body + t->body_len, data, n);
+	t->body_len += n;
+	return n;
+}
+
+static size_t
+collect_header(char *data, size_t size, size_t nmemb, void *userdata)
+{
+	Transfer   *t = (Transfer *) userdata;
+	size_t		n = size * nmemb;
+	static const char name[] = "api-version:";
+
+	if (n > sizeof(name) - 1 && pg_strncasecmp(data, name, sizeof(name) - 1) == 0)
+	{
+		const char *v = data + sizeof(name) - 1;
+		size_t		vlen = n - (sizeof(name) - 1);
+
+		while (vlen > 0 && (*v == ' ' || *v == '\t'))
+			v++, vlen--;
+		while (vlen > 0 && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+			vlen--;
+		if (vlen < sizeof(t->api_version))
+		{
+			memcpy(t->api_version, v, vlen);
+			t->api_version[vlen] = '\0';
+		}
+	}
+	return n;
+}
+
+static CURL *
+take_handle(void)
+{
+	CURL	   *easy;
+
+	if (idle_count > 0)
+		return idle_handles[--idle_count];
+	easy = curl_easy_init();
+	if (easy == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl handle")));
+	return easy;
+}
+
+/* Never raises: it runs in PG_FINALLY. */
+static void
+return_handle(CURL *easy)
+{
+	if (idle_count == idle_capacity)
+	{
+		int			new_capacity = Max(idle_capacity * 2, 16);
+		CURL	  **grown = realloc(idle_handles, new_capacity * sizeof(CURL *));
+
+		if (grown == NULL)
+		{
+			curl_easy_cleanup(easy);
+			return;
+		}
+		idle_handles = grown;
+		idle_capacity = new_capacity;
+	}
+	curl_easy_reset(easy);
+	idle_handles[idle_count++] = easy;
+}
+
+static void
+ensure_multi(void)
+{
+	if (multi != NULL)
+		return;
+	multi = curl_multi_init();
+	if (multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl multi handle")));
+}
+
+DockerRequest *
+docker_request_new(const char *method, char *path, char *what)
+{
+	DockerRequest *req = palloc0(sizeof(DockerRequest));
+
+	req->method = method;
+	req->path = path;
+	req->what = what;
+	req->versioned = true;
+	req->timeout_ms = pgc_docker_timeout_ms;
+	return req;
+}
+
+#define SETOPT(h, opt, val) \
+	do { \
+		if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK) \
+			elog(ERROR, "could not set libcurl option %s", #opt); \
+	} while (0)
+
+static void
+start_transfer(Transfer *t, DockerRequest *req)
+{
+	CURL	   *easy;
+	char	   *url;
+
+	memset(t, 0, sizeof(Transfer));
+	t->req = req;
+	t->body_limit = (size_t) pgc_max_response_size_kb * 1024;
+
+	if (req->url != NULL)
+		url = req->url;
+	else
+		url = psprintf("%s%s%s", endpoint.base_url,
+					   req->versioned ? endpoint.api_prefix : "", req->path);
+
+	t->easy = easy = take_handle();
+
+	SETOPT(easy, CURLOPT_URL, url);
+	SETOPT(easy, CURLOPT_PRIVATE, t);
+	SETOPT(easy, CURLOPT_NOSIGNAL, 1L);
+	SETOPT(easy, CURLOPT_ERRORBUFFER, t->errbuf);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SETOPT(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	SETOPT(easy, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	SETOPT(easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/* The server's http_proxy environment must never reroute engine traffic. */
+	SETOPT(easy, CURLOPT_PROXY, "");
+	SETOPT(easy, CURLOPT_NOPROXY, "*");
+	SETOPT(easy, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms);
+	SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) Min(req->timeout_ms, pgc_docker_timeout_ms));
+	SETOPT(easy, CURLOPT_WRITEFUNCTION, collect_body);
+	SETOPT(easy, CURLOPT_WRITEDATA, t);
+	SETOPT(easy, CURLOPT_HEADERFUNCTION, collect_header);
+	SETOPT(easy, CURLOPT_HEADERDATA, t);
+
+	if (req->url == NULL)
+	{
+		if (endpoint.socket_path[0] != '\0')
+			SETOPT(easy, CURLOPT_UNIX_SOCKET_PATH, endpoint.socket_path);
+		if (endpoint.tls)
+		{
+			if (endpoint.cert_path[0] != '\0')
+			{
+				SETOPT(easy, CURLOPT_CAINFO, psprintf("%s/ca.pem", endpoint.cert_path));
+				SETOPT(easy, CURLOPT_SSLCERT, psprintf("%s/cert.pem", endpoint.cert_path));
+				SETOPT(easy, CURLOPT_SSLKEY, psprintf("%s/key.pem", endpoint.cert_path));
+			}
+			SETOPT(easy, CURLOPT_SSL_VERIFYPEER, endpoint.tls_verify ? 1L : 0L);
+			SETOPT(easy, CURLOPT_SSL_VERIFYHOST, endpoint.tls_verify ? 2L : 0L);
+		}
+	}
+
+	/* An empty Expect: header spares a round trip before POST bodies. */
+	t->headers = curl_slist_append(NULL, "Expect:");
+	if (t->headers == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	if (req->body != NULL)
+	{
+		struct curl_slist *more = curl_slist_append(t->headers, "Content-Type: application/json");
+
+		if (more == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+		t->headers = more;
+	}
+	SETOPT(easy, CURLOPT_HTTPHEADER, t->headers);
+
+	if (strcmp(req->method, "GET") == 0)
+		SETOPT(easy, CURLOPT_HTTPGET, 1L);
+	else
+	{
+		SETOPT(easy, CURLOPT_CUSTOMREQUEST, req->method);
+		if (strcmp(req->method, "POST") == 0 || req->body != NULL)
+		{
+			SETOPT(easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+			SETOPT(easy, CURLOPT_POSTFIELDSIZE, (long) (req->body ? strlen(req->body) : 0));
+		}
+	}
+
+	if (curl_multi_add_handle(multi, easy) != CURLM_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not start a Docker request")));
+	docker_requests_sent++;
+}
+
+/* Record the outcome of a finished transfer in its request. */
+static void
+finish_transfer(Transfer *t, CURLcode result)
+{
+	DockerRequest *req = t->req;
+
+	t->finished = true;
+	req->failure = DOCKER_ANSWERED;
+	req->status = 0;
+	req->failure_detail = NULL;
+
+	if (result == CURLE_OK)
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &req->status);
+	else if (t->too_large)
+		req->failure = DOCKER_TOO_LARGE;
+	else if (t->out_of_memory)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory while reading a Docker response")));
+	else
+	{
+		switch (result)
+		{
+			case CURLE_COULDNT_CONNECT:
+			case CURLE_COULDNT_RESOLVE_HOST:
+			case CURLE_COULDNT_RESOLVE_PROXY:
+			case CURLE_SSL_CONNECT_ERROR:
+			case CURLE_PEER_FAILED_VERIFICATION:
+			case CURLE_SSL_CERTPROBLEM:
+			case CURLE_SSL_CACERT_BADFILE:
+			case CURLE_SSL_CIPHER:
+				req->failure = DOCKER_UNREACHABLE;
+				break;
+			case CURLE_OPERATION_TIMEDOUT:
+				req->failure = DOCKER_TIMED_OUT;
+				break;
+			case CURLE_GOT_NOTHING:
+			case CURLE_RECV_ERROR:
+			case CURLE_SEND_ERROR:
+			case CURLE_PARTIAL_FILE:
+			case CURLE_WEIRD_SERVER_REPLY:
+				req->failure = DOCKER_CONNECTION_LOST;
+				break;
+			default:
+				req->failure = DOCKER_TRANSPORT_ERROR;
+				break;
+		}
+		req->failure_detail = pstrdup(t->errbuf[0] ? t->errbuf : curl_easy_strerror(result));
+	}
+
+	req->response_len = t->body_len;
+	req->response = palloc(t->body_len + 1);
+	if (t->body_len > 0)
+		memcpy(req->response, t->body, t->body_len);
+	req->response[t->body_len] = '\0';
+	if (t->api_version[0] != '\0')
+		req->api_version_header = pstrdup(t->api_version);
+}
+
+/* Never raises: it runs in PG_FINALLY. */
+static void
+release_transfer(Transfer *t)
+{
+	if (t->easy != NULL)
+	{
+		/* Removing an unfinished transfer closes its connection. */
+		curl_multi_remove_handle(multi, t->easy);
+		if (t->finished)
+			return_handle(t->easy);
+		else
+			curl_easy_cleanup(t->easy);
+		t->easy = NULL;
+	}
+	if (t->headers != NULL)
+	{
+		curl_slist_free_all(t->headers);
+		t->headers = NULL;
+	}
+	free(t->body);
+	t->body = NULL;
+}
+
+/*
+ * Run requests, at most max_parallel at a time, until all have an outcome
+ * in their DockerRequest.  Transport failures are recorded, not raised, so
+ * a caller running many requests can report each; interrupts are raised.
+ */
+static void
+run_transfers(DockerRequest **requests, int count, int max_parallel)
+{
+	Transfer   *transfers = palloc0(sizeof(Transfer) * count);
+	int			next = 0;
+	int			active = 0;
+	int			done = 0;
+
+	ensure_multi();
+	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) Max(max_parallel, 4));
+
+	PG_TRY();
+	{
+		while (done < count)
+		{
+			int			running;
+			CURLMsg    *msg;
+			int			left;
+			CURLMcode	mc;
+
+			while (active < max_parallel && next < count)
+			{
+				start_transfer(&transfers[next], requests[next]);
+				next++;
+				active++;
+			}
+
+			mc = curl_multi_perform(multi, &running);
+			if (mc != CURLM_OK)
+				ereport(ERROR,
+						(errcode(ERRCODE_SYSTEM_ERROR),
+						 errmsg("Docker request failed: %s", curl_multi_strerror(mc))));
+
+			while ((msg = curl_multi_info_read(multi, &left)) != NULL)
+			{
+				Transfer   *t;
+
+				if (msg->msg != CURLMSG_DONE)
+					continue;
+				curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **) &t);
+				finish_transfer(t, msg->data.result);
+				release_transfer(t);
+				active--;
+				done++;
+			}
+			if (done == count)
+				break;
+			if (running > 0)
+				curl_multi_poll(multi, NULL, 0, POLL_SLICE_MS, NULL);
+
+			CHECK_FOR_INTERRUPTS();
+			if (docker_wait_hook != NULL)
+				docker_wait_hook();
+		}
+	}
+	PG_FINALLY();
+	{
+		for (int i = 0; i < next; i++)
+			release_transfer(&transfers[i]);
+	}
+	PG_END_TRY();
+
+	pfree(transfers);
+}
+
+static bool
+parse_api_version(const char *text, int *major, int *minor)
+{
+	char		tail;
+
+	return text != NULL && sscanf(text, "%d.%d%c", major, minor, &tail) == 2;
+}
+
+/* Settle the /v<version> prefix: the setting, else GET /_ping once. */
+static void
+ensure_api_prefix(void)
+{
+	DockerRequest *ping;
+	int			major,
+				minor;
+
+	if (pgc_docker_api_version != NULL && pgc_docker_api_version[0] != '\0')
+	{
+		snprintf(endpoint.api_prefix, sizeof(endpoint.api_prefix), "/v%s", pgc_docker_api_version);
+		return;
+	}
+	if (endpoint.api_prefix[0] != '\0')
+		return;
+
+	ping = docker_request_new("GET", "/_ping", "negotiate the Docker API version");
+	ping->versioned = false;
+	run_transfers(&ping, 1, 1);
+	if (ping->failure != DOCKER_ANSWERED)
+		docker_raise_transport_error(ping);
+	if (ping->status != 200)
+		docker_raise_status_error(ping);
+	if (!parse_api_version(ping->api_version_header, &major, &minor))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not negotiate the Docker API version: the engine at \"%s\" sent no usable Api-Version header",
+						endpoint.source),
+				 errhint("Set pg_container.docker_api_version.")));
+
+	if (major > NEWEST_KNOWN_API_MAJOR ||
+		(major == NEWEST_KNOWN_API_MAJOR && minor > NEWEST_KNOWN_API_MINOR))
+	{
+		major = NEWEST_KNOWN_API_MAJOR;
+		minor = NEWEST_KNOWN_API_MINOR;
+	}
+	snprintf(endpoint.api_prefix, sizeof(endpoint.api_prefix), "/v%d.%d", major, minor);
+}
+
+/*
+ * Run several requests in parallel.  Each request's outcome, including a
+ * transport failure, is left in it; only interrupts and a failure to reach
+ * the engine for version negotiation are raised.
+ */
+void
+docker_run_requests(DockerRequest **requests, int count, int max_parallel)
+{
+	bool		needs_version = false;
+
+	if (count == 0)
+		return;
+	resolve_endpoint();
+	for (int i = 0; i < count; i++)
+		needs_version |= requests[i]->versioned && requests[i]->url == NULL;
+	if (needs_version)
+		ensure_api_prefix();
+	run_transfers(requests, count, Max(max_parallel, 1));
+}
+
+/* Run one request; a transport failure is raised, an HTTP status is not. */
+void
+docker_run_request(DockerRequest *req)
+{
+	docker_run_requests(&req, 1, 1);
+	if (req->failure != DOCKER_ANSWERED)
+		docker_raise_transport_error(req);
+}
+
+void
+docker_raise_transport_error(DockerRequest *req)
+{
+	const char *where = req->url ? req->url : endpoint.source;
+
+	switch (req->failure)
+	{
+		case DOCKER_UNREACHABLE:
+			ereport(ERROR,
+					(errcode(ERRCODE_IO_ERROR),
+					 errmsg("could not %s: could not connect to the Docker engine at \"%s\": %s",
+							req->what, where, req->failure_detail)));
+			break;
+		case DOCKER_TIMED_OUT:
+			ereport(ERROR,
+					(errcode(ERRCODE_IO_ERROR),
+					 errmsg("could not %s: the Docker engine at \"%s\" did not answer within %d ms",
+							req->what, where, req->timeout_ms),
+					 errhint("pg_container.docker_timeout sets the limit.")));
+			break;
+		case DOCKER_CONNECTION_LOST:
+			ereport(ERROR,
+					(errcode(ERRCODE_IO_ERROR),
+					 errmsg("could not %s: connection to the Docker engine at \"%s\" was lost: %s",
+							req->what, where, req->failure_detail)));
+			break;
+		case DOCKER_TOO_LARGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("could not %s: the Docker engine's response exceeded pg_container.max_response_size (%d kB)",
+							req->what, pgc_max_response_size_kb)));
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_IO_ERROR),
+					 errmsg("could not %s: request to the Docker engine at \"%s\" failed: %s",
+							req->what, where, req->failure_detail ? req->failure_detail : "unknown error")));
+			break;
+	}
+	pg_unreachable();
+}
+
+/*
+ * Docker's explanation of an error response: the "message" member of its
+ * JSON body, else the body itself, cut short and stripped of control
+ * characters so it is safe to put in a log line.
+ */
+char *
+docker_error_message(DockerRequest *req)
+{
+	const char *text = req->response ? req->response : "";
+	const char *key;
+	StringInfoData buf;
+	int			taken = 0;
+
+	initStringInfo(&buf);
+
+	key = strstr(text, "\"message\"");
+	if (key != NULL)
+	{
+		const char *p = key + strlen("\"message\"");
+
+		while (*p == ' ' || *p == ':')
+			p++;
+		if (*p == '"')
+		{
+			for (p++; *p && *p != '"' && taken < 500; p++, taken++)
+			{
+				if (*p == '\\' && p[1] != '\0')
+				{
+					p++;
+					if (*p == 'n' || *p == 't' || *p == 'r')
+					{
+						appendStringInfoChar(&buf, ' ');
+						continue;
+					}
+				}
+				appendStringInfoChar(&buf, ((unsigned char) *p < ' ') ? ' ' : *p);
+			}
+			return buf.data;
+		}
+	}
+	for (const char *p = text; *p && taken < 200; p++, taken++)
+		appendStringInfoChar(&buf, ((unsigned char) *p < ' ') ? ' ' : *p);
+	while (buf.len > 0 && buf.data[buf.len - 1] == ' ')
+		buf.data[--buf.len] = '\0';
+	if (buf.len == 0)
+		appendStringInfoString(&buf, "(no message)");
+	return buf.data;
+}
+
+void
+docker_raise_status_error(DockerRequest *req)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_SYSTEM_ERROR),
+			 errmsg("could not %s: Docker engine returned HTTP %ld: %s",
+					req->what, req->status, docker_error_message(req))));
+	pg_unreachable();
+}

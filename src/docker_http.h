@@ -1,0 +1,62 @@
+/*-------------------------------------------------------------------------
+ *
+ * docker_http.h
+ *	  HTTP transport to the Docker engine (libcurl).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGC_DOCKER_HTTP_H
+#define PGC_DOCKER_HTTP_H
+
+/* Why a request got no usable HTTP answer. */
+typedef enum DockerFailure
+{
+	DOCKER_ANSWERED = 0,		/* an HTTP status arrived; see status */
+	DOCKER_UNREACHABLE,			/* could not connect, or TLS refused */
+	DOCKER_TIMED_OUT,			/* no complete answer in time */
+	DOCKER_CONNECTION_LOST,		/* connection broke during the exchange */
+	DOCKER_TOO_LARGE,			/* body over pg_container.max_response_size */
+	DOCKER_TRANSPORT_ERROR		/* anything else libcurl reports */
+} DockerFailure;
+
+typedef struct DockerRequest
+{
+	/* Set by the caller (docker_request_init) */
+	const char *method;			/* "GET", "POST" or "DELETE" */
+	char	   *path;			/* API path below the version prefix */
+	char	   *body;			/* JSON request body, or NULL */
+	char	   *what;			/* operation, for messages: "start container \"x\"" */
+	char	   *url;			/* absolute URL instead of the engine, or NULL */
+	bool		versioned;		/* prefix path with /v<api version> */
+	int			timeout_ms;		/* whole-request limit */
+
+	/* Set by docker_run_request(s) */
+	long		status;			/* HTTP status; 0 without an answer */
+	DockerFailure failure;
+	char	   *failure_detail; /* libcurl's explanation of a failure */
+	char	   *response;		/* NUL-terminated body ("" when empty) */
+	size_t		response_len;
+	char	   *api_version_header; /* the Api-Version response header */
+} DockerRequest;
+
+extern void docker_http_init(void);
+
+extern DockerRequest *docker_request_new(const char *method, char *path, char *what);
+extern void docker_run_request(DockerRequest *req);
+extern void docker_run_requests(DockerRequest **requests, int count, int max_parallel);
+
+extern void docker_raise_transport_error(DockerRequest *req) pg_attribute_noreturn();
+extern void docker_raise_status_error(DockerRequest *req) pg_attribute_noreturn();
+extern char *docker_error_message(DockerRequest *req);
+extern const char *docker_endpoint_name(void);
+
+/*
+ * Called between polls while requests are in flight; the worker uses it to
+ * act on a configuration reload while blocked on a slow engine.
+ */
+extern void (*docker_wait_hook) (void);
+
+/* Requests this process sent to the engine, for tests and benchmarks. */
+extern uint64 docker_requests_sent;
+
+#endif							/* PGC_DOCKER_HTTP_H */
