@@ -1,0 +1,249 @@
+/*-------------------------------------------------------------------------
+ *
+ * lifecycle.c
+ *	  Brings one user's container up and down.  Callers hold an SPI
+ *	  connection (store_open) and run inside the caller's transaction.
+ *
+ * The user's row is locked first and stays locked until the transaction
+ * ends, so concurrent calls for one user queue up behind each other and
+ * create at most one container.  Docker's side is not transactional: if
+ * our transaction rolls back after a create, the container exists but the
+ * table does not say so.  Every path therefore finds containers by the
+ * recorded id, then by exact name, adopts what it finds when the labels
+ * say it is this user's, and reconciles the table with it.  Nothing here
+ * removes a volume: a container is only ever removed when it must be
+ * recreated, and its named volume carries the user's state across.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "docker_api.h"
+#include "container_store.h"
+#include "lifecycle.h"
+#include "settings.h"
+#include "token_crypto.h"
+
+/* Bound on create/start rounds, each of which fixes one conflict. */
+#define MAX_ENSURE_ROUNDS 16
+
+static char *
+volume_name(const char *container_name)
+{
+	return psprintf("%s-state", container_name);
+}
+
+/*
+ * Look the container up by its exact name.  A container holding the name
+ * that is not labelled as this user's is someone else's: ensure refuses to
+ * adopt it (strict), stop leaves it alone.
+ */
+static bool
+find_by_name(const UserContainerRow *row, DockerContainer *c, bool strict)
+{
+	if (!docker_inspect_container(row->container_name, c))
+		return false;
+	if (c->user_label != NULL && strcmp(c->user_label, row->user_id) == 0)
+		return true;
+	if (!strict)
+		return false;
+	ereport(ERROR,
+			(errcode(ERRCODE_DUPLICATE_OBJECT),
+			 errmsg("container name \"%s\" is taken by a container pg_container does not manage for user \"%s\"",
+					row->container_name, row->user_id),
+			 errdetail("Container %.12s has no %s label naming this user.", c->id, PGC_LABEL_USER_ID),
+			 errhint("Remove or rename that container, or change pg_container.name_prefix.")));
+	pg_unreachable();
+}
+
+static void
+build_spec(ContainerSpec *spec, const UserContainerRow *row, const char *token, int host_port)
+{
+	memset(spec, 0, sizeof(ContainerSpec));
+	spec->name = row->container_name;
+	spec->user_id = row->user_id;
+	spec->image = pgc_image;
+	spec->env = list_make3(psprintf("MOSAIC_API_URL=%s", pgc_api_url),
+						   psprintf("AGENT_TOKEN=%s", token),
+						   psprintf("AGENT_ID=%s", row->id));
+	spec->volume = volume_name(row->container_name);
+	spec->state_path = pgc_state_path;
+	spec->network = pgc_network;
+	spec->gateway_port = pgc_gateway_port;
+	spec->publish_address = pgc_publish_address;
+	spec->host_port = host_port;
+}
+
+static char *
+gateway_url(const char *container_name, int host_port)
+{
+	const char *host;
+
+	if (pgc_url_mode == PGC_URL_INTERNAL)
+		return psprintf("http://%s:%d", container_name, pgc_gateway_port);
+
+	/* A wildcard address is not something a client can dial. */
+	host = pgc_publish_address;
+	if (strcmp(host, "0.0.0.0") == 0)
+		host = "127.0.0.1";
+	else if (strcmp(host, "::") == 0)
+		host = "::1";
+	if (strchr(host, ':') != NULL)
+		return psprintf("http://[%s]:%d", host, host_port);
+	return psprintf("http://%s:%d", host, host_port);
+}
+
+/*
+ * Make the user's container exist and run, and return its URL and the
+ * plaintext token.  On a running container this costs one UPDATE and one
+ * Docker request; a stopped one adds a start; only a missing one pays for
+ * the lookup by name, a port and a create.
+ */
+void
+lifecycle_ensure_running(const char *user_id, char **url, char **token)
+{
+	UserContainerRow row;
+	DockerContainer c;
+	bool		have_container = false;
+	bool		created_here = false;
+	int			port;
+	int			refused_ports[MAX_ENSURE_ROUNDS];
+	int			nrefused = 0;
+	int			round;
+
+	if (!store_lock_and_touch(user_id, &row))
+	{
+		char	   *fresh = pgc_token_generate();
+
+		store_insert(user_id, psprintf("%s%s", pgc_name_prefix, user_id),
+					 pgc_token_encrypt(fresh, user_id));
+		if (!store_lock_and_touch(user_id, &row))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("row of user \"%s\" was deleted concurrently", user_id)));
+	}
+	*token = pgc_token_decrypt(row.gateway_token, user_id);
+
+	if (row.container_id != NULL && docker_inspect_container(row.container_id, &c))
+		have_container = true;
+	else
+		have_container = find_by_name(&row, &c, true);
+
+	port = row.gateway_port;
+	for (round = 0;; round++)
+	{
+		if (round == MAX_ENSURE_ROUNDS)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYSTEM_ERROR),
+					 errmsg("could not start container \"%s\" after %d attempts",
+							row.container_name, MAX_ENSURE_ROUNDS),
+					 errdetail("Each attempt met a taken host port or a container that vanished."),
+					 errhint("Check what else binds ports in pg_container.port_range_start to pg_container.port_range_end.")));
+
+		if (!have_container)
+		{
+			ContainerSpec spec;
+			bool		name_taken;
+			char	   *id;
+
+			if (port == 0)
+				port = store_claim_free_port(user_id, refused_ports, nrefused);
+			build_spec(&spec, &row, *token, port);
+			id = docker_create_container(&spec, &name_taken, *token);
+			if (name_taken)
+			{
+				/* Created by a call whose transaction rolled back: adopt it. */
+				have_container = find_by_name(&row, &c, true);
+				continue;
+			}
+			memset(&c, 0, sizeof(c));
+			c.id = id;
+			c.name = row.container_name;
+			c.host_port = port;
+			have_container = true;
+			created_here = true;
+		}
+
+		/*
+		 * A container that was created but never started was left by a call
+		 * that failed halfway (a bad setting, a rollback): it holds nothing,
+		 * so make it again from the current settings.
+		 */
+		if (!created_here && c.state != NULL && strcmp(c.state, "created") == 0)
+		{
+			docker_remove_container(c.id, row.container_name);
+			have_container = false;
+			continue;
+		}
+
+		/*
+		 * The table is the authority on ports.  A container bound elsewhere
+		 * (adopted, or created under an older range) is recreated on the
+		 * user's port; one whose port another row holds gets a new one.
+		 */
+		if (c.host_port == 0 || (port != 0 && c.host_port != port) ||
+			(port == 0 && !store_claim_port(user_id, c.host_port)))
+		{
+			docker_remove_container(c.id, row.container_name);
+			have_container = false;
+			continue;
+		}
+		port = c.host_port;
+
+		if (c.paused)
+			docker_unpause_container(c.id, row.container_name);
+		if (!c.running)
+		{
+			DockerStartResult started = docker_start_container(c.id, row.container_name);
+
+			if (started == DOCKER_START_NOT_FOUND)
+			{
+				have_container = false;
+				continue;
+			}
+			if (started == DOCKER_START_PORT_TAKEN)
+			{
+				/* Something outside pg_container binds it: move on. */
+				ereport(LOG,
+						(errmsg("host port %d of user \"%s\" is in use outside pg_container; choosing another",
+								port, user_id)));
+				docker_remove_container(c.id, row.container_name);
+				have_container = false;
+				refused_ports[nrefused++] = port;
+				port = 0;
+				continue;
+			}
+		}
+		break;
+	}
+
+	if (!row.running || row.gateway_port != port ||
+		row.container_id == NULL || strcmp(row.container_id, c.id) != 0)
+		store_record_running(user_id, c.id, port);
+
+	*url = gateway_url(row.container_name, port);
+}
+
+/*
+ * Stop the user's container, never removing it or its volume.  An unknown
+ * user, a missing container or one already stopped is not an error.
+ */
+void
+lifecycle_stop(const char *user_id)
+{
+	UserContainerRow row;
+	DockerContainer c;
+	const char *container_id = NULL;
+
+	if (!store_lock(user_id, &row))
+		return;
+
+	if (row.container_id != NULL &&
+		docker_stop_container(row.container_id, row.container_name))
+		container_id = row.container_id;
+	else if (find_by_name(&row, &c, false) &&
+			 docker_stop_container(c.id, row.container_name))
+		container_id = c.id;
+
+	store_record_stopped(user_id, container_id);
+}

@@ -1,0 +1,214 @@
+/*-------------------------------------------------------------------------
+ *
+ * sql_functions.c
+ *	  The SQL-callable functions: argument checks, result shapes, and the
+ *	  SPI connection around each call.
+ *
+ * Every function checks its user id before anything else, so bad input
+ * reaches neither the table nor Docker.  The functions run as SECURITY
+ * DEFINER with search_path pinned to pg_catalog, pg_temp (see the install
+ * script); they find their table through their own schema.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/detoast.h"
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "container_store.h"
+#include "lifecycle.h"
+#include "token_crypto.h"
+
+#define USER_ID_MAX_LENGTH 63
+#define USER_ID_RULE "^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
+
+PG_FUNCTION_INFO_V1(container_ensure_running);
+PG_FUNCTION_INFO_V1(container_stop);
+PG_FUNCTION_INFO_V1(container_restart);
+PG_FUNCTION_INFO_V1(container_touch);
+PG_FUNCTION_INFO_V1(container_status);
+
+static bool
+is_alnum_ascii(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static void
+raise_invalid_user_id(const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("user id must match %s", USER_ID_RULE),
+			 errdetail("A user id is 1 to 63 letters, digits, \"_\", \".\" or \"-\", "
+					   "starting with a letter or digit; the value given %s.", why)));
+}
+
+/*
+ * The user id argument, checked against USER_ID_RULE.  The value itself
+ * never goes into the message: it may be huge or hold control characters.
+ * An oversized value is refused from its header, before it is detoasted.
+ */
+static char *
+user_id_arg(FunctionCallInfo fcinfo, int argno)
+{
+	text	   *arg;
+	const char *p;
+	int			len;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("user id must not be null")));
+
+	if (toast_raw_datum_size(PG_GETARG_DATUM(argno)) - VARHDRSZ > USER_ID_MAX_LENGTH)
+		raise_invalid_user_id("is longer than 63 bytes");
+
+	arg = PG_GETARG_TEXT_PP(argno);
+	p = VARDATA_ANY(arg);
+	len = VARSIZE_ANY_EXHDR(arg);
+
+	if (len == 0)
+		raise_invalid_user_id("is empty");
+	if (!is_alnum_ascii(p[0]))
+		raise_invalid_user_id("does not start with a letter or digit");
+	for (int i = 1; i < len; i++)
+	{
+		if (!is_alnum_ascii(p[i]) && p[i] != '_' && p[i] != '.' && p[i] != '-')
+			raise_invalid_user_id(psprintf("has a character that is not allowed at position %d", i + 1));
+	}
+	return text_to_cstring(arg);
+}
+
+/* The schema the extension lives in: that of the function being called. */
+static Oid
+extension_namespace(FunctionCallInfo fcinfo)
+{
+	return get_func_namespace(fcinfo->flinfo->fn_oid);
+}
+
+/* Build the (url, token) record the OUT parameters describe. */
+static Datum
+url_token_result(FunctionCallInfo fcinfo, const char *url, const char *token)
+{
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = CStringGetTextDatum(url);
+	values[1] = CStringGetTextDatum(token);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+static Datum
+ensure_running(FunctionCallInfo fcinfo, bool stop_first)
+{
+	char	   *user_id = user_id_arg(fcinfo, 0);
+	MemoryContext caller_context = CurrentMemoryContext;
+	char	   *url;
+	char	   *token;
+
+	/* Without a usable key, fail before touching the table or Docker. */
+	pgc_require_encryption_key();
+
+	store_open(extension_namespace(fcinfo));
+	if (stop_first)
+		lifecycle_stop(user_id);
+	lifecycle_ensure_running(user_id, &url, &token);
+	url = MemoryContextStrdup(caller_context, url);
+	token = MemoryContextStrdup(caller_context, token);
+	store_close();
+
+	return url_token_result(fcinfo, url, token);
+}
+
+/*
+ * container_ensure_running(user_id text, OUT url text, OUT token text)
+ */
+Datum
+container_ensure_running(PG_FUNCTION_ARGS)
+{
+	return ensure_running(fcinfo, false);
+}
+
+/*
+ * container_restart(user_id text, OUT url text, OUT token text)
+ */
+Datum
+container_restart(PG_FUNCTION_ARGS)
+{
+	return ensure_running(fcinfo, true);
+}
+
+/*
+ * container_stop(user_id text) returns void
+ */
+Datum
+container_stop(PG_FUNCTION_ARGS)
+{
+	char	   *user_id = user_id_arg(fcinfo, 0);
+
+	store_open(extension_namespace(fcinfo));
+	lifecycle_stop(user_id);
+	store_close();
+	PG_RETURN_VOID();
+}
+
+/*
+ * container_touch(user_id text) returns void
+ *
+ * One UPDATE and no Docker request: applications call this on every message.
+ */
+Datum
+container_touch(PG_FUNCTION_ARGS)
+{
+	char	   *user_id = user_id_arg(fcinfo, 0);
+
+	store_open(extension_namespace(fcinfo));
+	store_touch(user_id);
+	store_close();
+	PG_RETURN_VOID();
+}
+
+/*
+ * container_status(user_id text)
+ *		returns table(status text, port integer, last_active timestamptz)
+ *
+ * What the table says; zero rows for an unknown user.
+ */
+Datum
+container_status(PG_FUNCTION_ARGS)
+{
+	char	   *user_id = user_id_arg(fcinfo, 0);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *status;
+	int			port;
+	TimestampTz last_active;
+	bool		last_active_null;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	store_open(extension_namespace(fcinfo));
+	if (store_status(user_id, &status, &port, &last_active, &last_active_null))
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, port == 0, last_active_null};
+
+		values[0] = CStringGetTextDatum(status);
+		values[1] = Int32GetDatum(port);
+		values[2] = TimestampTzGetDatum(last_active);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	store_close();
+
+	return (Datum) 0;
+}
