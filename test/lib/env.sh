@@ -1,0 +1,249 @@
+# test/lib/env.sh: the throwaway world pg_container's demo, tests and
+# benchmarks run in.  Source it, then call pgc_env_up; pgc_env_down (also
+# run from the EXIT trap) stops exactly what pgc_env_up started, by pid.
+#
+# It needs root: it installs Debian packages, runs its own dockerd (on a
+# private socket, data root and exec root, never /var/run/docker.sock) and
+# runs PostgreSQL 15 as the postgres user in a cluster made with initdb in
+# a temporary folder, listening on 127.0.0.1 and a socket in that folder.
+
+PGC_ROOT=${PGC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+PGC_PG_BIN=/usr/lib/postgresql/15/bin
+
+PGC_PACKAGES=(
+	postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron
+	libcurl4-openssl-dev libssl-dev build-essential
+	docker.io busybox-static curl openssl python3 perl libtap-parser-sourcehandler-pgtap-perl
+)
+
+pgc_log() { printf '==> %s\n' "$*" >&2; }
+pgc_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+pgc_install_packages() {
+	local missing=() p
+	for p in "${PGC_PACKAGES[@]}"; do
+		dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		pgc_log "installing Debian packages: ${missing[*]}"
+		export DEBIAN_FRONTEND=noninteractive
+		apt-get update -qq >/dev/null
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+			|| pgc_die "apt-get install failed"
+	fi
+}
+
+pgc_build_install() {
+	pgc_log "building and installing pg_container"
+	make -C "$PGC_ROOT" -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config >/dev/null \
+		|| pgc_die "build failed"
+	make -C "$PGC_ROOT" -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config install >/dev/null \
+		|| pgc_die "make install failed"
+}
+
+# A free TCP port on 127.0.0.1 at or above $1.
+pgc_free_port() {
+	python3 - "$1" <<'EOF'
+import socket, sys
+port = int(sys.argv[1])
+while True:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        s.close()
+        print(port)
+        break
+    except OSError:
+        port += 1
+EOF
+}
+
+pgc_docker() { docker -H "unix://$PGC_WORK/docker.sock" "$@"; }
+
+pgc_start_dockerd() {
+	pgc_log "starting a private dockerd on $PGC_WORK/docker.sock"
+	# --iptables=false and --bridge=none leave the host's firewall and
+	# docker0 alone; published ports on 127.0.0.1 go through docker-proxy.
+	dockerd \
+		--host "unix://$PGC_WORK/docker.sock" \
+		--data-root "$PGC_WORK/docker-data" \
+		--exec-root "$PGC_WORK/docker-exec" \
+		--pidfile "$PGC_WORK/dockerd.pid" \
+		--group postgres \
+		--iptables=false --ip6tables=false --bridge=none \
+		--shutdown-timeout 2 \
+		--log-level warn \
+		>"$PGC_WORK/dockerd.log" 2>&1 &
+	PGC_DOCKERD_PID=$!
+	echo "$PGC_DOCKERD_PID" >"$PGC_WORK/dockerd.started"
+	local i
+	for i in $(seq 1 120); do
+		if curl -sf --unix-socket "$PGC_WORK/docker.sock" http://docker/_ping >/dev/null 2>&1; then
+			return 0
+		fi
+		kill -0 "$PGC_DOCKERD_PID" 2>/dev/null || { cat "$PGC_WORK/dockerd.log" >&2; pgc_die "dockerd exited"; }
+		sleep 0.25
+	done
+	cat "$PGC_WORK/dockerd.log" >&2
+	pgc_die "dockerd did not answer /_ping within 30 s"
+}
+
+# Test images, built offline from busybox-static: no registry is needed.
+#   pgc-gateway:test    httpd on 18789 serving /healthz and /readyz; exits on SIGTERM
+#   pgc-sleeper:test    PID 1 ignores SIGTERM, so every stop waits stop_timeout
+#   pgc-unhealthy:test  the gateway with a HEALTHCHECK that always fails
+pgc_build_images() {
+	pgc_log "building test images"
+	local rootfs="$PGC_WORK/rootfs"
+	mkdir -p "$rootfs/bin" "$rootfs/www" "$rootfs/tmp" "$rootfs/home/node/.openclaw"
+	cp /bin/busybox "$rootfs/bin/busybox"
+	ln -sf busybox "$rootfs/bin/sh"
+	echo ok >"$rootfs/www/healthz"
+	echo ok >"$rootfs/www/readyz"
+	local gateway_cmd='CMD ["/bin/busybox","sh","-c","trap \"exit 0\" TERM; /bin/busybox httpd -f -p 18789 -h /www & wait"]'
+	tar -C "$rootfs" -c . | pgc_docker import --change "$gateway_cmd" - pgc-gateway:test >/dev/null
+	tar -C "$rootfs" -c . | pgc_docker import \
+		--change 'CMD ["/bin/busybox","sleep","1000000"]' - pgc-sleeper:test >/dev/null
+	tar -C "$rootfs" -c . | pgc_docker import --change "$gateway_cmd" \
+		--change 'HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD ["/bin/busybox","false"]' \
+		- pgc-unhealthy:test >/dev/null
+	pgc_docker network create mosaic-internal >/dev/null
+}
+
+# The fault-injecting engine: passes through to our dockerd unless told
+# otherwise (test/fault_engine.py); also listens on 127.0.0.1 for tcp://.
+pgc_start_fault_engine() {
+	PGC_FAULT_TCP_PORT=$(pgc_free_port 23750)
+	python3 "$PGC_ROOT/test/fault_engine.py" --listen "$PGC_WORK/fault.sock" \
+		--upstream "$PGC_WORK/docker.sock" --tcp "$PGC_FAULT_TCP_PORT" \
+		>"$PGC_WORK/fault_engine.log" 2>&1 &
+	echo $! >"$PGC_WORK/fault_engine.started"
+	local i
+	for i in $(seq 1 40); do
+		[ -S "$PGC_WORK/fault.sock" ] && return 0
+		sleep 0.25
+	done
+	pgc_die "the fault engine did not start"
+}
+
+# Write a fresh 256-bit key file readable by postgres only.
+pgc_make_key() {
+	local file=$1
+	mkdir -p "$(dirname "$file")"
+	openssl rand -hex 32 >"$file"
+	chown postgres:postgres "$file"
+	chmod 0600 "$file"
+}
+
+pgc_start_postgres() {
+	PGC_PGDATA="$PGC_WORK/pgdata"
+	PGPORT=$(pgc_free_port 25432)
+	pgc_log "starting PostgreSQL 15 on 127.0.0.1:$PGPORT (socket in $PGC_WORK)"
+	mkdir -p "$PGC_WORK/keys"
+	chown postgres:postgres "$PGC_WORK/keys"
+	chmod 0700 "$PGC_WORK/keys"
+	pgc_make_key "$PGC_WORK/keys/current.key"
+	runuser -u postgres -- "$PGC_PG_BIN/initdb" -D "$PGC_PGDATA" --auth=trust \
+		--username=postgres --encoding=UTF8 --locale=C >"$PGC_WORK/initdb.log" 2>&1 \
+		|| { cat "$PGC_WORK/initdb.log" >&2; pgc_die "initdb failed"; }
+	cat >>"$PGC_PGDATA/postgresql.conf" <<EOF
+
+# --- pg_container test cluster ---
+port = $PGPORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$PGC_WORK'
+max_connections = 60
+fsync = off
+shared_preload_libraries = 'pg_container'
+log_line_prefix = '%m [%p] %q%a '
+log_min_messages = log
+pg_container.docker_host = 'unix://$PGC_WORK/docker.sock'
+pg_container.image = 'pgc-gateway:test'
+pg_container.encryption_key_file = '$PGC_WORK/keys/current.key'
+EOF
+	runuser -u postgres -- "$PGC_PG_BIN/pg_ctl" -D "$PGC_PGDATA" -l "$PGC_WORK/postgres.log" \
+		-w -t 60 start >/dev/null \
+		|| { tail -n 30 "$PGC_WORK/postgres.log" >&2; pgc_die "PostgreSQL did not start"; }
+	export PGHOST="$PGC_WORK" PGPORT PGUSER=postgres PGDATABASE=postgres
+}
+
+pgc_restart_postgres() {
+	runuser -u postgres -- "$PGC_PG_BIN/pg_ctl" -D "$PGC_PGDATA" -l "$PGC_WORK/postgres.log" \
+		-w -t 60 -m fast restart >/dev/null
+}
+
+pgc_psql() { psql -X -v ON_ERROR_STOP=1 -q "$@"; }
+
+# The test database: pgTAP, pg_container and the test helpers.
+pgc_create_test_db() {
+	pgc_psql -d postgres -c "CREATE DATABASE pgc_test"
+	pgc_psql -d pgc_test -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION pg_container" 2>/dev/null
+	pgc_psql -d pgc_test -v work_dir="$PGC_WORK" -v fault_tcp_port="$PGC_FAULT_TCP_PORT" \
+		-f "$PGC_ROOT/test/lib/helpers.sql"
+}
+
+pgc_env_up() {
+	[ "$(id -u)" = 0 ] || pgc_die "run as root: this installs packages and starts dockerd"
+	PGC_WORK=$(mktemp -d /tmp/pgc.XXXXXX)
+	# postgres owns it: the cluster, its socket and the key files live here.
+	chown postgres:postgres "$PGC_WORK"
+	chmod 0755 "$PGC_WORK"
+	export PGC_WORK
+	trap pgc_env_down EXIT
+	trap 'exit 130' INT TERM
+	pgc_install_packages
+	pgc_build_install
+	pgc_start_dockerd
+	pgc_build_images
+	pgc_start_fault_engine
+	pgc_start_postgres
+	export DOCKER_HOST="unix://$PGC_WORK/docker.sock"
+	# Keep a record so a developer can source it from another shell.
+	cat >"$PGC_WORK/env" <<EOF
+export PGC_WORK='$PGC_WORK' PGHOST='$PGC_WORK' PGPORT='$PGPORT' PGUSER=postgres
+export PGC_PGDATA='$PGC_PGDATA' DOCKER_HOST='unix://$PGC_WORK/docker.sock'
+export PGC_FAULT_TCP_PORT='$PGC_FAULT_TCP_PORT'
+EOF
+}
+
+# Stops only what pgc_env_up started, by pid; safe to run twice.
+pgc_env_down() {
+	local status=$?
+	[ -n "${PGC_WORK:-}" ] && [ -d "$PGC_WORK" ] || return $status
+	if [ "${PGC_KEEP:-}" = 1 ]; then
+		pgc_log "PGC_KEEP=1: leaving PostgreSQL and dockerd running; source $PGC_WORK/env"
+		return $status
+	fi
+	if [ -f "$PGC_WORK/pgdata/postmaster.pid" ]; then
+		runuser -u postgres -- "$PGC_PG_BIN/pg_ctl" -D "$PGC_WORK/pgdata" -m immediate -w stop >/dev/null 2>&1
+	fi
+	if [ -f "$PGC_WORK/fault_engine.started" ]; then
+		kill -TERM "$(cat "$PGC_WORK/fault_engine.started")" 2>/dev/null
+	fi
+	if [ -f "$PGC_WORK/dockerd.started" ]; then
+		local pid i
+		pid=$(cat "$PGC_WORK/dockerd.started")
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid"
+			for i in $(seq 1 120); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.5
+			done
+			kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+		fi
+	fi
+	# Mounts dockerd left behind would make the folder impossible to delete.
+	grep -o " $PGC_WORK/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+	rm -rf "$PGC_WORK" 2>/dev/null
+	PGC_WORK=
+	return $status
+}
+
+# Forget every user: rows, containers and volumes (dev reruns; CI starts clean).
+pgc_reset_world() {
+	pgc_psql -d pgc_test -c "DELETE FROM user_container" >/dev/null
+	local ids
+	ids=$(pgc_docker ps -aq --filter label=pg_container.managed)
+	[ -n "$ids" ] && pgc_docker rm -f $ids >/dev/null
+	pgc_docker volume prune -f >/dev/null
+}
