@@ -1,0 +1,87 @@
+--
+-- The SQL surface of pg_container: its objects, their shapes and
+-- privileges, the defaults of its settings, and the errors for bad input,
+-- none of which needs Docker or a key.
+--
+CREATE EXTENSION pg_container;
+
+-- Functions: signatures, SECURITY DEFINER and a pinned search_path.
+SELECT p.proname, pg_get_function_arguments(p.oid) AS arguments,
+       pg_get_function_result(p.oid) AS result,
+       p.prosecdef AS security_definer, p.proconfig
+  FROM pg_proc p
+  JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_container'
+ ORDER BY p.proname;
+
+-- Nothing is granted to PUBLIC: neither the functions nor the table.
+SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_execute
+  FROM pg_proc p
+  JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+  JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_container'
+ ORDER BY p.proname;
+SELECT has_table_privilege('public', 'user_container', 'SELECT') AS public_may_select;
+
+-- The table, and pg_dump keeping its rows.
+\d user_container
+SELECT reloptions FROM pg_class WHERE oid = 'user_container'::regclass;
+SELECT extconfig::regclass[] AS dumped_tables FROM pg_extension WHERE extname = 'pg_container';
+
+-- The defaults are the seed's, but for the loopback publish address.
+SELECT name, boot_val, unit, context
+  FROM pg_settings
+ WHERE name LIKE 'pg_container.%'
+ ORDER BY name;
+
+-- User ids are checked before anything else happens: NULL is 22004,
+-- anything off the rule 22023.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SELECT container_ensure_running(NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT container_ensure_running('');
+\echo :LAST_ERROR_SQLSTATE
+SELECT container_ensure_running('alice bob');
+\echo :LAST_ERROR_SQLSTATE
+SELECT container_ensure_running('-alice');
+SELECT container_ensure_running(repeat('a', 64));
+SELECT container_ensure_running(repeat('a', 1000000));
+SELECT container_ensure_running('../../etc/passwd');
+SELECT container_ensure_running(E'alice\n');
+SELECT container_ensure_running('zoë');
+SELECT container_stop(NULL);
+SELECT container_stop('a/b');
+SELECT container_restart('a b');
+SELECT container_touch('');
+SELECT * FROM container_status('.');
+\echo :LAST_ERROR_SQLSTATE
+-- A valid id of an unknown user: no row, and nothing asked of Docker.
+SELECT * FROM container_status(repeat('a', 63));
+SELECT container_touch('nobody');
+SELECT container_stop('nobody');
+SELECT count(*) FROM user_container;
+
+-- Settings are checked when they are set.
+SET pg_container.docker_host = 'ftp://127.0.0.1/';
+SET pg_container.docker_host = 'file:///var/run/docker.sock';
+SET pg_container.docker_host = 'unix://relative.sock';
+SET pg_container.docker_host = 'tcp://:2375';
+SET pg_container.docker_api_version = 'v1';
+SET pg_container.image = 'alpine openclaw';
+SET pg_container.image = '';
+SET pg_container.name_prefix = '-user-';
+SET pg_container.name_prefix = 'user/';
+SET pg_container.state_path = 'relative/path';
+SET pg_container.port_range_start = 0;
+SET pg_container.port_range_end = 65536;
+SET pg_container.gateway_port = 70000;
+SET pg_container.url_mode = 'sideways';
+SET pg_container.docker_timeout = 0;
+-- Good values are taken.
+SET pg_container.docker_host = 'tcp://127.0.0.1:2375';
+SET pg_container.docker_host = '/run/docker.sock';
+SET pg_container.name_prefix = 'agent.';
+SET pg_container.url_mode = 'published';
+RESET ALL;
+
+DROP EXTENSION pg_container;

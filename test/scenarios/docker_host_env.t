@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# An empty pg_container.docker_host falls back to the server's DOCKER_HOST
+# environment variable, like the docker CLI and the seed.  (The final
+# fallback, unix:///var/run/docker.sock, is not exercised: the tests never
+# touch the host's own engine.)
+source "$(dirname "$0")/../lib/tap.sh"
+source "$(dirname "$0")/../lib/env.sh"
+plan 3
+
+restart_with_env() {
+	runuser -u postgres -- env "$@" "$PGC_PG_BIN/pg_ctl" -D "$PGC_PGDATA" -l "$PGC_WORK/postgres.log" \
+		-w -t 60 -m fast restart >/dev/null
+}
+
+fault() { curl -s --unix-socket "$PGC_WORK/fault.sock" -X "$1" "http://fault$2"; }
+
+q -c "ALTER SYSTEM SET pg_container.docker_host = ''" 
+restart_with_env DOCKER_HOST="unix://$PGC_WORK/fault.sock"
+fault POST /_fault/reset >/dev/null
+
+out=$(q -c "SELECT url FROM container_ensure_running('env-user')" 2>&1)
+is "$out" "http://mosaic-user-env-user:18789" "with docker_host empty, ensure works through the server's DOCKER_HOST"
+like "$(fault GET /_fault/log)" '/containers/create\?name=mosaic-user-env-user' "... and its requests went to the engine DOCKER_HOST names"
+
+q -c "ALTER SYSTEM RESET pg_container.docker_host"
+restart_with_env
+is "$(q -c "SELECT count(*) FROM container_ensure_running('env-user')")" 1 "the configured docker_host is used again after the reset"
+
+tap_exit
