@@ -13,7 +13,6 @@ DATA = $(wildcard sql/pg_container--*.sql)
 
 # pg_regress: inputs in sql/, expected output in expected/.
 REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/pg_container--%,$(wildcard sql/*.sql)))
-REGRESS_OPTS = --dbname=pgc_regress
 
 PG_CONFIG ?= pg_config
 
