@@ -72,6 +72,7 @@ SET pg_container.image = '';
 SET pg_container.name_prefix = '-user-';
 SET pg_container.name_prefix = 'user/';
 SET pg_container.state_path = 'relative/path';
+SET pg_container.ready_path = 'readyz';
 SET pg_container.port_range_start = 0;
 SET pg_container.port_range_end = 65536;
 SET pg_container.gateway_port = 70000;

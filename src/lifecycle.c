@@ -18,7 +18,13 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+
 #include "docker_api.h"
+#include "docker_http.h"
 #include "container_store.h"
 #include "lifecycle.h"
 #include "settings.h"
@@ -74,16 +80,12 @@ build_spec(ContainerSpec *spec, const UserContainerRow *row, const char *token, 
 	spec->host_port = host_port;
 }
 
+/* http://<publish address>:<port>, with a wildcard address made dialable. */
 static char *
-gateway_url(const char *container_name, int host_port)
+published_url(int host_port)
 {
-	const char *host;
+	const char *host = pgc_publish_address;
 
-	if (pgc_url_mode == PGC_URL_INTERNAL)
-		return psprintf("http://%s:%d", container_name, pgc_gateway_port);
-
-	/* A wildcard address is not something a client can dial. */
-	host = pgc_publish_address;
 	if (strcmp(host, "0.0.0.0") == 0)
 		host = "127.0.0.1";
 	else if (strcmp(host, "::") == 0)
@@ -91,6 +93,64 @@ gateway_url(const char *container_name, int host_port)
 	if (strchr(host, ':') != NULL)
 		return psprintf("http://[%s]:%d", host, host_port);
 	return psprintf("http://%s:%d", host, host_port);
+}
+
+static char *
+gateway_url(const char *container_name, int host_port)
+{
+	if (pgc_url_mode == PGC_URL_INTERNAL)
+		return psprintf("http://%s:%d", container_name, pgc_gateway_port);
+	return published_url(host_port);
+}
+
+/*
+ * Wait until the gateway of a container we just started answers 2xx on
+ * pg_container.ready_path through its published port, so callers never get
+ * a URL that refuses connections.  A 404 is not ready: it may be a web
+ * server that is up before the application behind it.  On timeout the
+ * container is left running; the next call finds it and waits again.
+ */
+static void
+wait_until_ready(const char *container_name, int host_port)
+{
+	char	   *url;
+	TimestampTz deadline;
+	DockerRequest *probe = NULL;
+
+	if (pgc_ready_path == NULL || pgc_ready_path[0] == '\0')
+		return;
+
+	url = psprintf("%s%s", published_url(host_port), pgc_ready_path);
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pgc_ready_timeout_ms);
+	for (;;)
+	{
+		long		remaining_ms;
+
+		remaining_ms = (deadline - GetCurrentTimestamp()) / 1000;
+		probe = docker_request_new("GET", NULL,
+								   psprintf("check readiness of container \"%s\"", container_name));
+		probe->url = url;
+		probe->timeout_ms = (int) Max(Min(remaining_ms, 1000), 100);
+		docker_run_requests(&probe, 1, 1);
+		if (probe->failure == DOCKER_ANSWERED && probe->status >= 200 && probe->status < 300)
+			return;
+		if (GetCurrentTimestamp() >= deadline)
+			break;
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 50, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("container \"%s\" did not become ready within %d ms", container_name, pgc_ready_timeout_ms),
+			 probe->failure == DOCKER_ANSWERED ?
+			 errdetail("The last GET %s answered HTTP %ld.", url, probe->status) :
+			 errdetail("The last GET %s failed: %s.", url,
+					   probe->failure_detail ? probe->failure_detail : "no answer"),
+			 errhint("The container was left running. pg_container.ready_path and pg_container.ready_timeout set the check.")));
 }
 
 /*
@@ -106,6 +166,7 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 	DockerContainer c;
 	bool		have_container = false;
 	bool		created_here = false;
+	bool		started_here = false;
 	int			port;
 	int			refused_ports[MAX_ENSURE_ROUNDS];
 	int			nrefused = 0;
@@ -213,9 +274,13 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 				port = 0;
 				continue;
 			}
+			started_here = true;
 		}
 		break;
 	}
+
+	if (started_here)
+		wait_until_ready(row.container_name, port);
 
 	if (!row.running || row.gateway_port != port ||
 		row.container_id == NULL || strcmp(row.container_id, c.id) != 0)

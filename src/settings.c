@@ -39,6 +39,8 @@ int			pgc_port_range_end = 19999;
 char	   *pgc_publish_address = NULL;
 int			pgc_stop_timeout_s = 10;
 int			pgc_url_mode = PGC_URL_INTERNAL;
+char	   *pgc_ready_path = NULL;
+int			pgc_ready_timeout_ms = 30000;
 
 static const struct config_enum_entry url_mode_options[] = {
 	{"internal", PGC_URL_INTERNAL, false},
@@ -148,6 +150,29 @@ check_no_whitespace(char **newval, void **extra, GucSource source)
 		if ((unsigned char) *p <= ' ' || *p == 0x7f)
 		{
 			GUC_check_errdetail("The value must not contain white space or control characters.");
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool
+check_ready_path(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval;
+
+	if (p == NULL || p[0] == '\0')
+		return true;
+	if (p[0] != '/')
+	{
+		GUC_check_errdetail("The readiness path must start with \"/\", or be empty to skip the check.");
+		return false;
+	}
+	for (; *p; p++)
+	{
+		if ((unsigned char) *p <= ' ' || *p == 0x7f || *p == '#')
+		{
+			GUC_check_errdetail("The readiness path must not contain white space, control characters or \"#\".");
 			return false;
 		}
 	}
@@ -338,6 +363,24 @@ pgc_define_settings(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.ready_path",
+							   "HTTP path that must answer 2xx before a started container counts as up.",
+							   "Probed through the published port. Empty: do not wait.",
+							   &pgc_ready_path,
+							   "/readyz",
+							   PGC_SUSET,
+							   0,
+							   check_ready_path, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.ready_timeout",
+							"How long to wait for a started container's gateway to be ready.",
+							NULL,
+							&pgc_ready_timeout_ms,
+							30000, 0, INT_MAX / 2,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_container");
 }

@@ -38,6 +38,8 @@ extern int	pgc_port_range_end;
 extern char *pgc_publish_address;
 extern int	pgc_stop_timeout_s;
 extern int	pgc_url_mode;
+extern char *pgc_ready_path;
+extern int	pgc_ready_timeout_ms;
 
 extern void pgc_define_settings(void);
 

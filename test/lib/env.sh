@@ -92,6 +92,7 @@ pgc_start_dockerd() {
 #   pgc-gateway:test    httpd on 18789 serving /healthz and /readyz; exits on SIGTERM
 #   pgc-sleeper:test    PID 1 ignores SIGTERM, so every stop waits stop_timeout
 #   pgc-unhealthy:test  the gateway with a HEALTHCHECK that always fails
+#   pgc-slowready:test  the gateway answers 404 on /readyz for its first 2 s
 pgc_build_images() {
 	pgc_log "building test images"
 	local rootfs="$PGC_WORK/rootfs"
@@ -107,6 +108,8 @@ pgc_build_images() {
 	tar -C "$rootfs" -c . | pgc_docker import --change "$gateway_cmd" \
 		--change 'HEALTHCHECK --interval=1s --timeout=1s --retries=1 CMD ["/bin/busybox","false"]' \
 		- pgc-unhealthy:test >/dev/null
+	tar -C "$rootfs" -c . | pgc_docker import --change 'CMD ["/bin/busybox","sh","-c","trap \"exit 0\" TERM; /bin/busybox rm -f /www/readyz; /bin/busybox httpd -f -p 18789 -h /www & /bin/busybox sleep 2; echo ok > /www/readyz; wait"]' \
+		- pgc-slowready:test >/dev/null
 	pgc_docker network create mosaic-internal >/dev/null
 }
 
