@@ -83,6 +83,15 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.container_status(text) IS
     'The user''s recorded status, host port and last activity; no row for an unknown user.';
 
+CREATE FUNCTION @extschema@.container_reencrypt_tokens()
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'container_reencrypt_tokens'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_reencrypt_tokens() IS
+    'Rewrite every gateway token under the current key (after a key rotation); returns how many.';
+
 -- These functions drive the Docker socket, which is root on the host.
 -- Nothing is granted to PUBLIC; see the README for application and
 -- operator grants.
@@ -92,3 +101,4 @@ REVOKE ALL ON FUNCTION @extschema@.container_stop(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_restart(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_touch(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_status(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_reencrypt_tokens() FROM PUBLIC;

@@ -48,6 +48,8 @@ typedef enum StoreStatement
 	STMT_CLAIM_PORT,
 	STMT_TOUCH,
 	STMT_STATUS,
+	STMT_LOCK_ALL_TOKENS,
+	STMT_SET_TOKEN,
 	STMT_COUNT
 } StoreStatement;
 
@@ -128,6 +130,19 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		"  FROM @extschema@.user_container"
 		" WHERE user_id = $1",
 		1, {TEXTOID}
+	},
+	[STMT_LOCK_ALL_TOKENS] = {
+		"SELECT user_id, gateway_token"
+		"  FROM @extschema@.user_container"
+		" ORDER BY user_id"
+		"   FOR UPDATE",
+		0, {}
+	},
+	[STMT_SET_TOKEN] = {
+		"UPDATE @extschema@.user_container"
+		"   SET gateway_token = $2, updated_at = pg_catalog.now()"
+		" WHERE user_id = $1",
+		2, {TEXTOID, TEXTOID}
 	},
 };
 
@@ -371,6 +386,36 @@ store_touch(const char *user_id)
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
 	run(STMT_TOUCH, values, NULL, 0);
+}
+
+/*
+ * Lock every row, in user id order so concurrent callers cannot deadlock,
+ * and return their user ids and stored tokens.
+ */
+void
+store_lock_all_tokens(List **user_ids, List **tokens)
+{
+	run(STMT_LOCK_ALL_TOKENS, NULL, NULL, 0);
+	*user_ids = NIL;
+	*tokens = NIL;
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+
+		*user_ids = lappend(*user_ids, SPI_getvalue(tuple, SPI_tuptable->tupdesc, 1));
+		*tokens = lappend(*tokens, SPI_getvalue(tuple, SPI_tuptable->tupdesc, 2));
+	}
+}
+
+void
+store_set_token(const char *user_id, const char *encrypted_token)
+{
+	Datum		values[2] = {
+		CStringGetTextDatum(user_id),
+		CStringGetTextDatum(encrypted_token)
+	};
+
+	run(STMT_SET_TOKEN, values, NULL, 0);
 }
 
 bool

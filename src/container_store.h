@@ -9,6 +9,7 @@
 #define PGC_CONTAINER_STORE_H
 
 #include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
 
 /* One user_container row, as the lifecycle code needs it. */
 typedef struct UserContainerRow
@@ -34,6 +35,8 @@ extern void store_record_stopped(const char *user_id, const char *container_id);
 extern int	store_claim_free_port(const char *user_id, const int *refused, int nrefused);
 extern bool store_claim_port(const char *user_id, int port);
 extern void store_touch(const char *user_id);
+extern void store_lock_all_tokens(List **user_ids, List **tokens);
+extern void store_set_token(const char *user_id, const char *encrypted_token);
 extern bool store_status(const char *user_id, char **status, int *port,
 						 TimestampTz *last_active, bool *last_active_null);
 

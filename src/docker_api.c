@@ -250,6 +250,18 @@ build_create_body(const ContainerSpec *spec)
 	appendStringInfo(&buf, ",\"HostPort\":\"%d\"}]}", spec->host_port);
 	appendStringInfoString(&buf, ",\"NetworkMode\":");
 	append_json_string(&buf, spec->network);
+
+	/* Never privileged, never gaining privileges through setuid binaries. */
+	appendStringInfoString(&buf, ",\"Privileged\":false,\"SecurityOpt\":[\"no-new-privileges\"]");
+	appendStringInfoString(&buf, ",\"RestartPolicy\":{\"Name\":");
+	append_json_string(&buf, spec->restart_policy);
+	appendStringInfoChar(&buf, '}');
+	if (spec->memory_bytes > 0)
+		appendStringInfo(&buf, ",\"Memory\":" INT64_FORMAT, spec->memory_bytes);
+	if (spec->nano_cpus > 0)
+		appendStringInfo(&buf, ",\"NanoCpus\":" INT64_FORMAT, spec->nano_cpus);
+	if (spec->pids_limit > 0)
+		appendStringInfo(&buf, ",\"PidsLimit\":" INT64_FORMAT, spec->pids_limit);
 	appendStringInfoString(&buf, "}}");
 	return buf.data;
 }
@@ -375,6 +387,8 @@ docker_create_container(const ContainerSpec *spec, bool *name_taken, const char 
 			*name_taken = true;
 			return NULL;
 		}
+		/* Redact before the message is cut short, or a cut token could leak. */
+		req->response = redact(req->response, secret);
 		if (req->status == 404 && !pulled &&
 			strstr(docker_error_message(req), "No such image") != NULL)
 		{
@@ -382,10 +396,7 @@ docker_create_container(const ContainerSpec *spec, bool *name_taken, const char 
 			pulled = true;
 			continue;
 		}
-		ereport(ERROR,
-				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not create container \"%s\": Docker engine returned HTTP %ld: %s",
-						spec->name, req->status, redact(docker_error_message(req), secret))));
+		docker_raise_status_error(req);
 	}
 }
 

@@ -40,6 +40,10 @@ typedef struct ContainerSpec
 	int			gateway_port;	/* inside the container */
 	const char *publish_address;
 	int			host_port;
+	int64		memory_bytes;	/* 0: no limit */
+	int64		nano_cpus;		/* 0: no limit */
+	int64		pids_limit;		/* 0: no limit */
+	const char *restart_policy;
 } ContainerSpec;
 
 typedef enum DockerStartResult

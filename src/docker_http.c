@@ -24,6 +24,8 @@
  */
 #include "postgres.h"
 
+#include <sys/stat.h>
+
 #include <curl/curl.h>
 
 #include "lib/stringinfo.h"
@@ -374,9 +376,19 @@ start_transfer(Transfer *t, DockerRequest *req)
 		{
 			if (endpoint.cert_path[0] != '\0')
 			{
-				SETOPT(easy, CURLOPT_CAINFO, psprintf("%s/ca.pem", endpoint.cert_path));
-				SETOPT(easy, CURLOPT_SSLCERT, psprintf("%s/cert.pem", endpoint.cert_path));
-				SETOPT(easy, CURLOPT_SSLKEY, psprintf("%s/key.pem", endpoint.cert_path));
+				char	   *cert = psprintf("%s/cert.pem", endpoint.cert_path);
+				char	   *key = psprintf("%s/key.pem", endpoint.cert_path);
+				struct stat st;
+				char	   *ca = psprintf("%s/ca.pem", endpoint.cert_path);
+
+				if (stat(ca, &st) == 0)
+					SETOPT(easy, CURLOPT_CAINFO, ca);
+				/* Without a client certificate, let the engine say no. */
+				if (stat(cert, &st) == 0 && stat(key, &st) == 0)
+				{
+					SETOPT(easy, CURLOPT_SSLCERT, cert);
+					SETOPT(easy, CURLOPT_SSLKEY, key);
+				}
 			}
 			SETOPT(easy, CURLOPT_SSL_VERIFYPEER, endpoint.tls_verify ? 1L : 0L);
 			SETOPT(easy, CURLOPT_SSL_VERIFYHOST, endpoint.tls_verify ? 2L : 0L);

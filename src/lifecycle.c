@@ -78,6 +78,10 @@ build_spec(ContainerSpec *spec, const UserContainerRow *row, const char *token, 
 	spec->gateway_port = pgc_gateway_port;
 	spec->publish_address = pgc_publish_address;
 	spec->host_port = host_port;
+	spec->memory_bytes = (int64) pgc_memory_limit_mb * 1024 * 1024;
+	spec->nano_cpus = (int64) (pgc_cpus * 1e9);
+	spec->pids_limit = pgc_pids_limit;
+	spec->restart_policy = pgc_restart_policy_name(pgc_restart_policy);
 }
 
 /* http://<publish address>:<port>, with a wildcard address made dialable. */

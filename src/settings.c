@@ -27,6 +27,7 @@ char	   *pgc_docker_cert_path = NULL;
 bool		pgc_docker_tls_verify = true;
 
 char	   *pgc_encryption_key_file = NULL;
+char	   *pgc_encryption_key_file_previous = NULL;
 
 char	   *pgc_image = NULL;
 char	   *pgc_network = NULL;
@@ -41,6 +42,27 @@ int			pgc_stop_timeout_s = 10;
 int			pgc_url_mode = PGC_URL_INTERNAL;
 char	   *pgc_ready_path = NULL;
 int			pgc_ready_timeout_ms = 30000;
+int			pgc_memory_limit_mb = 0;
+double		pgc_cpus = 0;
+int			pgc_pids_limit = 0;
+int			pgc_restart_policy = PGC_RESTART_UNLESS_STOPPED;
+
+static const struct config_enum_entry restart_policy_options[] = {
+	{"no", PGC_RESTART_NO, false},
+	{"always", PGC_RESTART_ALWAYS, false},
+	{"unless-stopped", PGC_RESTART_UNLESS_STOPPED, false},
+	{"on-failure", PGC_RESTART_ON_FAILURE, false},
+	{NULL, 0, false}
+};
+
+const char *
+pgc_restart_policy_name(int policy)
+{
+	for (const struct config_enum_entry *e = restart_policy_options; e->name; e++)
+		if (e->val == policy)
+			return e->name;
+	return "no";
+}
 
 static const struct config_enum_entry url_mode_options[] = {
 	{"internal", PGC_URL_INTERNAL, false},
@@ -130,6 +152,33 @@ check_name_prefix(char **newval, void **extra, GucSource source)
 			GUC_check_errdetail("Container names may hold only letters, digits, \"_\", \".\" and \"-\".");
 			return false;
 		}
+	}
+	return true;
+}
+
+/*
+ * A SET that would put the range's start after its end is refused.  Values
+ * from the configuration file are not cross-checked here, since the two
+ * lines are applied one at a time; the range is checked again at use.
+ */
+static bool
+check_port_range_start(int *newval, void **extra, GucSource source)
+{
+	if (source >= PGC_S_INTERACTIVE && *newval > pgc_port_range_end)
+	{
+		GUC_check_errdetail("The start of the port range may not exceed its end (%d).", pgc_port_range_end);
+		return false;
+	}
+	return true;
+}
+
+static bool
+check_port_range_end(int *newval, void **extra, GucSource source)
+{
+	if (source >= PGC_S_INTERACTIVE && *newval < pgc_port_range_start)
+	{
+		GUC_check_errdetail("The end of the port range may not precede its start (%d).", pgc_port_range_start);
+		return false;
 	}
 	return true;
 }
@@ -262,6 +311,16 @@ pgc_define_settings(void)
 							   GUC_SUPERUSER_ONLY,
 							   NULL, NULL, NULL);
 
+	DefineCustomStringVariable("pg_container.encryption_key_file_previous",
+							   "File holding the key tokens were encrypted with before the current one.",
+							   "Tokens that do not decrypt with the current key are tried with this one, "
+							   "until container_reencrypt_tokens() has moved them all to the current key.",
+							   &pgc_encryption_key_file_previous,
+							   "",
+							   PGC_SIGHUP,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
 	/* The container */
 	DefineCustomStringVariable("pg_container.image",
 							   "Image of new user containers.",
@@ -324,7 +383,7 @@ pgc_define_settings(void)
 							19000, 1, 65535,
 							PGC_SUSET,
 							0,
-							NULL, NULL, NULL);
+							check_port_range_start, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.port_range_end",
 							"Last host port handed out to user containers.",
@@ -333,7 +392,7 @@ pgc_define_settings(void)
 							19999, 1, 65535,
 							PGC_SUSET,
 							0,
-							NULL, NULL, NULL);
+							check_port_range_end, NULL, NULL);
 
 	DefineCustomStringVariable("pg_container.publish_address",
 							   "Host address the gateway port is published on.",
@@ -381,6 +440,43 @@ pgc_define_settings(void)
 							PGC_SUSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.memory_limit",
+							"Memory limit of each container; 0 means none.",
+							NULL,
+							&pgc_memory_limit_mb,
+							0, 0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pg_container.cpus",
+							 "CPUs each container may use, as docker run --cpus; 0 means no limit.",
+							 NULL,
+							 &pgc_cpus,
+							 0, 0, 1024,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.pids_limit",
+							"Most processes each container may run; 0 means no limit.",
+							NULL,
+							&pgc_pids_limit,
+							0, 0, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_container.restart_policy",
+							 "Docker restart policy of new containers.",
+							 "unless-stopped: a crashed gateway comes back, one pg_container stopped stays stopped.",
+							 &pgc_restart_policy,
+							 PGC_RESTART_UNLESS_STOPPED,
+							 restart_policy_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_container");
 }

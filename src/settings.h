@@ -9,6 +9,15 @@
 #define PGC_SETTINGS_H
 
 /* How container_ensure_running builds the URL it returns. */
+/* Docker restart policies, as pg_container.restart_policy spells them. */
+typedef enum PgcRestartPolicy
+{
+	PGC_RESTART_NO,
+	PGC_RESTART_ALWAYS,
+	PGC_RESTART_UNLESS_STOPPED,
+	PGC_RESTART_ON_FAILURE
+} PgcRestartPolicy;
+
 typedef enum PgcUrlMode
 {
 	PGC_URL_INTERNAL,			/* http://<container name>:<gateway port> */
@@ -25,6 +34,7 @@ extern bool pgc_docker_tls_verify;
 
 /* Secrets */
 extern char *pgc_encryption_key_file;
+extern char *pgc_encryption_key_file_previous;
 
 /* The container */
 extern char *pgc_image;
@@ -39,6 +49,12 @@ extern char *pgc_publish_address;
 extern int	pgc_stop_timeout_s;
 extern int	pgc_url_mode;
 extern char *pgc_ready_path;
+extern int	pgc_memory_limit_mb;
+extern double pgc_cpus;
+extern int	pgc_pids_limit;
+extern int	pgc_restart_policy;
+
+extern const char *pgc_restart_policy_name(int policy);
 extern int	pgc_ready_timeout_ms;
 
 extern void pgc_define_settings(void);

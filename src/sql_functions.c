@@ -33,6 +33,7 @@ PG_FUNCTION_INFO_V1(container_stop);
 PG_FUNCTION_INFO_V1(container_restart);
 PG_FUNCTION_INFO_V1(container_touch);
 PG_FUNCTION_INFO_V1(container_status);
+PG_FUNCTION_INFO_V1(container_reencrypt_tokens);
 
 static bool
 is_alnum_ascii(char c)
@@ -211,4 +212,40 @@ container_status(PG_FUNCTION_ARGS)
 	store_close();
 
 	return (Datum) 0;
+}
+
+/*
+ * container_reencrypt_tokens() returns bigint
+ *
+ * Rewrites every stored token under the current key, each with a fresh IV,
+ * in the caller's transaction; returns how many it rewrote.  Run it after
+ * pointing pg_container.encryption_key_file at a new key and
+ * pg_container.encryption_key_file_previous at the old one.  Any token that
+ * decrypts with neither key fails the whole call and changes nothing.
+ */
+Datum
+container_reencrypt_tokens(PG_FUNCTION_ARGS)
+{
+	List	   *user_ids;
+	List	   *tokens;
+	ListCell   *lc_user;
+	ListCell   *lc_token;
+	int64		rewritten = 0;
+
+	pgc_require_encryption_key();
+
+	store_open(extension_namespace(fcinfo));
+	store_lock_all_tokens(&user_ids, &tokens);
+	forboth(lc_user, user_ids, lc_token, tokens)
+	{
+		const char *user_id = lfirst(lc_user);
+		char	   *token = pgc_token_decrypt(lfirst(lc_token), user_id);
+
+		store_set_token(user_id, pgc_token_encrypt(token, user_id));
+		explicit_bzero(token, strlen(token));
+		rewritten++;
+	}
+	store_close();
+
+	PG_RETURN_INT64(rewritten);
 }

@@ -17,7 +17,10 @@
  *
  * The key is read from its file on first use and again whenever the file's
  * identity or modification time changes, so rotating the file's contents
- * needs no reload.  Key material never leaves this file: no error message
+ * needs no reload.  During a rotation, pg_container.encryption_key_file_previous
+ * names the old key: a token whose key id is not the current key's is
+ * decrypted with it, until container_reencrypt_tokens() has rewritten every
+ * token under the current key.  Key material never leaves this file: no error message
  * or log line includes it, and it is wiped from memory when replaced.
  *
  *-------------------------------------------------------------------------
@@ -54,6 +57,7 @@ typedef struct EncryptionKey
 } EncryptionKey;
 
 static EncryptionKey current_key;
+static EncryptionKey previous_key;
 
 static const char hex_digits[] = "0123456789abcdef";
 
@@ -295,6 +299,7 @@ pgc_token_decrypt(const char *stored, const char *user_id)
 	EVP_CIPHER_CTX *ctx;
 	int			len;
 	bool		ok;
+	EncryptionKey *key;
 
 	pgc_require_encryption_key();
 
@@ -309,13 +314,30 @@ pgc_token_decrypt(const char *stored, const char *user_id)
 	hex = key_id + KEY_ID_BYTES * 2 + 1;
 	hex_len = strlen(hex);
 
+	key = &current_key;
 	if (strncmp(key_id, current_key.key_id, KEY_ID_BYTES * 2) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("encryption key does not match the gateway token of user \"%s\"", user_id),
-				 errdetail("The token was encrypted under the key with fingerprint %.8s; "
-						   "pg_container.encryption_key_file holds the key with fingerprint %s.",
-						   key_id, current_key.key_id)));
+	{
+		bool		have_previous = pgc_encryption_key_file_previous != NULL &&
+			pgc_encryption_key_file_previous[0] != '\0';
+
+		if (have_previous)
+			load_key(&previous_key, pgc_encryption_key_file_previous,
+					 "pg_container.encryption_key_file_previous");
+		if (!have_previous || strncmp(key_id, previous_key.key_id, KEY_ID_BYTES * 2) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("encryption key does not match the gateway token of user \"%s\"", user_id),
+					 have_previous ?
+					 errdetail("The token was encrypted under the key with fingerprint %.8s; "
+							   "the configured keys have fingerprints %s (current) and %s (previous).",
+							   key_id, current_key.key_id, previous_key.key_id) :
+					 errdetail("The token was encrypted under the key with fingerprint %.8s; "
+							   "pg_container.encryption_key_file holds the key with fingerprint %s.",
+							   key_id, current_key.key_id),
+					 errhint("During a key rotation, set pg_container.encryption_key_file_previous "
+							 "to the old key's file until container_reencrypt_tokens() has run.")));
+		key = &previous_key;
+	}
 
 	if (hex_len % 2 != 0 || hex_len / 2 <= IV_BYTES + TAG_BYTES)
 		ereport(ERROR,
@@ -336,7 +358,7 @@ pgc_token_decrypt(const char *stored, const char *user_id)
 	ok = ctx != NULL &&
 		EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL) == 1 &&
 		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, IV_BYTES, NULL) == 1 &&
-		EVP_DecryptInit_ex(ctx, NULL, NULL, current_key.key, blob) == 1 &&
+		EVP_DecryptInit_ex(ctx, NULL, NULL, key->key, blob) == 1 &&
 		EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *) user_id, strlen(user_id)) == 1 &&
 		EVP_DecryptUpdate(ctx, (unsigned char *) token, &len, blob + IV_BYTES, token_len) == 1 &&
 		EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_BYTES, blob + IV_BYTES + token_len) == 1 &&
