@@ -15,7 +15,7 @@ Control requests go to the same listener, under /_fault/:
 
 A rule:
   {"method": "POST", "path": "regex on the path and query",
-   "action": "respond" | "hang" | "drop" | "garbage" | "wrong_shape" | "huge" | "pass",
+   "action": "respond" | "echo" | "hang" | "drop" | "garbage" | "wrong_shape" | "huge" | "pass",
    "status": 500, "body": "..." (or "message": "..." for Docker's error shape),
    "headers": {"Api-Version": "1.99"}, "delay_ms": 0, "size": 104857600,
    "times": 1}      # omit "times" to match forever
@@ -192,6 +192,10 @@ async def handle(reader, writer, upstream):
                 writer.write(await pass_through(upstream, method, target, headers, body))
             elif action == "respond":
                 writer.write(response_bytes(rule.status, rule.body, rule.headers))
+            elif action == "echo":
+                # An error whose message repeats the request body, as a
+                # careless engine or proxy might.
+                writer.write(response_bytes(rule.status, json.dumps({"message": body.decode("utf-8", "replace")}).encode()))
             elif action == "garbage":
                 writer.write(response_bytes(200, b'{"Id": "abc", "State": {"Running": tru'))
             elif action == "wrong_shape":

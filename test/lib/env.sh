@@ -60,12 +60,49 @@ EOF
 
 pgc_docker() { docker -H "unix://$PGC_WORK/docker.sock" "$@"; }
 
+# A CA, a server certificate for 127.0.0.1 and a client certificate, made
+# with the openssl command, plus the client's certificate folders in
+# Docker's DOCKER_CERT_PATH layout (ca.pem, cert.pem, key.pem):
+#   tls/client        the right CA and a client certificate
+#   tls/no-client     the right CA, no client certificate
+#   tls/other-ca      a CA that did not sign the server's certificate
+pgc_make_certs() {
+	local d="$PGC_WORK/tls"
+	mkdir -p "$d/client" "$d/no-client" "$d/other-ca"
+	(
+		cd "$d" || exit 1
+		local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+		openssl req -x509 "${ec[@]}" -keyout ca-key.pem -out ca.pem -days 2 -subj /CN=pgc-test-ca 2>/dev/null
+		openssl req -x509 "${ec[@]}" -keyout other-ca-key.pem -out other-ca.pem -days 2 -subj /CN=pgc-other-ca 2>/dev/null
+		openssl req "${ec[@]}" -keyout server-key.pem -out server.csr -subj /CN=localhost 2>/dev/null
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+			-out server-cert.pem -days 2 -extfile server.ext 2>/dev/null
+		openssl req "${ec[@]}" -keyout client/key.pem -out client.csr -subj /CN=pgc-client 2>/dev/null
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial \
+			-out client/cert.pem -days 2 -extfile client.ext 2>/dev/null
+		cp ca.pem client/ca.pem
+		cp ca.pem no-client/ca.pem
+		cp other-ca.pem other-ca/ca.pem
+		cp client/cert.pem client/key.pem other-ca/
+	) || pgc_die "could not make test certificates"
+	chown -R postgres:postgres "$d/client" "$d/no-client" "$d/other-ca"
+	chmod 0600 "$d"/client/key.pem "$d"/other-ca/key.pem
+}
+
 pgc_start_dockerd() {
 	pgc_log "starting a private dockerd on $PGC_WORK/docker.sock"
 	# --iptables=false and --bridge=none leave the host's firewall and
 	# docker0 alone; published ports on 127.0.0.1 go through docker-proxy.
+	# It also listens with TLS on 127.0.0.1, requiring client certificates.
+	pgc_make_certs
+	PGC_DOCKER_TLS_PORT=$(pgc_free_port 22376)
 	dockerd \
 		--host "unix://$PGC_WORK/docker.sock" \
+		--host "tcp://127.0.0.1:$PGC_DOCKER_TLS_PORT" \
+		--tlsverify --tlscacert "$PGC_WORK/tls/ca.pem" \
+		--tlscert "$PGC_WORK/tls/server-cert.pem" --tlskey "$PGC_WORK/tls/server-key.pem" \
 		--data-root "$PGC_WORK/docker-data" \
 		--exec-root "$PGC_WORK/docker-exec" \
 		--pidfile "$PGC_WORK/dockerd.pid" \
@@ -182,6 +219,7 @@ pgc_create_test_db() {
 	pgc_psql -d postgres -c "CREATE DATABASE pgc_test"
 	pgc_psql -d pgc_test -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION pg_container" 2>/dev/null
 	pgc_psql -d pgc_test -v work_dir="$PGC_WORK" -v fault_tcp_port="$PGC_FAULT_TCP_PORT" \
+		-v docker_tls_port="$PGC_DOCKER_TLS_PORT" \
 		-f "$PGC_ROOT/test/lib/helpers.sql"
 }
 
@@ -205,7 +243,7 @@ pgc_env_up() {
 	cat >"$PGC_WORK/env" <<EOF
 export PGC_WORK='$PGC_WORK' PGHOST='$PGC_WORK' PGPORT='$PGPORT' PGUSER=postgres
 export PGC_PGDATA='$PGC_PGDATA' DOCKER_HOST='unix://$PGC_WORK/docker.sock'
-export PGC_FAULT_TCP_PORT='$PGC_FAULT_TCP_PORT'
+export PGC_FAULT_TCP_PORT='$PGC_FAULT_TCP_PORT' PGC_DOCKER_TLS_PORT='$PGC_DOCKER_TLS_PORT'
 EOF
 }
 

@@ -8,9 +8,9 @@
 CREATE SCHEMA IF NOT EXISTS pgc_test;
 
 -- Where the test world lives (set by test/lib/env.sh).
-CREATE TABLE IF NOT EXISTS pgc_test.config (work_dir text, fault_tcp_port integer);
+CREATE TABLE IF NOT EXISTS pgc_test.config (work_dir text, fault_tcp_port integer, docker_tls_port integer);
 TRUNCATE pgc_test.config;
-INSERT INTO pgc_test.config VALUES (:'work_dir', :'fault_tcp_port');
+INSERT INTO pgc_test.config VALUES (:'work_dir', :'fault_tcp_port', :'docker_tls_port');
 
 -- Run a shell command; its output (stdout and stderr) as one text value.
 CREATE OR REPLACE FUNCTION pgc_test.sh(cmd text) RETURNS text
@@ -116,6 +116,34 @@ LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE stmt;
     RETURN 'no error';
+EXCEPTION WHEN OTHERS OR query_canceled THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+
+-- Run a statement as another role: 'ok', or its SQLSTATE and message.
+CREATE OR REPLACE FUNCTION pgc_test.run_as(role text, stmt text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE format('SET LOCAL ROLE %I', role);
+    EXECUTE stmt;
+    RESET ROLE;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS OR query_canceled THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+
+-- A query's first value, as another role; or its SQLSTATE and message.
+CREATE OR REPLACE FUNCTION pgc_test.query_as(role text, query text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    result text;
+BEGIN
+    EXECUTE format('SET LOCAL ROLE %I', role);
+    EXECUTE query INTO result;
+    RESET ROLE;
+    RETURN result;
 EXCEPTION WHEN OTHERS OR query_canceled THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END

@@ -87,8 +87,8 @@ SELECT pgc_test.sh(format('(setsid python3 -c %s >/dev/null 2>&1 & echo $! > %s/
        pgc_test.shell_quote('import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 19991)); s.listen(); time.sleep(120)'),
        (SELECT work_dir FROM pgc_test.config))) \g /dev/null
 SELECT pg_sleep(0.5) \g /dev/null
-SET pg_container.port_range_start = 19990;
 SET pg_container.port_range_end = 19992;
+SET pg_container.port_range_start = 19990;
 SELECT lives_ok($$SELECT container_ensure_running('sf-d')$$, 'ensure succeeds when the first free ports are bound outside pg_container');
 SELECT is((SELECT gateway_port FROM user_container WHERE user_id = 'sf-d'), 19992, '... skipping to the next port');
 SELECT is(pgc_test.http_status(19992, '/readyz'), '200', '... where the gateway answers');

@@ -1,0 +1,61 @@
+-- Hardened containers: loopback publishing, resource limits, never
+-- privileged, no-new-privileges, a restart policy; and settings that are
+-- checked when they are set.
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+SELECT plan(16);
+
+-- Defaults.
+SELECT container_ensure_running('hd-default') \g /dev/null
+SELECT is(pgc_test.inspect('mosaic-user-hd-default',
+          '{{.HostConfig.Privileged}} {{.HostConfig.SecurityOpt}} {{.HostConfig.RestartPolicy.Name}}'),
+          'false [no-new-privileges] unless-stopped',
+          'by default: not privileged, no-new-privileges, restart unless-stopped');
+SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}'), '0 0',
+          '... and no memory or CPU limit');
+SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}}{{end}}{{end}}'),
+          '127.0.0.1', '... and the port published on 127.0.0.1 only');
+
+-- Limits.
+SET pg_container.memory_limit = '256MB';
+SET pg_container.cpus = 0.5;
+SET pg_container.pids_limit = 64;
+SET pg_container.restart_policy = 'on-failure';
+SET pg_container.publish_address = '127.0.0.2';
+SELECT container_ensure_running('hd-limited') \g /dev/null
+SELECT is(pgc_test.inspect('mosaic-user-hd-limited', '{{.HostConfig.Memory}}'), '268435456', 'memory_limit sets the memory limit');
+SELECT is(pgc_test.inspect('mosaic-user-hd-limited', '{{.HostConfig.NanoCpus}}'), '500000000', 'cpus sets the CPU limit');
+SELECT is(pgc_test.inspect('mosaic-user-hd-limited', '{{.HostConfig.PidsLimit}}'), '64', 'pids_limit sets the process limit');
+SELECT is(pgc_test.inspect('mosaic-user-hd-limited', '{{.HostConfig.RestartPolicy.Name}}'), 'on-failure', 'restart_policy sets the restart policy');
+SELECT is(pgc_test.inspect('mosaic-user-hd-limited', '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}}{{end}}{{end}}'),
+          '127.0.0.2', 'publish_address sets the only address the port is published on');
+RESET ALL;
+SET client_min_messages = warning;
+
+-- unless-stopped: a crashed gateway comes back; one we stopped stays stopped.
+SELECT pgc_test.docker('exec mosaic-user-hd-default /bin/busybox kill 1') \g /dev/null
+DO $$
+BEGIN
+    FOR i IN 1..50 LOOP
+        EXIT WHEN pgc_test.inspect('mosaic-user-hd-default', '{{.RestartCount}} {{.State.Status}}') = '1 running';
+        PERFORM pg_sleep(0.2);
+    END LOOP;
+END
+$$;
+SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{.RestartCount}} {{.State.Status}}'), '1 running',
+          'a gateway whose process died is restarted by Docker');
+SELECT container_stop('hd-default') \g /dev/null
+SELECT pg_sleep(2) \g /dev/null
+SELECT is(pgc_test.state_of('mosaic-user-hd-default'), 'exited', '... but one pg_container stopped stays stopped');
+
+-- Settings are checked when set.
+SELECT throws_ok($$SET pg_container.port_range_start = 30000$$, '22023', NULL,
+                 'a range start beyond the range end is refused');
+SELECT throws_ok($$SET pg_container.port_range_end = 1000$$, '22023', NULL,
+                 'a range end before the range start is refused');
+SELECT throws_ok($$SET pg_container.port_range_end = 70000$$, '22023', NULL, 'a port beyond 65535 is refused');
+SELECT throws_ok($$SET pg_container.cpus = -1$$, '22023', NULL, 'negative cpus are refused');
+SELECT throws_ok($$SET pg_container.restart_policy = 'sometimes'$$, '22023', NULL, 'an unknown restart policy is refused');
+SELECT throws_ok($$SET pg_container.name_prefix = 'bad prefix'$$, '22023', NULL, 'a prefix that makes invalid container names is refused');
+
+SELECT * FROM finish();

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# No plaintext token and no key material in any log line, error message or
+# pg_stat_activity.query, with the server logging everything it can: every
+# statement with its parameters, durations and debug messages.
+source "$(dirname "$0")/../lib/tap.sh"
+plan 7
+
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+LOG="$PGC_WORK/postgres.log"
+
+reload() { q -c "SELECT pg_reload_conf()" >/dev/null; sleep 0.3; }
+q -c "ALTER SYSTEM SET log_statement = 'all'" \
+  -c "ALTER SYSTEM SET log_min_duration_statement = 0" \
+  -c "ALTER SYSTEM SET log_parameter_max_length = -1" \
+  -c "ALTER SYSTEM SET log_parameter_max_length_on_error = -1" \
+  -c "ALTER SYSTEM SET log_min_messages = 'debug1'"
+reload
+mark=$(stat -c %s "$LOG")
+
+# Watch pg_stat_activity while the calls run.
+(
+	for _ in $(seq 1 150); do
+		q -c "SELECT query FROM pg_stat_activity WHERE backend_type = 'client backend'" >>"$T/activity" 2>/dev/null
+		sleep 0.05
+	done
+) &
+watcher=$!
+
+# pgc-slowready:test keeps each ensure in flight for two seconds.
+t1=$(q -c "SET pg_container.image = 'pgc-slowready:test'" -c "SELECT token FROM container_ensure_running('sec-1')")
+t2=$(q -c "SET pg_container.image = 'pgc-slowready:test'" -c "SELECT token FROM container_ensure_running('sec-2')")
+q -c "SELECT token FROM container_restart('sec-1')" >/dev/null
+q -c "SELECT container_reencrypt_tokens()" >/dev/null
+# Failures: a Docker error, and an engine that repeats our request body (with AGENT_TOKEN) in its error.
+q -c "SET pg_container.network = 'pgc-no-network'" -c "SELECT container_ensure_running('sec-3')" >/dev/null 2>&1
+echo_err=$(psql -X -qAt -d pgc_test \
+	-c "SELECT pgc_test.use_fault_engine()" \
+	-c "SELECT pgc_test.fault_rules('[{\"method\": \"POST\", \"path\": \"/containers/create\", \"action\": \"echo\", \"status\": 500}]')" \
+	-c "SELECT container_ensure_running('sec-4')" 2>&1 >/dev/null)
+wait "$watcher"
+
+q -c "ALTER SYSTEM RESET log_statement" -c "ALTER SYSTEM RESET log_min_duration_statement" \
+  -c "ALTER SYSTEM RESET log_parameter_max_length" -c "ALTER SYSTEM RESET log_parameter_max_length_on_error" \
+  -c "ALTER SYSTEM RESET log_min_messages"
+reload
+
+tail -c +"$((mark + 1))" "$LOG" >"$T/log"
+key=$(tr -d ' \n' <"$PGC_WORK/keys/current.key")
+
+like "$t1 $t2" '^[0-9a-f]{64} [0-9a-f]{64}$' "two tokens were handed out"
+cmp_ok "$(wc -l <"$T/log")" -gt 20 "the server logged the calls (statements, durations, errors)"
+is "$(grep -c -e "$t1" -e "$t2" "$T/log")" 0 "no log line holds a plaintext token"
+is "$(grep -ci "$key" "$T/log")" 0 "no log line holds the key"
+is "$(grep -c -e "$t1" -e "$t2" "$T/activity")" 0 "pg_stat_activity.query never showed a token"
+like "$echo_err" 'AGENT_TOKEN=\[redacted\]' "an engine error that repeats the request body has the token redacted"
+if [[ "$echo_err" =~ [0-9a-f]{64} ]]; then ok 1 "... leaving no token-like value in the message"; else ok 0 "... leaving no token-like value in the message"; fi
+
+tap_exit
