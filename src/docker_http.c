@@ -611,10 +611,8 @@ ensure_api_prefix(void)
 	ping = docker_request_new("GET", "/_ping", "negotiate the Docker API version");
 	ping->versioned = false;
 	run_transfers(&ping, 1, 1);
-	if (ping->failure != DOCKER_ANSWERED)
-		docker_raise_transport_error(ping);
-	if (ping->status != 200)
-		docker_raise_status_error(ping);
+	if (ping->failure != DOCKER_ANSWERED || ping->status != 200)
+		docker_raise_failure(ping);
 	if (!parse_api_version(ping->api_version_header, &major, &minor))
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
@@ -657,49 +655,7 @@ docker_run_request(DockerRequest *req)
 {
 	docker_run_requests(&req, 1, 1);
 	if (req->failure != DOCKER_ANSWERED)
-		docker_raise_transport_error(req);
-}
-
-void
-docker_raise_transport_error(DockerRequest *req)
-{
-	const char *where = req->url ? req->url : endpoint.source;
-
-	switch (req->failure)
-	{
-		case DOCKER_UNREACHABLE:
-			ereport(ERROR,
-					(errcode(ERRCODE_IO_ERROR),
-					 errmsg("could not %s: could not connect to the Docker engine at \"%s\": %s",
-							req->what, where, req->failure_detail)));
-			break;
-		case DOCKER_TIMED_OUT:
-			ereport(ERROR,
-					(errcode(ERRCODE_IO_ERROR),
-					 errmsg("could not %s: the Docker engine at \"%s\" did not answer within %d ms",
-							req->what, where, req->timeout_ms),
-					 errhint("pg_container.docker_timeout sets the limit.")));
-			break;
-		case DOCKER_CONNECTION_LOST:
-			ereport(ERROR,
-					(errcode(ERRCODE_IO_ERROR),
-					 errmsg("could not %s: connection to the Docker engine at \"%s\" was lost: %s",
-							req->what, where, req->failure_detail)));
-			break;
-		case DOCKER_TOO_LARGE:
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("could not %s: the Docker engine's response exceeded pg_container.max_response_size (%d kB)",
-							req->what, pgc_max_response_size_kb)));
-			break;
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_IO_ERROR),
-					 errmsg("could not %s: request to the Docker engine at \"%s\" failed: %s",
-							req->what, where, req->failure_detail ? req->failure_detail : "unknown error")));
-			break;
-	}
-	pg_unreachable();
+		docker_raise_failure(req);
 }
 
 /*
@@ -751,12 +707,69 @@ docker_error_message(DockerRequest *req)
 	return buf.data;
 }
 
-void
-docker_raise_status_error(DockerRequest *req)
+/*
+ * What went wrong with a request, as an error message naming the operation,
+ * with its SQLSTATE and, where there is one, a hint.  Transport failures
+ * are class 58 like everything external, never 08: poolers and drivers
+ * take 08 to mean the PostgreSQL connection itself is broken.
+ */
+static char *
+describe_failure(DockerRequest *req, int *sqlstate, const char **hint)
 {
+	const char *where = req->url ? req->url : endpoint.source;
+	const char *detail = req->failure_detail ? req->failure_detail : "unknown error";
+
+	*sqlstate = ERRCODE_IO_ERROR;
+	*hint = NULL;
+	switch (req->failure)
+	{
+		case DOCKER_ANSWERED:
+			*sqlstate = ERRCODE_SYSTEM_ERROR;
+			return psprintf("could not %s: Docker engine returned HTTP %ld: %s",
+							req->what, req->status, docker_error_message(req));
+		case DOCKER_UNREACHABLE:
+			return psprintf("could not %s: could not connect to the Docker engine at \"%s\": %s",
+							req->what, where, detail);
+		case DOCKER_TIMED_OUT:
+			*hint = "pg_container.docker_timeout sets the limit.";
+			return psprintf("could not %s: the Docker engine at \"%s\" did not answer within %d ms",
+							req->what, where, req->timeout_ms);
+		case DOCKER_CONNECTION_LOST:
+			return psprintf("could not %s: connection to the Docker engine at \"%s\" was lost: %s",
+							req->what, where, detail);
+		case DOCKER_TOO_LARGE:
+			*sqlstate = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
+			*hint = "pg_container.max_response_size sets the limit.";
+			return psprintf("could not %s: the Docker engine's response exceeded pg_container.max_response_size (%d kB)",
+							req->what, pgc_max_response_size_kb);
+		case DOCKER_TRANSPORT_ERROR:
+			break;
+	}
+	return psprintf("could not %s: request to the Docker engine at \"%s\" failed: %s",
+					req->what, where, detail);
+}
+
+/* The message for a failed request, for callers that report and go on. */
+char *
+docker_failure_message(DockerRequest *req)
+{
+	int			sqlstate;
+	const char *hint;
+
+	return describe_failure(req, &sqlstate, &hint);
+}
+
+/* Raise a failed request: no answer, or an answer with an error status. */
+void
+docker_raise_failure(DockerRequest *req)
+{
+	int			sqlstate;
+	const char *hint;
+	char	   *message = describe_failure(req, &sqlstate, &hint);
+
 	ereport(ERROR,
-			(errcode(ERRCODE_SYSTEM_ERROR),
-			 errmsg("could not %s: Docker engine returned HTTP %ld: %s",
-					req->what, req->status, docker_error_message(req))));
+			(errcode(sqlstate),
+			 errmsg_internal("%s", message),
+			 hint ? errhint("%s", hint) : 0));
 	pg_unreachable();
 }

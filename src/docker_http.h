@@ -45,8 +45,8 @@ extern DockerRequest *docker_request_new(const char *method, char *path, char *w
 extern void docker_run_request(DockerRequest *req);
 extern void docker_run_requests(DockerRequest **requests, int count, int max_parallel);
 
-extern void docker_raise_transport_error(DockerRequest *req) pg_attribute_noreturn();
-extern void docker_raise_status_error(DockerRequest *req) pg_attribute_noreturn();
+extern void docker_raise_failure(DockerRequest *req) pg_attribute_noreturn();
+extern char *docker_failure_message(DockerRequest *req);
 extern char *docker_error_message(DockerRequest *req);
 extern const char *docker_endpoint_name(void);
 
