@@ -201,13 +201,96 @@ docker_inspect_container(const char *ref, DockerContainer *out)
 	if (req->status == 404)
 		return false;
 	if (req->status != 200)
-		docker_raise_status_error(req);
+		docker_raise_failure(req);
 	decode_inspect(req, out);
 
 	if (strcmp(out->id, ref) != 0 &&
 		(out->name == NULL || strcmp(out->name, ref) != 0))
 		return false;
 	return true;
+}
+
+/*
+ * The health shown in a container list's Status text, as "Up 5 minutes
+ * (unhealthy)": the list API has no structured health field before 1.52.
+ */
+static char *
+health_from_status_text(const char *status)
+{
+	if (status == NULL)
+		return NULL;
+	if (strstr(status, "(unhealthy)") != NULL)
+		return "unhealthy";
+	if (strstr(status, "(healthy)") != NULL)
+		return "healthy";
+	if (strstr(status, "(health: starting)") != NULL)
+		return "starting";
+	return NULL;
+}
+
+/*
+ * Every container carrying our label, running or not, in one request: a
+ * health check costs the same for 10 users as for 10,000.
+ */
+List *
+docker_list_managed_containers(void)
+{
+	DockerRequest *req;
+	Jsonb	   *doc;
+	JsonbContainer *array;
+	List	   *result = NIL;
+	int			count;
+
+	/* filters={"label":["pg_container.managed=true"]}, percent-encoded */
+	req = docker_request_new("GET",
+							 "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22"
+							 PGC_LABEL_MANAGED "%3Dtrue%22%5D%7D",
+							 "list containers");
+	docker_run_request(req);
+	if (req->status != 200)
+		docker_raise_failure(req);
+
+	doc = parse_response(req);
+	array = &doc->root;
+	if (!JsonContainerIsArray(array) || JsonContainerIsScalar(array))
+		raise_bad_shape(req, "a JSON array of containers");
+
+	count = JsonContainerSize(array);
+	for (int i = 0; i < count; i++)
+	{
+		JsonbValue *item = getIthJsonbValueFromContainer(array, i);
+		JsonbContainer *obj;
+		JsonbContainer *names;
+		DockerContainer *c;
+
+		if (item == NULL || item->type != jbvBinary || !JsonContainerIsObject(item->val.binary.data))
+			raise_bad_shape(req, "a JSON array of container objects");
+		obj = item->val.binary.data;
+
+		c = palloc0(sizeof(DockerContainer));
+		c->id = json_string(obj, "Id");
+		if (c->id == NULL)
+			raise_bad_shape(req, "containers with a string \"Id\"");
+		names = json_container(obj, "Names");
+		if (names != NULL && JsonContainerIsArray(names) && JsonContainerSize(names) > 0)
+		{
+			JsonbValue *first = getIthJsonbValueFromContainer(names, 0);
+
+			if (first != NULL && first->type == jbvString)
+			{
+				c->name = pnstrdup(first->val.string.val, first->val.string.len);
+				if (c->name[0] == '/')
+					c->name++;
+			}
+		}
+		c->state = json_string(obj, "State");
+		c->running = c->state != NULL && strcmp(c->state, "running") == 0;
+		c->paused = c->state != NULL && strcmp(c->state, "paused") == 0;
+		c->health = health_from_status_text(json_string(obj, "Status"));
+		c->user_label = json_string(json_container(obj, "Labels"), PGC_LABEL_USER_ID);
+		result = lappend(result, c);
+	}
+	return result;
 }
 
 static void
@@ -312,7 +395,7 @@ docker_pull_image(const char *image)
 	req->timeout_ms = Max(pgc_docker_timeout_ms, 10 * 60 * 1000);
 	docker_run_request(req);
 	if (req->status != 200)
-		docker_raise_status_error(req);
+		docker_raise_failure(req);
 
 	error_key = strstr(req->response, "\"error\"");
 	if (error_key != NULL)
@@ -396,7 +479,7 @@ docker_create_container(const ContainerSpec *spec, bool *name_taken, const char 
 			pulled = true;
 			continue;
 		}
-		docker_raise_status_error(req);
+		docker_raise_failure(req);
 	}
 }
 
@@ -421,7 +504,7 @@ docker_start_container(const char *id, const char *name)
 		(strstr(message, "port is already allocated") != NULL ||
 		 strstr(message, "address already in use") != NULL))
 		return DOCKER_START_PORT_TAKEN;
-	docker_raise_status_error(req);
+	docker_raise_failure(req);
 }
 
 /* Stop a container; false if it does not exist.  Never removes it. */
@@ -440,7 +523,37 @@ docker_stop_container(const char *id, const char *name)
 		return true;
 	if (req->status == 404)
 		return false;
-	docker_raise_status_error(req);
+	docker_raise_failure(req);
+}
+
+/*
+ * Stop many containers at once, at most max_parallel at a time, each
+ * waiting up to pg_container.stop_timeout.  Each outcome is recorded in
+ * its DockerStop instead of raised, so one failure stops nothing else.
+ */
+void
+docker_stop_containers(DockerStop *stops, int count, int max_parallel)
+{
+	DockerRequest **reqs = palloc(sizeof(DockerRequest *) * Max(count, 1));
+
+	for (int i = 0; i < count; i++)
+	{
+		reqs[i] = docker_request_new("POST",
+									 psprintf("/containers/%s/stop?t=%d", url_segment(stops[i].id), pgc_stop_timeout_s),
+									 psprintf("stop container \"%s\"", stops[i].name));
+		reqs[i]->timeout_ms = pgc_docker_timeout_ms + pgc_stop_timeout_s * 1000;
+	}
+	docker_run_requests(reqs, count, max_parallel);
+
+	for (int i = 0; i < count; i++)
+	{
+		DockerRequest *req = reqs[i];
+
+		stops[i].gone = req->failure == DOCKER_ANSWERED && req->status == 404;
+		stops[i].stopped = stops[i].gone ||
+			(req->failure == DOCKER_ANSWERED && (req->status == 204 || req->status == 304));
+		stops[i].error = stops[i].stopped ? NULL : docker_failure_message(req);
+	}
 }
 
 void
@@ -453,7 +566,7 @@ docker_unpause_container(const char *id, const char *name)
 							 psprintf("unpause container \"%s\"", name));
 	docker_run_request(req);
 	if (req->status != 204 && req->status != 304)
-		docker_raise_status_error(req);
+		docker_raise_failure(req);
 }
 
 /*
@@ -470,5 +583,5 @@ docker_remove_container(const char *id, const char *name)
 							 psprintf("remove container \"%s\"", name));
 	docker_run_request(req);
 	if (req->status != 204 && req->status != 404)
-		docker_raise_status_error(req);
+		docker_raise_failure(req);
 }

@@ -53,7 +53,19 @@ typedef enum DockerStartResult
 	DOCKER_START_PORT_TAKEN		/* its host port is bound by someone else */
 } DockerStartResult;
 
+/* One stop of a parallel batch, and its outcome. */
+typedef struct DockerStop
+{
+	const char *id;				/* container id or name */
+	const char *name;			/* for messages */
+	bool		stopped;		/* it is down: stopped now, before, or gone */
+	bool		gone;			/* it does not exist */
+	char	   *error;			/* why it could not be stopped, or NULL */
+} DockerStop;
+
 extern bool docker_inspect_container(const char *ref, DockerContainer *out);
+extern List *docker_list_managed_containers(void);
+extern void docker_stop_containers(DockerStop *stops, int count, int max_parallel);
 extern char *docker_create_container(const ContainerSpec *spec, bool *name_taken,
 									 const char *secret);
 extern DockerStartResult docker_start_container(const char *id, const char *name);
