@@ -22,7 +22,10 @@ CREATE TABLE @extschema@.user_container (
     idle_timeout_min integer     NOT NULL DEFAULT 30
                                  CHECK (idle_timeout_min > 0),
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now()
+    updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    healthy          boolean,
+    health_error     text,
+    health_checked_at timestamptz
 )
 -- container_touch rewrites the row on every message; free space on the
 -- page lets that be a HOT update, and nothing indexes last_active_at.
@@ -34,6 +37,8 @@ COMMENT ON COLUMN @extschema@.user_container.gateway_port IS
     'Host port published for the gateway; kept while the container is stopped, since the container still binds it.';
 COMMENT ON COLUMN @extschema@.user_container.gateway_token IS
     'AES-256-GCM ciphertext of the gateway token, never the plaintext.';
+COMMENT ON COLUMN @extschema@.user_container.healthy IS
+    'Outcome of the last health check: the container exists, runs, and its Docker health is not unhealthy.';
 
 -- Rows are the users' state: pg_dump keeps them.
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.user_container', '');
@@ -92,6 +97,33 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION @extschema@.container_reencrypt_tokens() IS
     'Rewrite every gateway token under the current key (after a key rotation); returns how many.';
 
+CREATE FUNCTION @extschema@.container_reap_idle()
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'container_reap_idle'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_reap_idle() IS
+    'Stop every running container idle past its timeout, in parallel; returns the user ids stopped.';
+
+CREATE FUNCTION @extschema@.container_health_check_all()
+RETURNS TABLE (user_id text, healthy boolean, error text)
+AS 'MODULE_PATHNAME', 'container_health_check_all'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_health_check_all() IS
+    'Check every running container with one Docker request; records the outcome and marks vanished or exited ones stopped.';
+
+CREATE FUNCTION @extschema@.container_set_idle_timeout(user_id text, minutes integer)
+RETURNS void
+AS 'MODULE_PATHNAME', 'container_set_idle_timeout'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_set_idle_timeout(text, integer) IS
+    'Set the idle time in minutes after which the user''s container is reaped.';
+
 -- These functions drive the Docker socket, which is root on the host.
 -- Nothing is granted to PUBLIC; see the README for application and
 -- operator grants.
@@ -102,3 +134,25 @@ REVOKE ALL ON FUNCTION @extschema@.container_restart(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_touch(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_status(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_reencrypt_tokens() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_reap_idle() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_health_check_all() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_set_idle_timeout(text, integer) FROM PUBLIC;
+
+-- Say where the background worker is, or that there is none, so nobody
+-- waits for a reaper that will never come.  A WARNING, because PostgreSQL
+-- hides notices raised while an extension script runs.
+DO $$
+DECLARE
+    preloaded boolean := 'pg_container' = ANY (pg_catalog.string_to_array(
+        pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ','));
+    worker_database text := pg_catalog.current_setting('pg_container.database', true);
+BEGIN
+    IF NOT preloaded THEN
+        RAISE WARNING 'pg_container is not in shared_preload_libraries, so no background worker reaps idle containers or checks health'
+            USING HINT = 'Add it there and set pg_container.database, or schedule container_reap_idle() and container_health_check_all() with pg_cron.';
+    ELSIF worker_database IS DISTINCT FROM pg_catalog.current_database() THEN
+        RAISE WARNING 'the pg_container background worker serves database "%", not this one', worker_database
+            USING HINT = 'Schedule container_reap_idle() and container_health_check_all() here with pg_cron, or point pg_container.database at this database.';
+    END IF;
+END
+$$;

@@ -50,6 +50,10 @@ typedef enum StoreStatement
 	STMT_STATUS,
 	STMT_LOCK_ALL_TOKENS,
 	STMT_SET_TOKEN,
+	STMT_LOCK_IDLE,
+	STMT_LOCK_RUNNING,
+	STMT_RECORD_HEALTH,
+	STMT_SET_IDLE_TIMEOUT,
 	STMT_COUNT
 } StoreStatement;
 
@@ -79,21 +83,21 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 	},
 	[STMT_INSERT] = {
 		"INSERT INTO @extschema@.user_container"
-		"       (user_id, container_name, gateway_token, status)"
-		"VALUES ($1, $2, $3, 'stopped')"
+		"       (user_id, container_name, gateway_token, status, idle_timeout_min)"
+		"VALUES ($1, $2, $3, 'stopped', $4)"
 		"    ON CONFLICT (user_id) DO NOTHING",
-		3, {TEXTOID, TEXTOID, TEXTOID}
+		4, {TEXTOID, TEXTOID, TEXTOID, INT4OID}
 	},
 	[STMT_RECORD_RUNNING] = {
 		"UPDATE @extschema@.user_container"
 		"   SET container_id = $2, gateway_port = $3, status = 'running',"
-		"       updated_at = pg_catalog.now()"
+		"       updated_at = pg_catalog.clock_timestamp()"
 		" WHERE user_id = $1",
 		3, {TEXTOID, TEXTOID, INT4OID}
 	},
 	[STMT_RECORD_STOPPED] = {
 		"UPDATE @extschema@.user_container"
-		"   SET container_id = $2, status = 'stopped', updated_at = pg_catalog.now()"
+		"   SET container_id = $2, status = 'stopped', updated_at = pg_catalog.clock_timestamp()"
 		" WHERE user_id = $1",
 		2, {TEXTOID, TEXTOID}
 	},
@@ -137,6 +141,53 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" ORDER BY user_id"
 		"   FOR UPDATE",
 		0, {}
+	},
+	/*
+	 * SKIP LOCKED leaves rows that a touch or an ensure holds; FOR UPDATE
+	 * re-evaluates the WHERE clause on a row changed since the scan began,
+	 * so a touch that committed in between takes the row out.
+	 */
+	[STMT_LOCK_IDLE] = {
+		"SELECT user_id, container_id, container_name"
+		"  FROM @extschema@.user_container"
+		" WHERE status = 'running'"
+		"   AND last_active_at < pg_catalog.statement_timestamp()"
+		"                        - pg_catalog.make_interval(mins => idle_timeout_min)"
+		" ORDER BY user_id"
+		"   FOR UPDATE SKIP LOCKED",
+		0, {}
+	},
+	/*
+	 * Rows whose container changed after the list was taken ($1) are left
+	 * for the next pass: the list would misjudge them.  The writes that
+	 * change a container's state stamp updated_at with the clock after
+	 * their Docker call, so this catches every change the list missed.
+	 */
+	[STMT_LOCK_RUNNING] = {
+		"SELECT user_id, container_id, container_name"
+		"  FROM @extschema@.user_container"
+		" WHERE status = 'running' AND updated_at < $1"
+		" ORDER BY user_id"
+		"   FOR UPDATE SKIP LOCKED",
+		1, {TIMESTAMPTZOID}
+	},
+	/* One statement for all rows, however many there are. */
+	[STMT_RECORD_HEALTH] = {
+		"UPDATE @extschema@.user_container AS c"
+		"   SET healthy = h.healthy, health_error = h.error,"
+		"       health_checked_at = pg_catalog.now(),"
+		"       status = CASE WHEN h.down THEN 'stopped' ELSE c.status END,"
+		"       updated_at = CASE WHEN h.down THEN pg_catalog.now() ELSE c.updated_at END"
+		"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+		"                  pg_catalog.unnest($3), pg_catalog.unnest($4)) AS h(user_id, healthy, error, down)"
+		" WHERE c.user_id = h.user_id",
+		4, {TEXTARRAYOID, BOOLARRAYOID, TEXTARRAYOID, BOOLARRAYOID}
+	},
+	[STMT_SET_IDLE_TIMEOUT] = {
+		"UPDATE @extschema@.user_container"
+		"   SET idle_timeout_min = $2, updated_at = pg_catalog.now()"
+		" WHERE user_id = $1",
+		2, {TEXTOID, INT4OID}
 	},
 	[STMT_SET_TOKEN] = {
 		"UPDATE @extschema@.user_container"
@@ -276,10 +327,11 @@ store_lock(const char *user_id, UserContainerRow *row)
 void
 store_insert(const char *user_id, const char *container_name, const char *encrypted_token)
 {
-	Datum		values[3] = {
+	Datum		values[4] = {
 		CStringGetTextDatum(user_id),
 		CStringGetTextDatum(container_name),
-		CStringGetTextDatum(encrypted_token)
+		CStringGetTextDatum(encrypted_token),
+		Int32GetDatum(pgc_default_idle_timeout_min)
 	};
 
 	run(STMT_INSERT, values, NULL, 0);
@@ -405,6 +457,106 @@ store_lock_all_tokens(List **user_ids, List **tokens)
 		*user_ids = lappend(*user_ids, SPI_getvalue(tuple, SPI_tuptable->tupdesc, 1));
 		*tokens = lappend(*tokens, SPI_getvalue(tuple, SPI_tuptable->tupdesc, 2));
 	}
+}
+
+/* Rows the statement returned, as (user_id, container_id, container_name). */
+static List *
+fetch_container_refs(void)
+{
+	List	   *refs = NIL;
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		ContainerRef *ref = palloc(sizeof(ContainerRef));
+
+		ref->user_id = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 1);
+		ref->container_id = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 2);
+		ref->container_name = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 3);
+		refs = lappend(refs, ref);
+	}
+	return refs;
+}
+
+/* Lock and return the running rows idle past their timeout, skipping busy ones. */
+List *
+store_lock_idle(void)
+{
+	run(STMT_LOCK_IDLE, NULL, NULL, 0);
+	return fetch_container_refs();
+}
+
+/*
+ * Lock and return the running rows not changed since "unchanged_since",
+ * skipping busy ones.
+ */
+List *
+store_lock_running(TimestampTz unchanged_since)
+{
+	Datum		values[1] = {TimestampTzGetDatum(unchanged_since)};
+
+	run(STMT_LOCK_RUNNING, values, NULL, 0);
+	return fetch_container_refs();
+}
+
+static Datum
+text_array(List *strings)
+{
+	int			n = list_length(strings);
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, strings)
+	{
+		nulls[i] = lfirst(lc) == NULL;
+		elems[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum((char *) lfirst(lc));
+		i++;
+	}
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs,
+											  TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+static Datum
+bool_array(const bool *values, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = BoolGetDatum(values[i]);
+	return PointerGetDatum(construct_array(elems, n, BOOLOID, 1, true, TYPALIGN_CHAR));
+}
+
+/*
+ * Record a health check for many rows in one statement; rows whose
+ * container is down become 'stopped'.
+ */
+void
+store_record_health(List *user_ids, const bool *healthy, List *errors, const bool *down)
+{
+	int			n = list_length(user_ids);
+	Datum		values[4];
+
+	if (n == 0)
+		return;
+	values[0] = text_array(user_ids);
+	values[1] = bool_array(healthy, n);
+	values[2] = text_array(errors);
+	values[3] = bool_array(down, n);
+	run(STMT_RECORD_HEALTH, values, NULL, 0);
+}
+
+/* Returns false if the user has no row. */
+bool
+store_set_idle_timeout(const char *user_id, int minutes)
+{
+	Datum		values[2] = {CStringGetTextDatum(user_id), Int32GetDatum(minutes)};
+
+	run(STMT_SET_IDLE_TIMEOUT, values, NULL, 0);
+	return SPI_processed > 0;
 }
 
 void

@@ -23,6 +23,14 @@ typedef struct UserContainerRow
 	bool		running;		/* status = 'running' */
 } UserContainerRow;
 
+/* A row's identity and container, as sweeps need it. */
+typedef struct ContainerRef
+{
+	char	   *user_id;
+	char	   *container_id;	/* NULL when none is recorded */
+	char	   *container_name;
+} ContainerRef;
+
 extern void store_open(Oid extension_namespace);
 extern void store_close(void);
 
@@ -35,6 +43,10 @@ extern void store_record_stopped(const char *user_id, const char *container_id);
 extern int	store_claim_free_port(const char *user_id, const int *refused, int nrefused);
 extern bool store_claim_port(const char *user_id, int port);
 extern void store_touch(const char *user_id);
+extern List *store_lock_idle(void);
+extern List *store_lock_running(TimestampTz unchanged_since);
+extern void store_record_health(List *user_ids, const bool *healthy, List *errors, const bool *down);
+extern bool store_set_idle_timeout(const char *user_id, int minutes);
 extern void store_lock_all_tokens(List **user_ids, List **tokens);
 extern void store_set_token(const char *user_id, const char *encrypted_token);
 extern bool store_status(const char *user_id, char **status, int *port,

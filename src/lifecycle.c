@@ -21,6 +21,8 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "docker_api.h"
@@ -30,6 +32,15 @@
 #include "settings.h"
 #include "token_crypto.h"
 
+/* Hash entry for looking containers of a list up by id or by name. */
+#define CONTAINER_KEY_SIZE 256
+
+typedef struct ListedContainer
+{
+	char		key[CONTAINER_KEY_SIZE];
+	DockerContainer *container;
+} ListedContainer;
+
 /* Bound on create/start rounds, each of which fixes one conflict. */
 #define MAX_ENSURE_ROUNDS 16
 
@@ -37,6 +48,24 @@ static char *
 volume_name(const char *container_name)
 {
 	return psprintf("%s-state", container_name);
+}
+
+/* A new row, with a fresh token; a concurrent insert for the user wins. */
+static void
+create_row(const char *user_id)
+{
+	char	   *fresh = pgc_token_generate();
+
+	store_insert(user_id, psprintf("%s%s", pgc_name_prefix, user_id),
+				 pgc_token_encrypt(fresh, user_id));
+}
+
+static void
+raise_row_vanished(const char *user_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("row of user \"%s\" was deleted concurrently", user_id)));
 }
 
 /*
@@ -178,14 +207,9 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 
 	if (!store_lock_and_touch(user_id, &row))
 	{
-		char	   *fresh = pgc_token_generate();
-
-		store_insert(user_id, psprintf("%s%s", pgc_name_prefix, user_id),
-					 pgc_token_encrypt(fresh, user_id));
+		create_row(user_id);
 		if (!store_lock_and_touch(user_id, &row))
-			ereport(ERROR,
-					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-					 errmsg("row of user \"%s\" was deleted concurrently", user_id)));
+			raise_row_vanished(user_id);
 	}
 	*token = pgc_token_decrypt(row.gateway_token, user_id);
 
@@ -315,4 +339,211 @@ lifecycle_stop(const char *user_id)
 		container_id = c.id;
 
 	store_record_stopped(user_id, container_id);
+}
+
+/*
+ * Set the user's idle timeout, making the row (with a fresh token, and no
+ * container yet) if it is missing, so a timeout set at sign-up is there
+ * when the first session starts.
+ */
+void
+lifecycle_set_idle_timeout(const char *user_id, int minutes)
+{
+	if (store_set_idle_timeout(user_id, minutes))
+		return;
+	create_row(user_id);
+	if (!store_set_idle_timeout(user_id, minutes))
+		raise_row_vanished(user_id);
+}
+
+/*
+ * Stop every running container idle past its row's timeout, all at once
+ * (at most pg_container.max_parallel_requests in flight), and return the
+ * user ids it stopped, as a list built in result_context.
+ *
+ * The candidate rows are locked for the whole sweep, skipping any that a
+ * touch or an ensure holds right now, so activity racing the sweep wins.
+ * A container that fails to stop gets a WARNING and keeps its row as it
+ * is; the others are recorded.  Docker's failures are recorded per
+ * container rather than raised, and the table writes are by key on rows we
+ * hold, so no per-container subtransaction is needed.
+ */
+List *
+lifecycle_reap_idle(MemoryContext result_context)
+{
+	List	   *candidates = store_lock_idle();
+	int			count = list_length(candidates);
+	DockerStop *stops;
+	List	   *stopped = NIL;
+	ListCell   *lc;
+	MemoryContext old_context;
+	int			i;
+
+	if (count == 0)
+		return NIL;
+
+	stops = palloc0(sizeof(DockerStop) * count);
+	i = 0;
+	foreach(lc, candidates)
+	{
+		ContainerRef *ref = lfirst(lc);
+
+		stops[i].id = ref->container_id ? ref->container_id : ref->container_name;
+		stops[i].name = ref->container_name;
+		i++;
+	}
+	docker_stop_containers(stops, count, pgc_max_parallel_requests);
+
+	i = 0;
+	foreach(lc, candidates)
+	{
+		ContainerRef *ref = lfirst(lc);
+		DockerStop *stop = &stops[i++];
+
+		if (!stop->stopped)
+		{
+			ereport(WARNING,
+					(errmsg("could not stop the idle container of user \"%s\"", ref->user_id),
+					 errdetail_internal("%s", stop->error)));
+			continue;
+		}
+		store_record_stopped(ref->user_id, stop->gone ? NULL : ref->container_id);
+		ereport(LOG,
+				(errmsg("stopped the idle container of user \"%s\"", ref->user_id)));
+		old_context = MemoryContextSwitchTo(result_context);
+		stopped = lappend(stopped, pstrdup(ref->user_id));
+		MemoryContextSwitchTo(old_context);
+	}
+	return stopped;
+}
+
+/* A container by id, then by exact name if it is labelled as the user's. */
+static DockerContainer *
+find_listed(HTAB *by_id, HTAB *by_name, const ContainerRef *ref)
+{
+	ListedContainer *entry;
+	bool		found;
+
+	if (ref->container_id != NULL)
+	{
+		entry = hash_search(by_id, ref->container_id, HASH_FIND, &found);
+		if (found)
+			return entry->container;
+	}
+	entry = hash_search(by_name, ref->container_name, HASH_FIND, &found);
+	if (found && entry->container->user_label != NULL &&
+		strcmp(entry->container->user_label, ref->user_id) == 0)
+		return entry->container;
+	return NULL;
+}
+
+static HTAB *
+container_index(const char *name, long size)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = CONTAINER_KEY_SIZE;
+	ctl.entrysize = sizeof(ListedContainer);
+	ctl.hcxt = CurrentMemoryContext;
+	return hash_create(name, Max(size, 16), &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+/*
+ * Check every running row against one list of the containers we manage,
+ * record the outcome in the rows, and return it (a list of HealthResult in
+ * result_context).  A row whose container has exited or vanished becomes
+ * 'stopped', so the table never says 'running' for longer than one health
+ * interval after the fact.
+ *
+ * The list is taken before any row is locked: a slow or hung engine must
+ * never hold up container_touch, the application's hot path.  Rows that an
+ * ensure or a touch holds right now, or that changed after the list was
+ * taken, are skipped; the next pass sees them.
+ */
+List *
+lifecycle_health_check(MemoryContext result_context)
+{
+	TimestampTz listed_at = GetCurrentTimestamp();
+	List	   *listed = docker_list_managed_containers();
+	List	   *rows = store_lock_running(listed_at);
+	int			count = list_length(rows);
+	HTAB	   *by_id;
+	HTAB	   *by_name;
+	List	   *user_ids = NIL;
+	List	   *errors = NIL;
+	bool	   *healthy;
+	bool	   *down;
+	List	   *results = NIL;
+	ListCell   *lc;
+	MemoryContext old_context;
+	int			i;
+
+	if (count == 0)
+		return NIL;
+
+	by_id = container_index("pg_container containers by id", list_length(listed));
+	by_name = container_index("pg_container containers by name", list_length(listed));
+	foreach(lc, listed)
+	{
+		DockerContainer *c = lfirst(lc);
+		ListedContainer *entry;
+		bool		found;
+
+		if (strlen(c->id) >= CONTAINER_KEY_SIZE)
+			continue;
+		entry = hash_search(by_id, c->id, HASH_ENTER, &found);
+		entry->container = c;
+		if (c->name != NULL && strlen(c->name) < CONTAINER_KEY_SIZE)
+		{
+			entry = hash_search(by_name, c->name, HASH_ENTER, &found);
+			entry->container = c;
+		}
+	}
+
+	healthy = palloc(sizeof(bool) * count);
+	down = palloc(sizeof(bool) * count);
+	i = 0;
+	foreach(lc, rows)
+	{
+		ContainerRef *ref = lfirst(lc);
+		DockerContainer *c = find_listed(by_id, by_name, ref);
+		const char *error = NULL;
+		HealthResult *result;
+
+		down[i] = false;
+		if (c == NULL)
+		{
+			error = "container not found";
+			down[i] = true;
+			ereport(LOG,
+					(errmsg("the container of user \"%s\" no longer exists; marking it stopped",
+							ref->user_id)));
+		}
+		else if (!c->running)
+		{
+			error = "container not running";
+			down[i] = true;
+			ereport(LOG,
+					(errmsg("the container of user \"%s\" is %s; marking it stopped",
+							ref->user_id, c->state ? c->state : "not running")));
+		}
+		else if (c->health != NULL && strcmp(c->health, "unhealthy") == 0)
+			error = "container healthcheck failed";
+		healthy[i] = error == NULL;
+
+		user_ids = lappend(user_ids, ref->user_id);
+		errors = lappend(errors, (char *) error);
+
+		/* The caller reads these after SPI_finish: build them in its context. */
+		old_context = MemoryContextSwitchTo(result_context);
+		result = palloc(sizeof(HealthResult));
+		result->user_id = pstrdup(ref->user_id);
+		result->healthy = healthy[i];
+		result->error = error ? pstrdup(error) : NULL;
+		results = lappend(results, result);
+		MemoryContextSwitchTo(old_context);
+		i++;
+	}
+	store_record_health(user_ids, healthy, errors, down);
+	return results;
 }

@@ -9,7 +9,20 @@
 #ifndef PGC_LIFECYCLE_H
 #define PGC_LIFECYCLE_H
 
+#include "nodes/pg_list.h"
+
+/* The outcome of a health check for one user. */
+typedef struct HealthResult
+{
+	char	   *user_id;
+	bool		healthy;
+	char	   *error;			/* NULL when healthy */
+} HealthResult;
+
 extern void lifecycle_ensure_running(const char *user_id, char **url, char **token);
 extern void lifecycle_stop(const char *user_id);
+extern void lifecycle_set_idle_timeout(const char *user_id, int minutes);
+extern List *lifecycle_reap_idle(MemoryContext result_context);
+extern List *lifecycle_health_check(MemoryContext result_context);
 
 #endif							/* PGC_LIFECYCLE_H */

@@ -47,6 +47,12 @@ double		pgc_cpus = 0;
 int			pgc_pids_limit = 0;
 int			pgc_restart_policy = PGC_RESTART_UNLESS_STOPPED;
 
+char	   *pgc_database = NULL;
+int			pgc_reap_interval_s = 60;
+int			pgc_health_check_interval_s = 30;
+int			pgc_max_parallel_requests = 16;
+int			pgc_default_idle_timeout_min = 30;
+
 static const struct config_enum_entry restart_policy_options[] = {
 	{"no", PGC_RESTART_NO, false},
 	{"always", PGC_RESTART_ALWAYS, false},
@@ -477,6 +483,52 @@ pgc_define_settings(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	/* Reaping, health checks and the background worker */
+	DefineCustomStringVariable("pg_container.database",
+							   "Database the background worker connects to.",
+							   "The extension must be installed there for the worker to do anything.",
+							   &pgc_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.reap_interval",
+							"Time between the background worker's sweeps for idle containers; 0 turns them off.",
+							NULL,
+							&pgc_reap_interval_s,
+							60, 0, 24 * 3600,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.health_check_interval",
+							"Time between the background worker's health checks; 0 turns them off.",
+							NULL,
+							&pgc_health_check_interval_s,
+							30, 0, 24 * 3600,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.max_parallel_requests",
+							"Most Docker requests a sweep runs at once.",
+							NULL,
+							&pgc_max_parallel_requests,
+							16, 1, 256,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.default_idle_timeout",
+							"Idle time after which a new user's container is reaped.",
+							"Each row's idle_timeout_min starts at this value.",
+							&pgc_default_idle_timeout_min,
+							30, 1, INT_MAX / 60,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_container");
 }

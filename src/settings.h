@@ -54,6 +54,13 @@ extern double pgc_cpus;
 extern int	pgc_pids_limit;
 extern int	pgc_restart_policy;
 
+/* Reaping, health checks and the background worker */
+extern char *pgc_database;
+extern int	pgc_reap_interval_s;
+extern int	pgc_health_check_interval_s;
+extern int	pgc_max_parallel_requests;
+extern int	pgc_default_idle_timeout_min;
+
 extern const char *pgc_restart_policy_name(int policy);
 extern int	pgc_ready_timeout_ms;
 

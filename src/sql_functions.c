@@ -34,6 +34,9 @@ PG_FUNCTION_INFO_V1(container_restart);
 PG_FUNCTION_INFO_V1(container_touch);
 PG_FUNCTION_INFO_V1(container_status);
 PG_FUNCTION_INFO_V1(container_reencrypt_tokens);
+PG_FUNCTION_INFO_V1(container_reap_idle);
+PG_FUNCTION_INFO_V1(container_health_check_all);
+PG_FUNCTION_INFO_V1(container_set_idle_timeout);
 
 static bool
 is_alnum_ascii(char c)
@@ -248,4 +251,97 @@ container_reencrypt_tokens(PG_FUNCTION_ARGS)
 	store_close();
 
 	PG_RETURN_INT64(rewritten);
+}
+
+/*
+ * container_reap_idle() returns setof text
+ *
+ * Stops every running container idle past its timeout, in parallel, and
+ * returns the user ids it stopped.
+ */
+Datum
+container_reap_idle(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext caller_context = CurrentMemoryContext;
+	List	   *stopped;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+
+	store_open(extension_namespace(fcinfo));
+	stopped = lifecycle_reap_idle(caller_context);
+	store_close();
+
+	foreach(lc, stopped)
+	{
+		Datum		value = CStringGetTextDatum((char *) lfirst(lc));
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * container_health_check_all()
+ *		returns table(user_id text, healthy boolean, error text)
+ *
+ * One row per running user, from one Docker request; the outcome is also
+ * recorded in the rows, and rows whose container is down become 'stopped'.
+ */
+Datum
+container_health_check_all(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext caller_context = CurrentMemoryContext;
+	List	   *results;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	store_open(extension_namespace(fcinfo));
+	results = lifecycle_health_check(caller_context);
+	store_close();
+
+	foreach(lc, results)
+	{
+		HealthResult *r = lfirst(lc);
+		Datum		values[3];
+		bool		nulls[3] = {false, false, r->error == NULL};
+
+		values[0] = CStringGetTextDatum(r->user_id);
+		values[1] = BoolGetDatum(r->healthy);
+		values[2] = r->error ? CStringGetTextDatum(r->error) : (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * container_set_idle_timeout(user_id text, minutes integer) returns void
+ *
+ * Lets an application role set a user's idle timeout without table rights.
+ */
+Datum
+container_set_idle_timeout(PG_FUNCTION_ARGS)
+{
+	char	   *user_id = user_id_arg(fcinfo, 0);
+	int32		minutes;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("idle timeout must not be null")));
+	minutes = PG_GETARG_INT32(1);
+	if (minutes <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("idle timeout must be a positive number of minutes"),
+				 errdetail("The value given is %d.", minutes)));
+
+	store_open(extension_namespace(fcinfo));
+	lifecycle_set_idle_timeout(user_id, minutes);
+	store_close();
+	PG_RETURN_VOID();
 }
