@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * pg_container.c
- *	  Module entry point: defines the settings and sets up libcurl when the
- *	  library is loaded.
+ *	  Module entry point: defines the settings, sets up libcurl, and, when
+ *	  loaded through shared_preload_libraries, registers the background
+ *	  worker.  Without preloading, every SQL function still works; only the
+ *	  scheduled reaping and health checks are missing.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,6 +15,7 @@
 
 #include "docker_http.h"
 #include "settings.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
 
@@ -25,4 +28,7 @@ _PG_init(void)
 
 	/* Once per process, before any handle exists (libcurl is not re-entrant here). */
 	docker_http_init();
+
+	if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade)
+		pgc_register_worker();
 }

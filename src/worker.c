@@ -1,0 +1,282 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *	  The background worker: reaps idle containers and checks health on a
+ *	  schedule, in the database named by pg_container.database.
+ *
+ * Each pass is its own short transaction, never one held across the sleep,
+ * so the worker holds no snapshot or lock between passes.  A pass that
+ * fails (Docker down, say) is logged and the next one tries again; one bad
+ * pass never takes the worker down.  On start, and whenever the extension
+ * appears in its database, it runs a health pass first, so rows left
+ * 'running' by a crash or a dockerd restart are corrected at once.
+ *
+ * SIGTERM ends it (with a non-zero exit, so the postmaster brings it back
+ * after bgw_restart_time); SIGHUP reloads the configuration, also while it
+ * waits on a slow engine, through the transport's wait hook.  It waits
+ * quietly, with a single LOG line, while the extension is not installed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "container_store.h"
+#include "docker_http.h"
+#include "lifecycle.h"
+#include "settings.h"
+#include "worker.h"
+
+/* How often to look again for the extension while it is not installed. */
+#define EXTENSION_POLL_MS 5000
+
+/* Longest sleep with both sweeps off, so a reload is never far away. */
+#define IDLE_SLEEP_MS 60000
+
+typedef enum WorkerPass
+{
+	PASS_REAP,
+	PASS_HEALTH
+} WorkerPass;
+
+PGDLLEXPORT void pgc_worker_main(Datum main_arg);
+
+static MemoryContext pass_context = NULL;
+
+void
+pgc_register_worker(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 1;
+	strlcpy(worker.bgw_library_name, "pg_container", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "pgc_worker_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "pg_container worker", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "pg_container worker", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
+
+static void
+reload_configuration(void)
+{
+	int			old_reap = pgc_reap_interval_s;
+	int			old_health = pgc_health_check_interval_s;
+
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	if (old_reap != pgc_reap_interval_s || old_health != pgc_health_check_interval_s)
+		ereport(LOG,
+				(errmsg("pg_container worker: reap_interval is now %d s, health_check_interval %d s",
+						pgc_reap_interval_s, pgc_health_check_interval_s)));
+}
+
+/*
+ * Called between polls while a Docker request is in flight: act on a
+ * reload now rather than after a slow engine answers.
+ */
+static void
+worker_wait_hook(void)
+{
+	if (ConfigReloadPending)
+		reload_configuration();
+}
+
+/*
+ * The schema the extension is installed in, or InvalidOid.  Read from the
+ * catalog directly, not through SPI, so polling for it while it is absent
+ * leaves no trace in pg_stat_statements.  Call inside a transaction.
+ */
+static Oid
+extension_namespace(void)
+{
+	Oid			extension_oid = get_extension_oid("pg_container", true);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			namespace_oid = InvalidOid;
+
+	if (!OidIsValid(extension_oid))
+		return InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(extension_oid));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		namespace_oid = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return namespace_oid;
+}
+
+/*
+ * Run one pass in its own transaction.  Returns false if the extension is
+ * not installed.  Errors are reported and swallowed: the next pass retries.
+ */
+static bool
+run_pass(WorkerPass pass)
+{
+	volatile bool installed = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	MemoryContextSwitchTo(pass_context);
+
+	PG_TRY();
+	{
+		Oid			namespace_oid = extension_namespace();
+
+		if (!OidIsValid(namespace_oid))
+			installed = false;
+		else
+		{
+			pgstat_report_activity(STATE_RUNNING,
+									pass == PASS_REAP ? "pg_container: reaping idle containers"
+									: "pg_container: checking container health");
+			store_open(namespace_oid);
+			if (pass == PASS_REAP)
+				(void) lifecycle_reap_idle(pass_context);
+			else
+				(void) lifecycle_health_check(pass_context);
+			store_close();
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		HOLD_INTERRUPTS();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		RESUME_INTERRUPTS();
+	}
+	PG_END_TRY();
+
+	/* Let autovacuum see what the pass wrote. */
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	MemoryContextSwitchTo(TopMemoryContext);
+	MemoryContextReset(pass_context);
+	return installed;
+}
+
+static long
+ms_until(TimestampTz when, TimestampTz now)
+{
+	return when <= now ? 0 : (long) ((when - now) / 1000);
+}
+
+void
+pgc_worker_main(Datum main_arg)
+{
+	TimestampTz last_reap = 0;
+	TimestampTz last_health = 0;
+	bool		serving = false;
+	bool		said_waiting = false;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	BackgroundWorkerInitializeConnection(pgc_database, NULL, 0);
+	pgstat_report_appname("pg_container worker");
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+
+	pass_context = AllocSetContextCreate(TopMemoryContext, "pg_container worker pass",
+										 ALLOCSET_DEFAULT_SIZES);
+	docker_wait_hook = worker_wait_hook;
+
+	ereport(LOG,
+			(errmsg("pg_container worker started in database \"%s\"", pgc_database)));
+
+	for (;;)
+	{
+		TimestampTz now;
+		long		sleep_ms;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+			reload_configuration();
+
+		now = GetCurrentTimestamp();
+		if (!serving)
+		{
+			/* On start or when the extension appears: correct stale rows first. */
+			if (run_pass(PASS_HEALTH))
+			{
+				serving = true;
+				said_waiting = false;
+				last_health = last_reap = now;
+				ereport(LOG,
+						(errmsg("pg_container worker serving database \"%s\"", pgc_database)));
+			}
+			else if (!said_waiting)
+			{
+				said_waiting = true;
+				ereport(LOG,
+						(errmsg("pg_container worker waiting for CREATE EXTENSION pg_container in database \"%s\"",
+								pgc_database)));
+			}
+		}
+		else
+		{
+			if (pgc_reap_interval_s > 0 &&
+				now >= TimestampTzPlusMilliseconds(last_reap, pgc_reap_interval_s * 1000L))
+			{
+				serving = run_pass(PASS_REAP);
+				last_reap = GetCurrentTimestamp();
+			}
+			if (serving && pgc_health_check_interval_s > 0 &&
+				now >= TimestampTzPlusMilliseconds(last_health, pgc_health_check_interval_s * 1000L))
+			{
+				serving = run_pass(PASS_HEALTH);
+				last_health = GetCurrentTimestamp();
+			}
+		}
+
+		/* Sleep until the next pass is due, a signal, or the postmaster dies. */
+		now = GetCurrentTimestamp();
+		if (!serving)
+			sleep_ms = EXTENSION_POLL_MS;
+		else
+		{
+			sleep_ms = IDLE_SLEEP_MS;
+			if (pgc_reap_interval_s > 0)
+				sleep_ms = Min(sleep_ms, ms_until(TimestampTzPlusMilliseconds(last_reap, pgc_reap_interval_s * 1000L), now));
+			if (pgc_health_check_interval_s > 0)
+				sleep_ms = Min(sleep_ms, ms_until(TimestampTzPlusMilliseconds(last_health, pgc_health_check_interval_s * 1000L), now));
+		}
+		if (sleep_ms > 0)
+		{
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 sleep_ms, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+		}
+	}
+}

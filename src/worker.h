@@ -1,0 +1,13 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.h
+ *	  The background worker that reaps idle containers and checks health.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PGC_WORKER_H
+#define PGC_WORKER_H
+
+extern void pgc_register_worker(void);
+
+#endif							/* PGC_WORKER_H */
