@@ -12,6 +12,8 @@ Control requests go to the same listener, under /_fault/:
   POST /_fault/rules   body: a JSON list of rules, appended in order
   POST /_fault/reset   forget rules and the request log
   GET  /_fault/log     the requests seen since the last reset, as JSON
+  GET  /_fault/stats   {"in_flight": n, "max_in_flight": n}: requests being
+                       answered at once, now and at most since the reset
 
 A rule:
   {"method": "POST", "path": "regex on the path and query",
@@ -33,6 +35,8 @@ import sys
 
 rules = []
 request_log = []
+stats = {"in_flight": 0, "max_in_flight": 0}
+generation = 0  # bumped by each reset; requests of older ones are not counted
 
 
 class Rule:
@@ -156,18 +160,72 @@ async def pass_through(upstream, method, target, headers, body):
 
 
 async def control(method, path, body, writer):
-    global rules, request_log
-    if path == "/_fault/rules" and method == "POST":
+    global rules, request_log, generation
+    if path == "/_fault/stats":
+        writer.write(response_bytes(200, json.dumps(stats).encode()))
+    elif path == "/_fault/rules" and method == "POST":
         rules.extend(Rule(s) for s in json.loads(body or b"[]"))
         writer.write(response_bytes(200, b'{"ok":true}'))
     elif path == "/_fault/reset":
         rules = []
         request_log = []
+        generation += 1
+        stats["in_flight"] = 0
+        stats["max_in_flight"] = 0
         writer.write(response_bytes(200, b'{"ok":true}'))
     elif path == "/_fault/log":
         writer.write(response_bytes(200, json.dumps(request_log).encode()))
     else:
         writer.write(response_bytes(404, b'{"message":"unknown control request"}'))
+    await writer.drain()
+
+
+class HangUp(Exception):
+    """The scripted answer ends the connection."""
+
+
+async def answer(method, target, headers, body, writer, upstream):
+    """Answer one request: by the first matching rule, else from dockerd."""
+    rule = next((r for r in rules if r.matches(method, target)), None)
+    if rule is not None and rule.times is not None:
+        rule.times -= 1
+    action = rule.action if rule else "pass"
+    if rule and rule.delay:
+        await asyncio.sleep(rule.delay)
+    if action == "pass":
+        writer.write(await pass_through(upstream, method, target, headers, body))
+    elif action == "respond":
+        writer.write(response_bytes(rule.status, rule.body, rule.headers))
+    elif action == "echo":
+        # An error whose message repeats the request body, as a careless
+        # engine or proxy might.
+        message = json.dumps({"message": body.decode("utf-8", "replace")}).encode()
+        writer.write(response_bytes(rule.status, message))
+    elif action == "garbage":
+        writer.write(response_bytes(200, b'{"Id": "abc", "State": {"Running": tru'))
+    elif action == "wrong_shape":
+        writer.write(response_bytes(200, b'{"Id": 42, "State": "running", "Names": {}}'))
+    elif action == "hang":
+        await asyncio.sleep(3600)
+        raise HangUp()
+    elif action == "drop":
+        # Promise a body, send half of it, and hang up.
+        full = json.dumps({"Id": "x" * 64, "State": {"Running": True}}).encode()
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(full)}\r\n\r\n"
+        writer.write(head.encode() + full[: len(full) // 2])
+        await writer.drain()
+        raise HangUp()
+    elif action == "huge":
+        head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {rule.size}\r\n\r\n"
+        writer.write(head.encode())
+        chunk = b"[" + b" " * (1024 * 1024 - 1)
+        sent = 0
+        while sent < rule.size:
+            piece = chunk[: min(len(chunk), rule.size - sent)]
+            writer.write(piece)
+            await writer.drain()
+            sent += len(piece)
+            chunk = b" " * len(chunk)
     await writer.drain()
 
 
@@ -182,47 +240,15 @@ async def handle(reader, writer, upstream):
                 await control(method, target, body, writer)
                 continue
             request_log.append({"method": method, "path": target})
-            rule = next((r for r in rules if r.matches(method, target)), None)
-            if rule is not None and rule.times is not None:
-                rule.times -= 1
-            action = rule.action if rule else "pass"
-            if rule and rule.delay:
-                await asyncio.sleep(rule.delay)
-            if action == "pass":
-                writer.write(await pass_through(upstream, method, target, headers, body))
-            elif action == "respond":
-                writer.write(response_bytes(rule.status, rule.body, rule.headers))
-            elif action == "echo":
-                # An error whose message repeats the request body, as a
-                # careless engine or proxy might.
-                writer.write(response_bytes(rule.status, json.dumps({"message": body.decode("utf-8", "replace")}).encode()))
-            elif action == "garbage":
-                writer.write(response_bytes(200, b'{"Id": "abc", "State": {"Running": tru'))
-            elif action == "wrong_shape":
-                writer.write(response_bytes(200, b'{"Id": 42, "State": "running", "Names": {}}'))
-            elif action == "hang":
-                await asyncio.sleep(3600)
-                break
-            elif action == "drop":
-                # Promise a body, send half of it, and hang up.
-                full = json.dumps({"Id": "x" * 64, "State": {"Running": True}}).encode()
-                head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(full)}\r\n\r\n"
-                writer.write(head.encode() + full[: len(full) // 2])
-                await writer.drain()
-                break
-            elif action == "huge":
-                head = f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {rule.size}\r\n\r\n"
-                writer.write(head.encode())
-                chunk = b"[" + b" " * (1024 * 1024 - 1)
-                sent = 0
-                while sent < rule.size:
-                    piece = chunk[: min(len(chunk), rule.size - sent)]
-                    writer.write(piece)
-                    await writer.drain()
-                    sent += len(piece)
-                    chunk = b" " * len(chunk)
-            await writer.drain()
-    except (ConnectionError, asyncio.IncompleteReadError):
+            started_in = generation
+            stats["in_flight"] += 1
+            stats["max_in_flight"] = max(stats["max_in_flight"], stats["in_flight"])
+            try:
+                await answer(method, target, headers, body, writer, upstream)
+            finally:
+                if started_in == generation:
+                    stats["in_flight"] -= 1
+    except (ConnectionError, asyncio.IncompleteReadError, HangUp):
         pass
     finally:
         try:

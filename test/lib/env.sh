@@ -194,17 +194,26 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$PGC_WORK'
 max_connections = 60
 fsync = off
-shared_preload_libraries = 'pg_container'
+shared_preload_libraries = 'pg_container,pg_cron'
 log_line_prefix = '%m [%p] %q%a '
-log_min_messages = log
 pg_container.docker_host = 'unix://$PGC_WORK/docker.sock'
 pg_container.image = 'pgc-gateway:test'
 pg_container.encryption_key_file = '$PGC_WORK/keys/current.key'
+pg_container.stop_timeout = 5
+# The worker serves the test database; its sweeps stay off unless a test
+# turns them on, so they never race the tests' own calls.
+pg_container.database = 'pgc_test'
+pg_container.reap_interval = 0
+pg_container.health_check_interval = 0
+cron.database_name = 'pgc_test'
+cron.host = '$PGC_WORK'
 EOF
 	runuser -u postgres -- "$PGC_PG_BIN/pg_ctl" -D "$PGC_PGDATA" -l "$PGC_WORK/postgres.log" \
 		-w -t 60 start >/dev/null \
 		|| { tail -n 30 "$PGC_WORK/postgres.log" >&2; pgc_die "PostgreSQL did not start"; }
 	export PGHOST="$PGC_WORK" PGPORT PGUSER=postgres PGDATABASE=postgres
+	# The workers of pg_container and pg_cron connect to it.
+	pgc_psql -d postgres -c "CREATE DATABASE pgc_test"
 }
 
 pgc_restart_postgres() {
@@ -216,7 +225,6 @@ pgc_psql() { psql -X -v ON_ERROR_STOP=1 -q "$@"; }
 
 # The test database: pgTAP, pg_container and the test helpers.
 pgc_create_test_db() {
-	pgc_psql -d postgres -c "CREATE DATABASE pgc_test"
 	pgc_psql -d pgc_test -c "CREATE EXTENSION pgtap" -c "CREATE EXTENSION pg_container" 2>/dev/null
 	pgc_psql -d pgc_test -v work_dir="$PGC_WORK" -v fault_tcp_port="$PGC_FAULT_TCP_PORT" \
 		-v docker_tls_port="$PGC_DOCKER_TLS_PORT" \

@@ -148,3 +148,27 @@ EXCEPTION WHEN OTHERS OR query_canceled THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END
 $$;
+
+-- The fault engine's concurrency counters since its last reset.
+CREATE OR REPLACE FUNCTION pgc_test.fault_max_in_flight() RETURNS integer
+LANGUAGE sql AS $$ SELECT (pgc_test.fault_call('GET', '/_fault/stats')::jsonb ->> 'max_in_flight')::integer; $$;
+
+-- Wait up to timeout for a condition (a boolean SQL expression); true if it held.
+CREATE OR REPLACE FUNCTION pgc_test.wait_for(condition text, timeout interval DEFAULT '10 seconds') RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + timeout;
+    result boolean;
+BEGIN
+    LOOP
+        EXECUTE 'SELECT (' || condition || ')' INTO result;
+        IF result THEN
+            RETURN true;
+        END IF;
+        IF clock_timestamp() > deadline THEN
+            RETURN false;
+        END IF;
+        PERFORM pg_sleep(0.2);
+    END LOOP;
+END
+$$;

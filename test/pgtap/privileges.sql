@@ -4,7 +4,7 @@
 -- the search_path cannot hijack the SECURITY DEFINER functions.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(31 + (SELECT count(*)::int FROM pg_settings WHERE name LIKE 'pg_container.%'));
+SELECT plan(39 + (SELECT count(*)::int FROM pg_settings WHERE name LIKE 'pg_container.%'));
 
 -- Roles, granted exactly as the README says.
 DO $$
@@ -19,10 +19,13 @@ BEGIN
     END LOOP;
 END
 $$;
-GRANT EXECUTE ON FUNCTION container_ensure_running(text), container_touch(text), container_status(text)
+GRANT EXECUTE ON FUNCTION container_ensure_running(text), container_touch(text), container_status(text),
+                          container_set_idle_timeout(text, integer)
     TO pgc_app;
 GRANT EXECUTE ON FUNCTION container_ensure_running(text), container_touch(text), container_status(text),
-                          container_stop(text), container_restart(text)
+                          container_set_idle_timeout(text, integer),
+                          container_stop(text), container_restart(text),
+                          container_reap_idle(), container_health_check_all()
     TO pgc_ops;
 GRANT SELECT (id, user_id, container_id, container_name, gateway_port, status, last_active_at,
               idle_timeout_min, created_at, updated_at)
@@ -37,6 +40,9 @@ SELECT is(pgc_test.run_as('pgc_nobody', format('SELECT %s', call)),
                ('container_restart', $$container_restart('pv-user')$$),
                ('container_touch', $$container_touch('pv-user')$$),
                ('container_status', $$container_status('pv-user')$$),
+               ('container_set_idle_timeout', $$container_set_idle_timeout('pv-user', 5)$$),
+               ('container_reap_idle', $$container_reap_idle()$$),
+               ('container_health_check_all', $$container_health_check_all()$$),
                ('container_reencrypt_tokens', $$container_reencrypt_tokens()$$)) AS t(fn, call);
 SELECT is(pgc_test.run_as('pgc_nobody', 'SELECT count(*) FROM user_container'),
           '42501: permission denied for table user_container', 'without a grant, the table cannot be read');
@@ -47,6 +53,11 @@ SELECT matches(pgc_test.query_as('pgc_app', $$SELECT url || ' ' || token FROM co
                '^http://mosaic-user-pv-app:18789 [0-9a-f]{64}$', 'the application role can ensure running');
 SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_touch('pv-app')$$), 'ok', '... and touch');
 SELECT is(pgc_test.query_as('pgc_app', $$SELECT status FROM container_status('pv-app')$$), 'running', '... and read the status');
+SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_set_idle_timeout('pv-app', 90)$$), 'ok', '... and set the idle timeout');
+SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_reap_idle()$$),
+          '42501: permission denied for function container_reap_idle', '... but not reap');
+SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_health_check_all()$$),
+          '42501: permission denied for function container_health_check_all', '... nor run health checks');
 SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_stop('pv-app')$$),
           '42501: permission denied for function container_stop', '... but not stop');
 SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_restart('pv-app')$$),
@@ -58,12 +69,13 @@ SELECT is(pgc_test.run_as('pgc_app', 'SELECT count(*) FROM user_container'),
 SELECT is(pgc_test.run_as('pgc_app', $$UPDATE user_container SET status = 'stopped'$$),
           '42501: permission denied for table user_container', '... nor write it');
 
--- No setting is within its reach: SET is 42501 (55P02 for the two key
--- files, which only the configuration file can change at all), and so is
--- ALTER ROLE ... SET on itself.
+-- No setting is within its reach: SET is 42501 (55P02 for the key files
+-- and the worker's database, which only the configuration file can change
+-- at all), and so is ALTER ROLE ... SET on itself.
 SELECT is(pgc_test.run_as('pgc_app', format('SET %s = %L', name, boot_val)),
-          CASE WHEN context = 'sighup'
-               THEN format('55P02: parameter "%s" cannot be changed now', name)
+          CASE context
+               WHEN 'sighup' THEN format('55P02: parameter "%s" cannot be changed now', name)
+               WHEN 'postmaster' THEN format('55P02: parameter "%s" cannot be changed without restarting the server', name)
                ELSE format('42501: permission denied to set parameter "%s"', name) END,
           format('the application role cannot SET %s', name))
   FROM pg_settings WHERE name LIKE 'pg_container.%' ORDER BY name;
@@ -89,6 +101,8 @@ SELECT is(pgc_test.query_as('pgc_app', $$SELECT count(*) FROM pg_settings
 
 -- The operator grants: the lifecycle, and the table without the tokens.
 SELECT is(pgc_test.run_as('pgc_ops', $$SELECT container_stop('pv-app')$$), 'ok', 'the operator role can stop');
+SELECT is(pgc_test.run_as('pgc_ops', $$SELECT count(*) FROM container_reap_idle()$$), 'ok', '... and reap');
+SELECT is(pgc_test.run_as('pgc_ops', $$SELECT count(*) FROM container_health_check_all()$$), 'ok', '... and run health checks');
 SELECT matches(pgc_test.query_as('pgc_ops', $$SELECT url FROM container_restart('pv-app')$$),
                '^http://mosaic-user-pv-app:18789$', '... and restart');
 SELECT is(pgc_test.query_as('pgc_ops', $$SELECT status || ' ' || container_name FROM user_container WHERE user_id = 'pv-app'$$),

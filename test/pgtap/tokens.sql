@@ -17,10 +17,12 @@ SELECT isnt((SELECT token FROM container_ensure_running('tk-other')), :'tk_token
 
 -- A ciphertext moved onto another user's row does not decrypt: the user id
 -- is authenticated with it.
+SELECT gateway_token AS other_stored FROM user_container WHERE user_id = 'tk-other' \gset
 UPDATE user_container SET gateway_token = :'tk_stored' WHERE user_id = 'tk-other';
 SELECT throws_ok($$SELECT container_ensure_running('tk-other')$$, '22000',
                  'gateway token of user "tk-other" failed authentication',
                  'a token copied from another row fails authentication');
+UPDATE user_container SET gateway_token = :'other_stored' WHERE user_id = 'tk-other';
 
 -- No usable key: a clear error and a hint, before the table or Docker.
 ALTER SYSTEM SET pg_container.encryption_key_file = '';
