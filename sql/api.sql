@@ -3,7 +3,11 @@
 -- privileges, the defaults of its settings, and the errors for bad input,
 -- none of which needs Docker or a key.
 --
+-- (Where the background worker is, a WARNING, depends on the cluster's
+-- configuration; test/scenarios/worker.t checks it.)
+SET client_min_messages = error;
 CREATE EXTENSION pg_container;
+RESET client_min_messages;
 
 -- Functions: signatures, SECURITY DEFINER and a pinned search_path.
 SELECT p.proname, pg_get_function_arguments(p.oid) AS arguments,
