@@ -725,6 +725,9 @@ describe_failure(DockerRequest *req, int *sqlstate, const char **hint)
 	{
 		case DOCKER_ANSWERED:
 			*sqlstate = ERRCODE_SYSTEM_ERROR;
+			if (req->status < 400)
+				return psprintf("could not %s: Docker engine returned unexpected HTTP %ld",
+								req->what, req->status);
 			return psprintf("could not %s: Docker engine returned HTTP %ld: %s",
 							req->what, req->status, docker_error_message(req));
 		case DOCKER_UNREACHABLE:

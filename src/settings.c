@@ -15,6 +15,7 @@
 
 #include <limits.h>
 
+#include "miscadmin.h"
 #include "utils/guc.h"
 
 #include "settings.h"
@@ -48,8 +49,8 @@ int			pgc_pids_limit = 0;
 int			pgc_restart_policy = PGC_RESTART_UNLESS_STOPPED;
 
 char	   *pgc_database = NULL;
-int			pgc_reap_interval_s = 60;
-int			pgc_health_check_interval_s = 30;
+double		pgc_reap_interval_s = 60;
+double		pgc_health_check_interval_s = 30;
 int			pgc_max_parallel_requests = 16;
 int			pgc_default_idle_timeout_min = 30;
 
@@ -484,33 +485,39 @@ pgc_define_settings(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	/* Reaping, health checks and the background worker */
-	DefineCustomStringVariable("pg_container.database",
-							   "Database the background worker connects to.",
-							   "The extension must be installed there for the worker to do anything.",
-							   &pgc_database,
-							   "postgres",
-							   PGC_POSTMASTER,
-							   GUC_SUPERUSER_ONLY,
-							   NULL, NULL, NULL);
+	/*
+	 * Reaping, health checks and the background worker.  A PGC_POSTMASTER
+	 * setting can only be defined while shared_preload_libraries loads us;
+	 * without preloading there is no worker for it to steer.
+	 */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomStringVariable("pg_container.database",
+								   "Database the background worker connects to.",
+								   "The extension must be installed there for the worker to do anything.",
+								   &pgc_database,
+								   "postgres",
+								   PGC_POSTMASTER,
+								   GUC_SUPERUSER_ONLY,
+								   NULL, NULL, NULL);
 
-	DefineCustomIntVariable("pg_container.reap_interval",
-							"Time between the background worker's sweeps for idle containers; 0 turns them off.",
-							NULL,
-							&pgc_reap_interval_s,
-							60, 0, 24 * 3600,
-							PGC_SIGHUP,
-							GUC_UNIT_S,
-							NULL, NULL, NULL);
+	/* Seconds, as reals: fractions let tests drive many passes quickly. */
+	DefineCustomRealVariable("pg_container.reap_interval",
+							 "Time between the background worker's sweeps for idle containers; 0 turns them off.",
+							 NULL,
+							 &pgc_reap_interval_s,
+							 60, 0, 24 * 3600,
+							 PGC_SIGHUP,
+							 GUC_UNIT_S,
+							 NULL, NULL, NULL);
 
-	DefineCustomIntVariable("pg_container.health_check_interval",
-							"Time between the background worker's health checks; 0 turns them off.",
-							NULL,
-							&pgc_health_check_interval_s,
-							30, 0, 24 * 3600,
-							PGC_SIGHUP,
-							GUC_UNIT_S,
-							NULL, NULL, NULL);
+	DefineCustomRealVariable("pg_container.health_check_interval",
+							 "Time between the background worker's health checks; 0 turns them off.",
+							 NULL,
+							 &pgc_health_check_interval_s,
+							 30, 0, 24 * 3600,
+							 PGC_SIGHUP,
+							 GUC_UNIT_S,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.max_parallel_requests",
 							"Most Docker requests a sweep runs at once.",

@@ -56,8 +56,8 @@ extern int	pgc_restart_policy;
 
 /* Reaping, health checks and the background worker */
 extern char *pgc_database;
-extern int	pgc_reap_interval_s;
-extern int	pgc_health_check_interval_s;
+extern double pgc_reap_interval_s;
+extern double pgc_health_check_interval_s;
 extern int	pgc_max_parallel_requests;
 extern int	pgc_default_idle_timeout_min;
 

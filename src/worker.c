@@ -81,14 +81,14 @@ pgc_register_worker(void)
 static void
 reload_configuration(void)
 {
-	int			old_reap = pgc_reap_interval_s;
-	int			old_health = pgc_health_check_interval_s;
+	double		old_reap = pgc_reap_interval_s;
+	double		old_health = pgc_health_check_interval_s;
 
 	ConfigReloadPending = false;
 	ProcessConfigFile(PGC_SIGHUP);
 	if (old_reap != pgc_reap_interval_s || old_health != pgc_health_check_interval_s)
 		ereport(LOG,
-				(errmsg("pg_container worker: reap_interval is now %d s, health_check_interval %d s",
+				(errmsg("pg_container worker: reap_interval is now %g s, health_check_interval %g s",
 						pgc_reap_interval_s, pgc_health_check_interval_s)));
 }
 
@@ -192,6 +192,13 @@ ms_until(TimestampTz when, TimestampTz now)
 	return when <= now ? 0 : (long) ((when - now) / 1000);
 }
 
+/* When a sweep with the given interval (seconds) is next due. */
+static TimestampTz
+next_due(TimestampTz last, double interval_s)
+{
+	return last + (TimestampTz) (interval_s * USECS_PER_SEC);
+}
+
 void
 pgc_worker_main(Datum main_arg)
 {
@@ -246,14 +253,13 @@ pgc_worker_main(Datum main_arg)
 		}
 		else
 		{
-			if (pgc_reap_interval_s > 0 &&
-				now >= TimestampTzPlusMilliseconds(last_reap, pgc_reap_interval_s * 1000L))
+			if (pgc_reap_interval_s > 0 && now >= next_due(last_reap, pgc_reap_interval_s))
 			{
 				serving = run_pass(PASS_REAP);
 				last_reap = GetCurrentTimestamp();
 			}
 			if (serving && pgc_health_check_interval_s > 0 &&
-				now >= TimestampTzPlusMilliseconds(last_health, pgc_health_check_interval_s * 1000L))
+				now >= next_due(last_health, pgc_health_check_interval_s))
 			{
 				serving = run_pass(PASS_HEALTH);
 				last_health = GetCurrentTimestamp();
@@ -268,9 +274,9 @@ pgc_worker_main(Datum main_arg)
 		{
 			sleep_ms = IDLE_SLEEP_MS;
 			if (pgc_reap_interval_s > 0)
-				sleep_ms = Min(sleep_ms, ms_until(TimestampTzPlusMilliseconds(last_reap, pgc_reap_interval_s * 1000L), now));
+				sleep_ms = Min(sleep_ms, ms_until(next_due(last_reap, pgc_reap_interval_s), now));
 			if (pgc_health_check_interval_s > 0)
-				sleep_ms = Min(sleep_ms, ms_until(TimestampTzPlusMilliseconds(last_health, pgc_health_check_interval_s * 1000L), now));
+				sleep_ms = Min(sleep_ms, ms_until(next_due(last_health, pgc_health_check_interval_s), now));
 		}
 		if (sleep_ms > 0)
 		{
