@@ -93,11 +93,11 @@ pgc_make_certs() {
 
 pgc_start_dockerd() {
 	pgc_log "starting a private dockerd on $PGC_WORK/docker.sock"
+	# It also listens with TLS on 127.0.0.1, requiring client certificates.
+	[ -f "$PGC_WORK/tls/ca.pem" ] || pgc_make_certs
+	[ -n "${PGC_DOCKER_TLS_PORT:-}" ] || PGC_DOCKER_TLS_PORT=$(pgc_free_port 22376)
 	# --iptables=false and --bridge=none leave the host's firewall and
 	# docker0 alone; published ports on 127.0.0.1 go through docker-proxy.
-	# It also listens with TLS on 127.0.0.1, requiring client certificates.
-	pgc_make_certs
-	PGC_DOCKER_TLS_PORT=$(pgc_free_port 22376)
 	dockerd \
 		--host "unix://$PGC_WORK/docker.sock" \
 		--host "tcp://127.0.0.1:$PGC_DOCKER_TLS_PORT" \
@@ -110,7 +110,7 @@ pgc_start_dockerd() {
 		--iptables=false --ip6tables=false --bridge=none \
 		--shutdown-timeout 2 \
 		--log-level warn \
-		>"$PGC_WORK/dockerd.log" 2>&1 &
+		>>"$PGC_WORK/dockerd.log" 2>&1 &
 	PGC_DOCKERD_PID=$!
 	echo "$PGC_DOCKERD_PID" >"$PGC_WORK/dockerd.started"
 	local i
@@ -123,6 +123,27 @@ pgc_start_dockerd() {
 	done
 	cat "$PGC_WORK/dockerd.log" >&2
 	pgc_die "dockerd did not answer /_ping within 30 s"
+}
+
+# Stop the dockerd we started, by its pid, waiting for it to finish.
+pgc_stop_dockerd() {
+	[ -f "$PGC_WORK/dockerd.started" ] || return 0
+	local pid i
+	pid=$(cat "$PGC_WORK/dockerd.started")
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid"
+		for i in $(seq 1 120); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.5
+		done
+		kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+	fi
+	rm -f "$PGC_WORK/dockerd.started"
+}
+
+pgc_restart_dockerd() {
+	pgc_stop_dockerd
+	pgc_start_dockerd
 }
 
 # Test images, built offline from busybox-static: no registry is needed.
@@ -269,18 +290,7 @@ pgc_env_down() {
 	if [ -f "$PGC_WORK/fault_engine.started" ]; then
 		kill -TERM "$(cat "$PGC_WORK/fault_engine.started")" 2>/dev/null
 	fi
-	if [ -f "$PGC_WORK/dockerd.started" ]; then
-		local pid i
-		pid=$(cat "$PGC_WORK/dockerd.started")
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -TERM "$pid"
-			for i in $(seq 1 120); do
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.5
-			done
-			kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-		fi
-	fi
+	pgc_stop_dockerd
 	# Mounts dockerd left behind would make the folder impossible to delete.
 	grep -o " $PGC_WORK/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$PGC_WORK" 2>/dev/null

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Nothing the user stored is lost, and the table tells the truth: a file
+# written into a user's volume survives stop, reap, restart and a restart
+# of dockerd itself; after dockerd restarts, the health pass reports the
+# truth and container_ensure_running brings every user back, also from a
+# session whose kept-alive connection went down with the old dockerd.
+source "$(dirname "$0")/../lib/tap.sh"
+source "$(dirname "$0")/../lib/env.sh"
+plan 10
+
+note() { dk exec "mosaic-user-$1" /bin/busybox cat /home/node/.openclaw/note 2>&1; }
+
+q -c "SELECT container_ensure_running('dr-1'), container_ensure_running('dr-2'), container_ensure_running('dr-3')" >/dev/null
+dk exec mosaic-user-dr-1 /bin/busybox sh -c 'echo kept > /home/node/.openclaw/note'
+
+q -c "SELECT container_stop('dr-1')" -c "SELECT container_ensure_running('dr-1')" >/dev/null
+is "$(note dr-1)" "kept" "the volume's contents survive a stop"
+q -c "UPDATE user_container SET last_active_at = now() - interval '2 hours' WHERE user_id = 'dr-1'" \
+  -c "SELECT container_reap_idle()" -c "SELECT container_ensure_running('dr-1')" >/dev/null
+is "$(note dr-1)" "kept" "... a reap"
+q -c "SELECT container_restart('dr-1')" >/dev/null
+is "$(note dr-1)" "kept" "... and a restart"
+
+q -c "SELECT container_stop('dr-3')" >/dev/null
+
+# Restart dockerd under a session that keeps its connection to the engine.
+out=$(psql -X -qAt -d pgc_test \
+	-c "SELECT 'before: ' || url FROM container_ensure_running('dr-2')" \
+	-c "\\! bash -c 'source $PGC_ROOT/test/lib/env.sh; pgc_restart_dockerd' >/dev/null 2>&1" \
+	-c "SELECT 'after: ' || url FROM container_ensure_running('dr-2')" 2>&1)
+like "$out" 'after: http://mosaic-user-dr-2:18789' "a session whose engine connection died with dockerd carries on"
+
+# The truth after the restart, then everyone back.
+sleep 2
+truth=0
+while IFS='|' read -r user healthy; do
+	state=$(dk inspect -f '{{.State.Status}}' "mosaic-user-$user")
+	if { [ "$healthy" = t ] && [ "$state" != running ]; } || { [ "$healthy" = f ] && [ "$state" = running ]; }; then
+		diag "$user: health check says healthy=$healthy, Docker says $state"
+		truth=$((truth + 1))
+	fi
+done < <(q -c "SELECT user_id, healthy FROM container_health_check_all() WHERE user_id LIKE 'dr-%'")
+is "$truth" 0 "after dockerd restarts, the health pass reports what Docker says"
+is "$(q -c "SELECT string_agg(user_id || '=' || status, ' ' ORDER BY user_id) FROM user_container WHERE user_id LIKE 'dr-%'" | grep -c 'dr-3=stopped')" 1 \
+	"a container stopped before the restart is still recorded as stopped"
+q -c "SELECT container_ensure_running('dr-' || i) FROM generate_series(1, 3) i" >/dev/null
+is "$(for u in dr-1 dr-2 dr-3; do dk inspect -f '{{.State.Status}}' mosaic-user-$u; done | sort -u)" "running" \
+	"container_ensure_running brings every user back"
+port=$(q -c "SELECT gateway_port FROM user_container WHERE user_id = 'dr-3'")
+is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" "200" "... with gateways that answer"
+is "$(note dr-1)" "kept" "the volume's contents survive the dockerd restart"
+is "$(dk ps -a -q --filter label=pg_container.managed=true --filter name=mosaic-user-dr- | wc -l)" 3 "... and no user got a second container"
+tap_exit
