@@ -80,7 +80,6 @@ typedef struct Transfer
 } Transfer;
 
 void		(*docker_wait_hook) (void) = NULL;
-uint64		docker_requests_sent = 0;
 
 static Endpoint endpoint;
 static CURLM *multi = NULL;
@@ -429,7 +428,6 @@ start_transfer(Transfer *t, DockerRequest *req)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not start a Docker request")));
-	docker_requests_sent++;
 }
 
 /* Record the outcome of a finished transfer in its request. */

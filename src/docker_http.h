@@ -56,7 +56,4 @@ extern const char *docker_endpoint_name(void);
  */
 extern void (*docker_wait_hook) (void);
 
-/* Requests this process sent to the engine, for tests and benchmarks. */
-extern uint64 docker_requests_sent;
-
 #endif							/* PGC_DOCKER_HTTP_H */

@@ -12,8 +12,9 @@ Control requests go to the same listener, under /_fault/:
   POST /_fault/rules   body: a JSON list of rules, appended in order
   POST /_fault/reset   forget rules and the request log
   GET  /_fault/log     the requests seen since the last reset, as JSON
-  GET  /_fault/stats   {"in_flight": n, "max_in_flight": n}: requests being
-                       answered at once, now and at most since the reset
+  GET  /_fault/stats   {"in_flight": n, "max_in_flight": n, "connections": n}:
+                       requests being answered at once, now and at most, and
+                       client connections opened, since the reset
 
 A rule:
   {"method": "POST", "path": "regex on the path and query",
@@ -35,7 +36,7 @@ import sys
 
 rules = []
 request_log = []
-stats = {"in_flight": 0, "max_in_flight": 0}
+stats = {"in_flight": 0, "max_in_flight": 0, "connections": 0}
 generation = 0  # bumped by each reset; requests of older ones are not counted
 
 
@@ -172,6 +173,7 @@ async def control(method, path, body, writer):
         generation += 1
         stats["in_flight"] = 0
         stats["max_in_flight"] = 0
+        stats["connections"] = 0
         writer.write(response_bytes(200, b'{"ok":true}'))
     elif path == "/_fault/log":
         writer.write(response_bytes(200, json.dumps(request_log).encode()))
@@ -230,6 +232,7 @@ async def answer(method, target, headers, body, writer, upstream):
 
 
 async def handle(reader, writer, upstream):
+    counted = False
     try:
         while True:
             req = await read_request(reader)
@@ -239,6 +242,9 @@ async def handle(reader, writer, upstream):
             if target.startswith("/_fault/"):
                 await control(method, target, body, writer)
                 continue
+            if not counted:
+                stats["connections"] += 1
+                counted = True
             request_log.append({"method": method, "path": target})
             started_in = generation
             stats["in_flight"] += 1

@@ -172,3 +172,7 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Client connections the fault engine accepted since its last reset.
+CREATE OR REPLACE FUNCTION pgc_test.fault_connections() RETURNS integer
+LANGUAGE sql AS $$ SELECT (pgc_test.fault_call('GET', '/_fault/stats')::jsonb ->> 'connections')::integer; $$;
