@@ -30,6 +30,7 @@
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "storage/pmsignal.h"
 #include "utils/memutils.h"
 
 #include "docker_http.h"
@@ -59,7 +60,7 @@ typedef struct Endpoint
 	char		socket_path[MAXPGPATH]; /* "" unless a unix socket */
 	char		base_url[1024]; /* scheme://host[:port] */
 	bool		tls;
-	char		api_prefix[32]; /* "/v1.41" once negotiated or set */
+	char		negotiated_prefix[32];	/* "/v1.41" once GET /_ping told us */
 } Endpoint;
 
 /* One request in flight; the malloc'd parts are freed in PG_FINALLY. */
@@ -83,6 +84,9 @@ void		(*docker_wait_hook) (void) = NULL;
 
 static Endpoint endpoint;
 static CURLM *multi = NULL;
+
+/* The /v<version> prefix of this batch: the setting's, or the negotiated one. */
+static char api_prefix[32];
 
 /* Idle easy handles, kept so their settings and caches are reused. */
 static CURL **idle_handles = NULL;
@@ -213,8 +217,14 @@ collect_body(char *data, size_t size, size_t nmemb, void *userdata)
 
 	if (t->body_len + n > t->body_limit)
 	{
-		t->too_large = true;
-		return 0;				/* makes libcurl stop with CURLE_WRITE_ERROR */
+		if (!t->req->keep_tail || n > t->body_limit / 2)
+		{
+			t->too_large = true;
+			return 0;			/* makes libcurl stop with CURLE_WRITE_ERROR */
+		}
+		/* A progress stream: only its end matters, so drop the oldest half. */
+		memmove(t->body, t->body + t->body_len / 2, t->body_len - t->body_len / 2);
+		t->body_len -= t->body_len / 2;
 	}
 	if (t->body_len + n + 1 > t->body_cap)
 	{
@@ -335,7 +345,6 @@ start_transfer(Transfer *t, DockerRequest *req)
 	CURL	   *easy;
 	char	   *url;
 
-	memset(t, 0, sizeof(Transfer));
 	t->req = req;
 	t->body_limit = (size_t) pgc_max_response_size_kb * 1024;
 
@@ -343,7 +352,7 @@ start_transfer(Transfer *t, DockerRequest *req)
 		url = req->url;
 	else
 		url = psprintf("%s%s%s", endpoint.base_url,
-					   req->versioned ? endpoint.api_prefix : "", req->path);
+					   req->versioned ? api_prefix : "", req->path);
 
 	t->easy = easy = take_handle();
 
@@ -568,13 +577,18 @@ run_transfers(DockerRequest **requests, int count, int max_parallel)
 				curl_multi_poll(multi, NULL, 0, POLL_SLICE_MS, NULL);
 
 			CHECK_FOR_INTERRUPTS();
+			if (!PostmasterIsAlive())
+				ereport(FATAL,
+						(errcode(ERRCODE_ADMIN_SHUTDOWN),
+						 errmsg("terminating because the postmaster died while waiting for the Docker engine")));
 			if (docker_wait_hook != NULL)
 				docker_wait_hook();
 		}
 	}
 	PG_FINALLY();
 	{
-		for (int i = 0; i < next; i++)
+		/* Unstarted ones are zeroed; a half-started one has its handle set. */
+		for (int i = 0; i < count; i++)
 			release_transfer(&transfers[i]);
 	}
 	PG_END_TRY();
@@ -590,7 +604,10 @@ parse_api_version(const char *text, int *major, int *minor)
 	return text != NULL && sscanf(text, "%d.%d%c", major, minor, &tail) == 2;
 }
 
-/* Settle the /v<version> prefix: the setting, else GET /_ping once. */
+/*
+ * Settle the /v<version> prefix: the setting's when it is set, else the
+ * one negotiated with GET /_ping, once per endpoint.
+ */
 static void
 ensure_api_prefix(void)
 {
@@ -600,31 +617,32 @@ ensure_api_prefix(void)
 
 	if (pgc_docker_api_version != NULL && pgc_docker_api_version[0] != '\0')
 	{
-		snprintf(endpoint.api_prefix, sizeof(endpoint.api_prefix), "/v%s", pgc_docker_api_version);
+		snprintf(api_prefix, sizeof(api_prefix), "/v%s", pgc_docker_api_version);
 		return;
 	}
-	if (endpoint.api_prefix[0] != '\0')
-		return;
-
-	ping = docker_request_new("GET", "/_ping", "negotiate the Docker API version");
-	ping->versioned = false;
-	run_transfers(&ping, 1, 1);
-	if (ping->failure != DOCKER_ANSWERED || ping->status != 200)
-		docker_raise_failure(ping);
-	if (!parse_api_version(ping->api_version_header, &major, &minor))
-		ereport(ERROR,
-				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not negotiate the Docker API version: the engine at \"%s\" sent no usable Api-Version header",
-						endpoint.source),
-				 errhint("Set pg_container.docker_api_version.")));
-
-	if (major > NEWEST_KNOWN_API_MAJOR ||
-		(major == NEWEST_KNOWN_API_MAJOR && minor > NEWEST_KNOWN_API_MINOR))
+	if (endpoint.negotiated_prefix[0] == '\0')
 	{
-		major = NEWEST_KNOWN_API_MAJOR;
-		minor = NEWEST_KNOWN_API_MINOR;
+		ping = docker_request_new("GET", "/_ping", "negotiate the Docker API version");
+		ping->versioned = false;
+		run_transfers(&ping, 1, 1);
+		if (ping->failure != DOCKER_ANSWERED || ping->status != 200)
+			docker_raise_failure(ping);
+		if (!parse_api_version(ping->api_version_header, &major, &minor))
+			ereport(ERROR,
+					(errcode(ERRCODE_SYSTEM_ERROR),
+					 errmsg("could not negotiate the Docker API version: the engine at \"%s\" sent no usable Api-Version header",
+							endpoint.source),
+					 errhint("Set pg_container.docker_api_version.")));
+
+		if (major > NEWEST_KNOWN_API_MAJOR ||
+			(major == NEWEST_KNOWN_API_MAJOR && minor > NEWEST_KNOWN_API_MINOR))
+		{
+			major = NEWEST_KNOWN_API_MAJOR;
+			minor = NEWEST_KNOWN_API_MINOR;
+		}
+		snprintf(endpoint.negotiated_prefix, sizeof(endpoint.negotiated_prefix), "/v%d.%d", major, minor);
 	}
-	snprintf(endpoint.api_prefix, sizeof(endpoint.api_prefix), "/v%d.%d", major, minor);
+	strlcpy(api_prefix, endpoint.negotiated_prefix, sizeof(api_prefix));
 }
 
 /*

@@ -28,6 +28,7 @@ typedef struct DockerRequest
 	char	   *what;			/* operation, for messages: "start container \"x\"" */
 	char	   *url;			/* absolute URL instead of the engine, or NULL */
 	bool		versioned;		/* prefix path with /v<api version> */
+	bool		keep_tail;		/* over the size cap, keep the end, don't fail */
 	int			timeout_ms;		/* whole-request limit */
 
 	/* Set by docker_run_request(s) */

@@ -16,8 +16,9 @@
  * and gives nothing useful about the key itself.
  *
  * The key is read from its file on first use and again whenever the file's
- * identity or modification time changes, so rotating the file's contents
- * needs no reload.  During a rotation, pg_container.encryption_key_file_previous
+ * identity, modification or change time differs, so rotating the file's
+ * contents needs no reload; its type and permissions are checked on every
+ * use.  During a rotation, pg_container.encryption_key_file_previous
  * names the old key: a token whose key id is not the current key's is
  * decrypted with it, until container_reencrypt_tokens() has rewritten every
  * token under the current key.  Key material never leaves this file: no error message
@@ -51,6 +52,7 @@ typedef struct EncryptionKey
 	dev_t		dev;
 	ino_t		ino;
 	struct timespec mtime;
+	struct timespec ctime;		/* a chmod changes this, not mtime */
 	off_t		size;
 	unsigned char key[KEY_BYTES];
 	char		key_id[KEY_ID_BYTES * 2 + 1];
@@ -134,35 +136,56 @@ load_key(EncryptionKey *k, const char *path, const char *setting)
 						 "to a file readable only by the database server's user, set %s to its path, "
 						 "and reload the configuration.", setting)));
 
-	if (stat(path, &st) != 0)
+	/*
+	 * Open first and check what was opened, so the checks apply to the file
+	 * actually read; O_NONBLOCK keeps a FIFO in its place from hanging us.
+	 * The checks run on every call: a chmod does not change the contents.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("could not read encryption key file \"%s\": %m", path),
 				 errhint("Check %s.", setting)));
+	if (fstat(fd, &st) != 0)
+	{
+		int			save_errno = errno;
 
-	if (k->loaded && strcmp(k->path, path) == 0 &&
-		k->dev == st.st_dev && k->ino == st.st_ino && k->size == st.st_size &&
-		k->mtime.tv_sec == st.st_mtim.tv_sec && k->mtime.tv_nsec == st.st_mtim.tv_nsec)
-		return;
-
-	forget_key(k);
-
+		close(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("could not read encryption key file \"%s\": %m", path)));
+	}
 	if (!S_ISREG(st.st_mode))
+	{
+		close(fd);
+		forget_key(k);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("encryption key file \"%s\" is not a regular file", path)));
+	}
 	if (st.st_mode & S_IRWXO)
+	{
+		close(fd);
+		forget_key(k);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("encryption key file \"%s\" is accessible to other users", path),
 				 errdetail("The file must not grant any permission to others, as with mode 0600 or 0640."),
 				 errhint("Run chmod 0600 on the file.")));
+	}
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("could not open encryption key file \"%s\": %m", path)));
+	if (k->loaded && strcmp(k->path, path) == 0 &&
+		k->dev == st.st_dev && k->ino == st.st_ino && k->size == st.st_size &&
+		k->mtime.tv_sec == st.st_mtim.tv_sec && k->mtime.tv_nsec == st.st_mtim.tv_nsec &&
+		k->ctime.tv_sec == st.st_ctim.tv_sec && k->ctime.tv_nsec == st.st_ctim.tv_nsec)
+	{
+		close(fd);
+		return;
+	}
+
+	forget_key(k);
 	nread = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (nread < 0)
@@ -205,6 +228,7 @@ load_key(EncryptionKey *k, const char *path, const char *setting)
 	k->ino = st.st_ino;
 	k->size = st.st_size;
 	k->mtime = st.st_mtim;
+	k->ctime = st.st_ctim;
 	k->loaded = true;
 }
 
