@@ -53,6 +53,7 @@ double		pgc_reap_interval_s = 60;
 double		pgc_health_check_interval_s = 30;
 int			pgc_max_parallel_requests = 16;
 int			pgc_default_idle_timeout_min = 30;
+int			pgc_event_retention_min = 7 * 24 * 60;
 
 static const struct config_enum_entry restart_policy_options[] = {
 	{"no", PGC_RESTART_NO, false},
@@ -165,13 +166,15 @@ check_name_prefix(char **newval, void **extra, GucSource source)
 
 /*
  * A SET that would put the range's start after its end is refused.  Values
- * from the configuration file are not cross-checked here, since the two
- * lines are applied one at a time; the range is checked again at use.
+ * from the configuration file, ALTER DATABASE or ALTER ROLE are not
+ * cross-checked here, since the two are applied one at a time (and a
+ * database may well have a range entirely above the session's); the range
+ * is checked again at use.
  */
 static bool
 check_port_range_start(int *newval, void **extra, GucSource source)
 {
-	if (source >= PGC_S_INTERACTIVE && *newval > pgc_port_range_end)
+	if (source == PGC_S_SESSION && *newval > pgc_port_range_end)
 	{
 		GUC_check_errdetail("The start of the port range may not exceed its end (%d).", pgc_port_range_end);
 		return false;
@@ -182,7 +185,7 @@ check_port_range_start(int *newval, void **extra, GucSource source)
 static bool
 check_port_range_end(int *newval, void **extra, GucSource source)
 {
-	if (source >= PGC_S_INTERACTIVE && *newval < pgc_port_range_start)
+	if (source == PGC_S_SESSION && *newval < pgc_port_range_start)
 	{
 		GUC_check_errdetail("The end of the port range may not precede its start (%d).", pgc_port_range_start);
 		return false;
@@ -534,6 +537,15 @@ pgc_define_settings(void)
 							&pgc_default_idle_timeout_min,
 							30, 1, INT_MAX / 60,
 							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.event_retention",
+							"How long container_event keeps events; the worker prunes older ones. 0 keeps them all.",
+							NULL,
+							&pgc_event_retention_min,
+							7 * 24 * 60, 0, INT_MAX,
+							PGC_SIGHUP,
 							GUC_UNIT_MIN,
 							NULL, NULL, NULL);
 

@@ -60,6 +60,7 @@ extern double pgc_reap_interval_s;
 extern double pgc_health_check_interval_s;
 extern int	pgc_max_parallel_requests;
 extern int	pgc_default_idle_timeout_min;
+extern int	pgc_event_retention_min;
 
 extern const char *pgc_restart_policy_name(int policy);
 extern int	pgc_ready_timeout_ms;
