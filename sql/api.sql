@@ -24,7 +24,13 @@ SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_m
   JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_container'
  ORDER BY p.proname;
-SELECT has_table_privilege('public', 'user_container', 'SELECT') AS public_may_select;
+SELECT relname, has_table_privilege('public', oid, 'SELECT') AS public_may_select
+  FROM pg_class
+ WHERE relname IN ('user_container', 'container_profile', 'container_event', 'container_overview')
+ ORDER BY relname;
+
+-- A fresh install is the newest version, built from 0.1.0 and the update.
+SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
 
 -- The table, and pg_dump keeping its rows.
 \d user_container

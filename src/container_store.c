@@ -11,6 +11,11 @@
  * the plans are rebuilt.  Operators in them are resolved under the
  * pg_catalog-first search_path that every caller runs with.
  *
+ * The library serves both table layouts: 0.1.0's, until ALTER EXTENSION
+ * UPDATE has run, and 0.2.0's, which adds profiles, the spec hash and the
+ * event log.  Which one is there is read from the catalog (cached by the
+ * syscache) at every store_open, so the update takes effect at once.
+ *
  * Host ports: each user keeps its port for the life of its row, stopped or
  * not, because a stopped container still holds its binding.  A new port is
  * the lowest free one in the range that no concurrent transaction is
@@ -26,10 +31,13 @@
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
+#include "utils/jsonb.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "container_spec.h"
 #include "container_store.h"
 #include "settings.h"
 
@@ -54,6 +62,19 @@ typedef enum StoreStatement
 	STMT_LOCK_RUNNING,
 	STMT_RECORD_HEALTH,
 	STMT_SET_IDLE_TIMEOUT,
+	/* 0.2.0 */
+	STMT_LOCK_AND_TOUCH_V2,
+	STMT_LOCK_V2,
+	STMT_RECORD_RUNNING_V2,
+	STMT_STATUS_V2,
+	STMT_GET_PROFILE,
+	STMT_PROFILE_EXISTS,
+	STMT_SET_PROFILE,
+	STMT_EVENT,
+	STMT_PRUNE_EVENTS,
+	STMT_DELETE_ROW,
+	STMT_ALL_ROWS,
+	STMT_OVERVIEW,
 	STMT_COUNT
 } StoreStatement;
 
@@ -65,6 +86,7 @@ typedef struct StatementDef
 } StatementDef;
 
 #define ROW_COLUMNS "id::text, user_id, container_id, container_name, gateway_port, gateway_token, status"
+#define ROW_COLUMNS_V2 ROW_COLUMNS ", profile, spec_hash"
 
 static const StatementDef statement_defs[STMT_COUNT] = {
 	[STMT_LOCK_AND_TOUCH] = {
@@ -164,7 +186,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 	 * their Docker call, so this catches every change the list missed.
 	 */
 	[STMT_LOCK_RUNNING] = {
-		"SELECT user_id, container_id, container_name"
+		"SELECT user_id, container_id, container_name, healthy"
 		"  FROM @extschema@.user_container"
 		" WHERE status = 'running' AND updated_at < $1"
 		" ORDER BY user_id"
@@ -189,6 +211,93 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" WHERE user_id = $1",
 		2, {TEXTOID, INT4OID}
 	},
+	[STMT_LOCK_AND_TOUCH_V2] = {
+		"UPDATE @extschema@.user_container"
+		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+		" WHERE user_id = $1"
+		" RETURNING " ROW_COLUMNS_V2,
+		1, {TEXTOID}
+	},
+	[STMT_LOCK_V2] = {
+		"SELECT " ROW_COLUMNS_V2
+		"  FROM @extschema@.user_container"
+		" WHERE user_id = $1"
+		"   FOR UPDATE",
+		1, {TEXTOID}
+	},
+	[STMT_RECORD_RUNNING_V2] = {
+		"UPDATE @extschema@.user_container"
+		"   SET container_id = $2, gateway_port = $3, status = 'running', spec_hash = $4,"
+		"       updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1",
+		4, {TEXTOID, TEXTOID, INT4OID, TEXTOID}
+	},
+	[STMT_STATUS_V2] = {
+		"SELECT status, gateway_port, last_active_at, profile, spec_hash, container_id"
+		"  FROM @extschema@.user_container"
+		" WHERE user_id = $1",
+		1, {TEXTOID}
+	},
+	[STMT_GET_PROFILE] = {
+		"SELECT image, memory_limit_mb, cpus, pids_limit, idle_timeout_min, extra_env"
+		"  FROM @extschema@.container_profile"
+		" WHERE name = $1",
+		1, {TEXTOID}
+	},
+	[STMT_PROFILE_EXISTS] = {
+		"SELECT 1 FROM @extschema@.container_profile WHERE name = $1 FOR KEY SHARE",
+		1, {TEXTOID}
+	},
+	[STMT_SET_PROFILE] = {
+		"UPDATE @extschema@.user_container AS c"
+		"   SET profile = $2, updated_at = pg_catalog.now(),"
+		"       idle_timeout_min = coalesce((SELECT p.idle_timeout_min"
+		"                                      FROM @extschema@.container_profile p"
+		"                                     WHERE p.name = $2), c.idle_timeout_min)"
+		" WHERE c.user_id = $1",
+		2, {TEXTOID, TEXTOID}
+	},
+	/* The event, its NOTIFY (sent at commit), in one round trip. */
+	[STMT_EVENT] = {
+		"WITH e AS (INSERT INTO @extschema@.container_event (user_id, event, detail)"
+		"           VALUES ($1, $2, $3) RETURNING at)"
+		"SELECT pg_catalog.pg_notify('pg_container',"
+		"           pg_catalog.json_build_object('user_id', $1, 'event', $2, 'at', e.at, 'detail', $3)::text)"
+		"  FROM e",
+		3, {TEXTOID, TEXTOID, JSONBOID}
+	},
+	[STMT_PRUNE_EVENTS] = {
+		"DELETE FROM @extschema@.container_event"
+		" WHERE at < pg_catalog.now() - pg_catalog.make_interval(mins => $1)",
+		1, {INT4OID}
+	},
+	[STMT_DELETE_ROW] = {
+		"DELETE FROM @extschema@.user_container WHERE user_id = $1",
+		1, {TEXTOID}
+	},
+	[STMT_ALL_ROWS] = {
+		"SELECT user_id, container_id, container_name, profile, spec_hash, status"
+		"  FROM @extschema@.user_container"
+		" ORDER BY user_id",
+		0, {}
+	},
+	/* Last error: the newest error event, else the last health check's. */
+	[STMT_OVERVIEW] = {
+		"SELECT c.user_id, c.status, c.gateway_port,"
+		"       CASE WHEN c.status = 'running' AND c.last_active_at IS NOT NULL"
+		"            THEN GREATEST(0, c.idle_timeout_min - pg_catalog.floor("
+		"                 pg_catalog.date_part('epoch', pg_catalog.now() - c.last_active_at) / 60)::integer)"
+		"       END,"
+		"       c.healthy, c.profile, c.spec_hash, c.container_id,"
+		"       coalesce(e.detail ->> 'message', c.health_error),"
+		"       CASE WHEN e.at IS NOT NULL THEN e.at WHEN c.health_error IS NOT NULL THEN c.health_checked_at END"
+		"  FROM @extschema@.user_container c"
+		"  LEFT JOIN LATERAL (SELECT ev.detail, ev.at FROM @extschema@.container_event ev"
+		"                      WHERE ev.user_id = c.user_id AND ev.event = 'error'"
+		"                      ORDER BY ev.at DESC LIMIT 1) e ON true"
+		" ORDER BY c.user_id",
+		0, {}
+	},
 	[STMT_SET_TOKEN] = {
 		"UPDATE @extschema@.user_container"
 		"   SET gateway_token = $2, updated_at = pg_catalog.now()"
@@ -200,6 +309,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 static SPIPlanPtr plans[STMT_COUNT];
 static Oid	plans_namespace = InvalidOid;
 static Oid	current_namespace = InvalidOid;
+static bool current_is_v2 = false;
 
 /* Connect to SPI for statements on the extension in the given schema. */
 void
@@ -218,6 +328,31 @@ store_open(Oid extension_namespace)
 	current_namespace = extension_namespace;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+
+	/* 0.2.0 added user_container.spec_hash; both lookups hit the syscache. */
+	{
+		Oid			relid = get_relname_relid("user_container", extension_namespace);
+
+		current_is_v2 = OidIsValid(relid) &&
+			get_attnum(relid, "spec_hash") != InvalidAttrNumber;
+	}
+}
+
+/* Whether the tables are 0.2.0's: profiles, spec hashes, events. */
+bool
+store_is_v2(void)
+{
+	return current_is_v2;
+}
+
+static void
+require_v2(void)
+{
+	if (!current_is_v2)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_container's tables are still those of version 0.1.0"),
+				 errhint("Run ALTER EXTENSION pg_container UPDATE.")));
 }
 
 void
@@ -298,6 +433,13 @@ fetch_row(UserContainerRow *row)
 	row->gateway_token = column_text(6);
 	status = column_text(7);
 	row->running = status != NULL && strcmp(status, "running") == 0;
+	row->profile = NULL;
+	row->spec_hash = NULL;
+	if (SPI_tuptable->tupdesc->natts >= 9)
+	{
+		row->profile = column_text(8);
+		row->spec_hash = column_text(9);
+	}
 	return true;
 }
 
@@ -310,7 +452,7 @@ store_lock_and_touch(const char *user_id, UserContainerRow *row)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
-	run(STMT_LOCK_AND_TOUCH, values, NULL, 0);
+	run(current_is_v2 ? STMT_LOCK_AND_TOUCH_V2 : STMT_LOCK_AND_TOUCH, values, NULL, 0);
 	return fetch_row(row);
 }
 
@@ -319,7 +461,7 @@ store_lock(const char *user_id, UserContainerRow *row)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
-	run(STMT_LOCK, values, NULL, 0);
+	run(current_is_v2 ? STMT_LOCK_V2 : STMT_LOCK, values, NULL, 0);
 	return fetch_row(row);
 }
 
@@ -337,16 +479,23 @@ store_insert(const char *user_id, const char *container_name, const char *encryp
 	run(STMT_INSERT, values, NULL, 0);
 }
 
+/* Record a running container; spec_hash may be NULL (unknown). */
 void
-store_record_running(const char *user_id, const char *container_id, int port)
+store_record_running(const char *user_id, const char *container_id, int port,
+					 const char *spec_hash)
 {
-	Datum		values[3] = {
+	Datum		values[4] = {
 		CStringGetTextDatum(user_id),
 		CStringGetTextDatum(container_id),
-		Int32GetDatum(port)
+		Int32GetDatum(port),
+		spec_hash ? CStringGetTextDatum(spec_hash) : (Datum) 0
 	};
+	char		nulls[4] = {' ', ' ', ' ', spec_hash ? ' ' : 'n'};
 
-	run(STMT_RECORD_RUNNING, values, NULL, 0);
+	if (current_is_v2)
+		run(STMT_RECORD_RUNNING_V2, values, nulls, 0);
+	else
+		run(STMT_RECORD_RUNNING, values, NULL, 0);
 }
 
 void
@@ -473,6 +622,13 @@ fetch_container_refs(void)
 		ref->user_id = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 1);
 		ref->container_id = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 2);
 		ref->container_name = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 3);
+		ref->previously_healthy = 0;
+		if (SPI_tuptable->tupdesc->natts >= 4)
+		{
+			char	   *h = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 4);
+
+			ref->previously_healthy = h ? h[0] : 0;
+		}
 		refs = lappend(refs, ref);
 	}
 	return refs;
@@ -592,4 +748,200 @@ store_status(const char *user_id, char **status, int *port,
 	*last_active_null = isnull;
 	*last_active = isnull ? 0 : DatumGetTimestampTz(d);
 	return true;
+}
+
+/*
+ * The user's recorded status, with, from 0.2.0 on, what decides whether
+ * its container is out of date: its profile, spec hash and container id.
+ */
+bool
+store_status_v2(const char *user_id, char **profile, char **spec_hash, char **container_id)
+{
+	Datum		values[1] = {CStringGetTextDatum(user_id)};
+
+	*profile = *spec_hash = *container_id = NULL;
+	if (!current_is_v2)
+		return false;
+	run(STMT_STATUS_V2, values, NULL, 1);
+	if (SPI_processed == 0)
+		return false;
+	*profile = column_text(4);
+	*spec_hash = column_text(5);
+	*container_id = column_text(6);
+	return true;
+}
+
+static bool
+column_int(int col, int *value)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+
+	if (!isnull)
+		*value = DatumGetInt32(d);
+	return !isnull;
+}
+
+/* Load a profile; false if there is none by that name. */
+bool
+store_get_profile(const char *name, ContainerProfile *profile)
+{
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	bool		isnull;
+	Datum		d;
+
+	require_v2();
+	run(STMT_GET_PROFILE, values, NULL, 1);
+	if (SPI_processed == 0)
+		return false;
+
+	memset(profile, 0, sizeof(ContainerProfile));
+	profile->name = pstrdup(name);
+	profile->image = column_text(1);
+	if (!column_int(2, &profile->memory_limit_mb))
+		profile->memory_limit_mb = -1;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	profile->cpus = isnull ? -1 : DatumGetFloat4(d);
+	if (!column_int(4, &profile->pids_limit))
+		profile->pids_limit = -1;
+	if (!column_int(5, &profile->idle_timeout_min))
+		profile->idle_timeout_min = -1;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull);
+	profile->extra_env = NIL;
+	if (!isnull)
+	{
+		Datum	   *elems;
+		bool	   *elem_nulls;
+		int			n;
+
+		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &elem_nulls, &n);
+		for (int i = 0; i < n; i++)
+			if (!elem_nulls[i])
+				profile->extra_env = lappend(profile->extra_env, TextDatumGetCString(elems[i]));
+	}
+	return true;
+}
+
+/*
+ * Assign a profile (NULL: the settings alone) to the user's row, taking the
+ * profile's idle timeout if it has one.  The profile row is share-locked so
+ * it cannot vanish before we commit.  Returns false if the user has no row.
+ */
+bool
+store_set_profile(const char *user_id, const char *profile)
+{
+	Datum		values[2] = {CStringGetTextDatum(user_id), profile ? CStringGetTextDatum(profile) : (Datum) 0};
+	char		nulls[2] = {' ', profile ? ' ' : 'n'};
+
+	require_v2();
+	if (profile != NULL)
+	{
+		run(STMT_PROFILE_EXISTS, &values[1], NULL, 1);
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("container profile \"%s\" does not exist", profile),
+					 errhint("Insert it into container_profile first.")));
+	}
+	run(STMT_SET_PROFILE, values, nulls, 0);
+	return SPI_processed > 0;
+}
+
+/* Append an event and queue its NOTIFY; a no-op on 0.1.0's tables. */
+void
+store_event(const char *user_id, const char *event, const char *detail_json)
+{
+	Datum		values[3] = {
+		user_id ? CStringGetTextDatum(user_id) : (Datum) 0,
+		CStringGetTextDatum(event),
+		DirectFunctionCall1(jsonb_in, CStringGetDatum(detail_json ? detail_json : "{}"))
+	};
+	char		nulls[3] = {user_id ? ' ' : 'n', ' ', ' '};
+
+	if (!current_is_v2)
+		return;
+	run(STMT_EVENT, values, nulls, 0);
+}
+
+/* Delete events older than the retention; returns how many. */
+uint64
+store_prune_events(int retention_min)
+{
+	Datum		values[1] = {Int32GetDatum(retention_min)};
+
+	if (!current_is_v2 || retention_min <= 0)
+		return 0;
+	run(STMT_PRUNE_EVENTS, values, NULL, 0);
+	return SPI_processed;
+}
+
+void
+store_delete_row(const char *user_id)
+{
+	Datum		values[1] = {CStringGetTextDatum(user_id)};
+
+	run(STMT_DELETE_ROW, values, NULL, 0);
+}
+
+/* Every row, as StoreRowSummary, ordered by user id. */
+List *
+store_all_rows(void)
+{
+	List	   *rows = NIL;
+
+	require_v2();
+	run(STMT_ALL_ROWS, NULL, NULL, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		StoreRowSummary *r = palloc(sizeof(StoreRowSummary));
+
+		r->user_id = SPI_getvalue(tuple, desc, 1);
+		r->container_id = SPI_getvalue(tuple, desc, 2);
+		r->container_name = SPI_getvalue(tuple, desc, 3);
+		r->profile = SPI_getvalue(tuple, desc, 4);
+		r->spec_hash = SPI_getvalue(tuple, desc, 5);
+		r->status = SPI_getvalue(tuple, desc, 6);
+		rows = lappend(rows, r);
+	}
+	return rows;
+}
+
+/* The container_overview rows, in result_context; outdated is left false. */
+List *
+store_overview_rows(MemoryContext result_context)
+{
+	List	   *rows = NIL;
+
+	require_v2();
+	run(STMT_OVERVIEW, NULL, NULL, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext old_context = MemoryContextSwitchTo(result_context);
+		OverviewRow *o = palloc0(sizeof(OverviewRow));
+		bool		isnull;
+		Datum		d;
+
+		o->user_id = SPI_getvalue(tuple, desc, 1);
+		o->status = SPI_getvalue(tuple, desc, 2);
+		d = SPI_getbinval(tuple, desc, 3, &isnull);
+		o->port = isnull ? 0 : DatumGetInt32(d);
+		d = SPI_getbinval(tuple, desc, 4, &isnull);
+		o->idle_minutes_left = isnull ? -1 : DatumGetInt32(d);
+		d = SPI_getbinval(tuple, desc, 5, &isnull);
+		o->healthy = isnull ? -1 : (DatumGetBool(d) ? 1 : 0);
+		o->profile = SPI_getvalue(tuple, desc, 6);
+		o->spec_hash = SPI_getvalue(tuple, desc, 7);
+		o->container_id = SPI_getvalue(tuple, desc, 8);
+		o->last_error = SPI_getvalue(tuple, desc, 9);
+		d = SPI_getbinval(tuple, desc, 10, &isnull);
+		o->last_error_at = isnull ? 0 : DatumGetTimestampTz(d);
+		rows = lappend(rows, o);
+		MemoryContextSwitchTo(old_context);
+	}
+	return rows;
 }

@@ -21,7 +21,38 @@ typedef struct UserContainerRow
 	int			gateway_port;	/* host port; 0 when none is assigned */
 	char	   *gateway_token;	/* encrypted */
 	bool		running;		/* status = 'running' */
+	char	   *profile;		/* NULL: the settings alone (and on 0.1.0) */
+	char	   *spec_hash;		/* recorded at create; NULL if unknown */
 } UserContainerRow;
+
+/* A row as the fleet-wide functions need it. */
+typedef struct StoreRowSummary
+{
+	char	   *user_id;
+	char	   *container_id;
+	char	   *container_name;
+	char	   *profile;
+	char	   *spec_hash;
+	char	   *status;
+} StoreRowSummary;
+
+/* A row of the container_overview view. */
+typedef struct OverviewRow
+{
+	char	   *user_id;
+	char	   *status;
+	int			port;			/* 0: none */
+	int			idle_minutes_left;	/* -1: not running */
+	int			healthy;		/* 1, 0, or -1 when never checked */
+	char	   *profile;
+	char	   *spec_hash;
+	char	   *container_id;
+	bool		outdated;
+	char	   *last_error;
+	TimestampTz last_error_at;	/* 0: none */
+} OverviewRow;
+
+struct ContainerProfile;
 
 /* A row's identity and container, as sweeps need it. */
 typedef struct ContainerRef
@@ -29,6 +60,7 @@ typedef struct ContainerRef
 	char	   *user_id;
 	char	   *container_id;	/* NULL when none is recorded */
 	char	   *container_name;
+	char		previously_healthy;	/* 't', 'f', or 0 if never checked */
 } ContainerRef;
 
 extern void store_open(Oid extension_namespace);
@@ -38,7 +70,9 @@ extern bool store_lock_and_touch(const char *user_id, UserContainerRow *row);
 extern bool store_lock(const char *user_id, UserContainerRow *row);
 extern void store_insert(const char *user_id, const char *container_name,
 						 const char *encrypted_token);
-extern void store_record_running(const char *user_id, const char *container_id, int port);
+extern bool store_is_v2(void);
+extern void store_record_running(const char *user_id, const char *container_id, int port,
+								 const char *spec_hash);
 extern void store_record_stopped(const char *user_id, const char *container_id);
 extern int	store_claim_free_port(const char *user_id, const int *refused, int nrefused);
 extern bool store_claim_port(const char *user_id, int port);
@@ -49,6 +83,15 @@ extern void store_record_health(List *user_ids, const bool *healthy, List *error
 extern bool store_set_idle_timeout(const char *user_id, int minutes);
 extern void store_lock_all_tokens(List **user_ids, List **tokens);
 extern void store_set_token(const char *user_id, const char *encrypted_token);
+extern bool store_status_v2(const char *user_id, char **profile, char **spec_hash,
+							char **container_id);
+extern bool store_get_profile(const char *name, struct ContainerProfile *profile);
+extern bool store_set_profile(const char *user_id, const char *profile);
+extern void store_event(const char *user_id, const char *event, const char *detail_json);
+extern uint64 store_prune_events(int retention_min);
+extern void store_delete_row(const char *user_id);
+extern List *store_all_rows(void);
+extern List *store_overview_rows(MemoryContext result_context);
 extern bool store_status(const char *user_id, char **status, int *port,
 						 TimestampTz *last_active, bool *last_active_null);
 

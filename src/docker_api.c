@@ -23,6 +23,7 @@
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 #include "docker_api.h"
 #include "docker_http.h"
@@ -180,6 +181,7 @@ decode_inspect(DockerRequest *req, DockerContainer *out)
 	config = json_container(root, "Config");
 	labels = json_container(config, "Labels");
 	out->user_label = json_string(labels, PGC_LABEL_USER_ID);
+	out->spec_label = json_string(labels, PGC_LABEL_SPEC_HASH);
 }
 
 /*
@@ -284,13 +286,63 @@ docker_list_managed_containers(void)
 			}
 		}
 		c->state = json_string(obj, "State");
-		c->running = c->state != NULL && strcmp(c->state, "running") == 0;
+		/* As inspect says: a paused container is running, and paused. */
 		c->paused = c->state != NULL && strcmp(c->state, "paused") == 0;
+		c->running = c->paused || (c->state != NULL && strcmp(c->state, "running") == 0);
 		c->health = health_from_status_text(json_string(obj, "Status"));
 		c->user_label = json_string(json_container(obj, "Labels"), PGC_LABEL_USER_ID);
+		c->spec_label = json_string(json_container(obj, "Labels"), PGC_LABEL_SPEC_HASH);
 		result = lappend(result, c);
 	}
 	return result;
+}
+
+/*
+ * The host ports that running containers publish, ours or not (an integer
+ * List): when one port turns out to be taken, the rest can be skipped
+ * without a create and a failed start each.
+ */
+List *
+docker_published_host_ports(void)
+{
+	DockerRequest *req;
+	Jsonb	   *doc;
+	JsonbContainer *array;
+	List	   *ports = NIL;
+
+	req = docker_request_new("GET", "/containers/json", "list published ports");
+	docker_run_request(req);
+	if (req->status != 200)
+		docker_raise_failure(req);
+	doc = parse_response(req);
+	array = &doc->root;
+	if (!JsonContainerIsArray(array) || JsonContainerIsScalar(array))
+		raise_bad_shape(req, "a JSON array of containers");
+
+	for (int i = 0; i < (int) JsonContainerSize(array); i++)
+	{
+		JsonbValue *item = getIthJsonbValueFromContainer(array, i);
+		JsonbContainer *bindings;
+
+		if (item == NULL || item->type != jbvBinary)
+			continue;
+		bindings = json_container(item->val.binary.data, "Ports");
+		if (bindings == NULL || !JsonContainerIsArray(bindings))
+			continue;
+		for (int j = 0; j < (int) JsonContainerSize(bindings); j++)
+		{
+			JsonbValue *b = getIthJsonbValueFromContainer(bindings, j);
+			JsonbValue *public_port;
+
+			if (b == NULL || b->type != jbvBinary)
+				continue;
+			public_port = json_member(b->val.binary.data, "PublicPort");
+			if (public_port != NULL && public_port->type == jbvNumeric)
+				ports = lappend_int(ports, DatumGetInt32(DirectFunctionCall1(numeric_int4,
+																			 NumericGetDatum(public_port->val.numeric))));
+		}
+	}
+	return ports;
 }
 
 static void
@@ -322,6 +374,11 @@ build_create_body(const ContainerSpec *spec)
 
 	appendStringInfo(&buf, ",\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
 	append_json_string(&buf, spec->user_id);
+	if (spec->spec_hash != NULL)
+	{
+		appendStringInfo(&buf, ",\"%s\":", PGC_LABEL_SPEC_HASH);
+		append_json_string(&buf, spec->spec_hash);
+	}
 	appendStringInfoChar(&buf, '}');
 
 	appendStringInfo(&buf, ",\"ExposedPorts\":{\"%d/tcp\":{}}", spec->gateway_port);
@@ -393,6 +450,8 @@ docker_pull_image(const char *image)
 							 psprintf("pull image \"%s\"", image));
 	/* A pull moves layers; give it far longer than an API call. */
 	req->timeout_ms = Max(pgc_docker_timeout_ms, 10 * 60 * 1000);
+	/* Its progress stream can be long; a failure is reported at its end. */
+	req->keep_tail = true;
 	docker_run_request(req);
 	if (req->status != 200)
 		docker_raise_failure(req);
@@ -581,6 +640,23 @@ docker_remove_container(const char *id, const char *name)
 	req = docker_request_new("DELETE",
 							 psprintf("/containers/%s?force=1", url_segment(id)),
 							 psprintf("remove container \"%s\"", name));
+	docker_run_request(req);
+	if (req->status != 204 && req->status != 404)
+		docker_raise_failure(req);
+}
+
+/*
+ * Remove a named volume: the user's data.  Only container_remove with
+ * keep_volume => false calls this.  A volume that is already gone is fine.
+ */
+void
+docker_remove_volume(const char *volume)
+{
+	DockerRequest *req;
+
+	req = docker_request_new("DELETE",
+							 psprintf("/volumes/%s", url_segment(volume)),
+							 psprintf("remove volume \"%s\"", volume));
 	docker_run_request(req);
 	if (req->status != 204 && req->status != 404)
 		docker_raise_failure(req);

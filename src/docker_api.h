@@ -13,6 +13,7 @@
 /* Labels that mark what pg_container manages. */
 #define PGC_LABEL_MANAGED "pg_container.managed"
 #define PGC_LABEL_USER_ID "pg_container.user_id"
+#define PGC_LABEL_SPEC_HASH "pg_container.spec_hash"
 
 /* What we read back about a container. */
 typedef struct DockerContainer
@@ -25,6 +26,7 @@ typedef struct DockerContainer
 	char	   *health;			/* "healthy", "unhealthy", "starting" or NULL */
 	int			host_port;		/* host port published for the gateway; 0: none */
 	char	   *user_label;		/* value of PGC_LABEL_USER_ID, or NULL */
+	char	   *spec_label;		/* value of PGC_LABEL_SPEC_HASH, or NULL */
 } DockerContainer;
 
 /* Everything a user's container is created from. */
@@ -44,6 +46,7 @@ typedef struct ContainerSpec
 	int64		nano_cpus;		/* 0: no limit */
 	int64		pids_limit;		/* 0: no limit */
 	const char *restart_policy;
+	const char *spec_hash;		/* recorded as PGC_LABEL_SPEC_HASH */
 } ContainerSpec;
 
 typedef enum DockerStartResult
@@ -65,6 +68,7 @@ typedef struct DockerStop
 
 extern bool docker_inspect_container(const char *ref, DockerContainer *out);
 extern List *docker_list_managed_containers(void);
+extern List *docker_published_host_ports(void);
 extern void docker_stop_containers(DockerStop *stops, int count, int max_parallel);
 extern char *docker_create_container(const ContainerSpec *spec, bool *name_taken,
 									 const char *secret);
@@ -72,5 +76,6 @@ extern DockerStartResult docker_start_container(const char *id, const char *name
 extern bool docker_stop_container(const char *id, const char *name);
 extern void docker_unpause_container(const char *id, const char *name);
 extern void docker_remove_container(const char *id, const char *name);
+extern void docker_remove_volume(const char *volume);
 
 #endif							/* PGC_DOCKER_API_H */

@@ -25,6 +25,10 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
+#include "lib/stringinfo.h"
+#include "utils/json.h"
+
+#include "container_spec.h"
 #include "docker_api.h"
 #include "docker_http.h"
 #include "container_store.h"
@@ -38,17 +42,11 @@
 typedef struct ListedContainer
 {
 	char		key[CONTAINER_KEY_SIZE];
-	DockerContainer *container;
+	void	   *item;			/* a DockerContainer, or a StoreRowSummary */
 } ListedContainer;
 
 /* Bound on create/start rounds, each of which fixes one conflict. */
 #define MAX_ENSURE_ROUNDS 16
-
-static char *
-volume_name(const char *container_name)
-{
-	return psprintf("%s-state", container_name);
-}
 
 /* A new row, with a fresh token; a concurrent insert for the user wins. */
 static void
@@ -91,26 +89,62 @@ find_by_name(const UserContainerRow *row, DockerContainer *c, bool strict)
 	pg_unreachable();
 }
 
-static void
-build_spec(ContainerSpec *spec, const UserContainerRow *row, const char *token, int host_port)
+/* The user's profile, or NULL for the settings alone. */
+static ContainerProfile *
+load_profile(const UserContainerRow *row)
 {
-	memset(spec, 0, sizeof(ContainerSpec));
-	spec->name = row->container_name;
-	spec->user_id = row->user_id;
-	spec->image = pgc_image;
-	spec->env = list_make3(psprintf("MOSAIC_API_URL=%s", pgc_api_url),
-						   psprintf("AGENT_TOKEN=%s", token),
-						   psprintf("AGENT_ID=%s", row->id));
-	spec->volume = volume_name(row->container_name);
-	spec->state_path = pgc_state_path;
-	spec->network = pgc_network;
-	spec->gateway_port = pgc_gateway_port;
-	spec->publish_address = pgc_publish_address;
-	spec->host_port = host_port;
-	spec->memory_bytes = (int64) pgc_memory_limit_mb * 1024 * 1024;
-	spec->nano_cpus = (int64) (pgc_cpus * 1e9);
-	spec->pids_limit = pgc_pids_limit;
-	spec->restart_policy = pgc_restart_policy_name(pgc_restart_policy);
+	ContainerProfile *profile;
+
+	if (row->profile == NULL)
+		return NULL;
+	profile = palloc(sizeof(ContainerProfile));
+	if (!store_get_profile(row->profile, profile))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("container profile \"%s\" of user \"%s\" does not exist", row->profile, row->user_id)));
+	return profile;
+}
+
+/* {"k1": "v1", ...} from NULL-terminated key/value pairs; NULL values are skipped. */
+static char *
+json_detail(const char *key, ...)
+{
+	StringInfoData buf;
+	va_list		args;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	va_start(args, key);
+	for (; key != NULL; key = va_arg(args, const char *))
+	{
+		const char *value = va_arg(args, const char *);
+
+		if (value == NULL)
+			continue;
+		if (!first)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, key);
+		appendStringInfoString(&buf, ": ");
+		escape_json(&buf, value);
+		first = false;
+	}
+	va_end(args);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
+ * A state change: a LOG line naming the user, and (on 0.2.0's tables) a
+ * row in container_event with a NOTIFY on channel pg_container, both of
+ * which take effect only if the caller's transaction commits.
+ */
+static void
+note(const char *user_id, const char *event, const char *detail_json)
+{
+	ereport(LOG,
+			(errmsg("pg_container: user \"%s\": %s %s", user_id, event, detail_json ? detail_json : "{}")));
+	store_event(user_id, event, detail_json);
 }
 
 /* http://<publish address>:<port>, with a wildcard address made dialable. */
@@ -200,10 +234,14 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 	bool		have_container = false;
 	bool		created_here = false;
 	bool		started_here = false;
+	bool		unpaused = false;
 	int			port;
-	int			refused_ports[MAX_ENSURE_ROUNDS];
+	int		   *refused_ports = NULL;
 	int			nrefused = 0;
+	bool		asked_docker_for_ports = false;
 	int			round;
+	ContainerProfile *profile;
+	const char *spec_hash = NULL;
 
 	if (!store_lock_and_touch(user_id, &row))
 	{
@@ -212,6 +250,7 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 			raise_row_vanished(user_id);
 	}
 	*token = pgc_token_decrypt(row.gateway_token, user_id);
+	profile = load_profile(&row);
 
 	if (row.container_id != NULL && docker_inspect_container(row.container_id, &c))
 		have_container = true;
@@ -237,7 +276,7 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 
 			if (port == 0)
 				port = store_claim_free_port(user_id, refused_ports, nrefused);
-			build_spec(&spec, &row, *token, port);
+			spec_build(&spec, &row, profile, *token, port);
 			id = docker_create_container(&spec, &name_taken, *token);
 			if (name_taken)
 			{
@@ -249,16 +288,20 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 			c.id = id;
 			c.name = row.container_name;
 			c.host_port = port;
+			c.spec_label = (char *) spec.spec_hash;
 			have_container = true;
 			created_here = true;
+			note(user_id, "created", json_detail("container", id, "image", spec.image, "spec_hash", spec.spec_hash, NULL));
 		}
 
 		/*
 		 * A container that was created but never started was left by a call
 		 * that failed halfway (a bad setting, a rollback): it holds nothing,
-		 * so make it again from the current settings.
+		 * so make it again from the current settings.  A dead one cannot be
+		 * started again at all.  The volume carries the user's state across.
 		 */
-		if (!created_here && c.state != NULL && strcmp(c.state, "created") == 0)
+		if (!created_here && c.state != NULL &&
+			(strcmp(c.state, "created") == 0 || strcmp(c.state, "dead") == 0))
 		{
 			docker_remove_container(c.id, row.container_name);
 			have_container = false;
@@ -280,7 +323,10 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 		port = c.host_port;
 
 		if (c.paused)
+		{
 			docker_unpause_container(c.id, row.container_name);
+			unpaused = true;
+		}
 		if (!c.running)
 		{
 			DockerStartResult started = docker_start_container(c.id, row.container_name);
@@ -292,13 +338,30 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 			}
 			if (started == DOCKER_START_PORT_TAKEN)
 			{
-				/* Something outside pg_container binds it: move on. */
+				List	   *published = NIL;
+				ListCell   *lp;
+
+				/*
+				 * Something outside this table binds it: move on.  Ask Docker
+				 * once which ports running containers publish (another
+				 * database's users, a manual run) and skip those too.
+				 */
 				ereport(LOG,
 						(errmsg("host port %d of user \"%s\" is in use outside pg_container; choosing another",
 								port, user_id)));
 				docker_remove_container(c.id, row.container_name);
-				have_container = false;
+				if (!asked_docker_for_ports)
+				{
+					published = docker_published_host_ports();
+					asked_docker_for_ports = true;
+				}
+				refused_ports = refused_ports ?
+					repalloc(refused_ports, sizeof(int) * (nrefused + 1 + list_length(published))) :
+					palloc(sizeof(int) * (nrefused + 1 + list_length(published)));
 				refused_ports[nrefused++] = port;
+				foreach(lp, published)
+					refused_ports[nrefused++] = lfirst_int(lp);
+				have_container = false;
 				port = 0;
 				continue;
 			}
@@ -308,11 +371,22 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 	}
 
 	if (started_here)
+	{
 		wait_until_ready(row.container_name, port);
+		note(user_id, "started", json_detail("container", c.id, NULL));
+	}
 
-	if (!row.running || row.gateway_port != port ||
-		row.container_id == NULL || strcmp(row.container_id, c.id) != 0)
-		store_record_running(user_id, c.id, port);
+	/*
+	 * The hash of what the container was made from: its label says.  A row
+	 * is written whenever this call changed the container, even if the row
+	 * looked right already: the write stamps updated_at after the change,
+	 * which is how a concurrent health pass knows its list is older.
+	 */
+	spec_hash = c.spec_label;
+	if (created_here || started_here || unpaused || !row.running || row.gateway_port != port ||
+		row.container_id == NULL || strcmp(row.container_id, c.id) != 0 ||
+		(spec_hash != NULL && (row.spec_hash == NULL || strcmp(row.spec_hash, spec_hash) != 0)))
+		store_record_running(user_id, c.id, port, spec_hash);
 
 	*url = gateway_url(row.container_name, port);
 }
@@ -339,6 +413,75 @@ lifecycle_stop(const char *user_id)
 		container_id = c.id;
 
 	store_record_stopped(user_id, container_id);
+	if (row.running)
+		note(user_id, "stopped", json_detail("container", container_id, NULL));
+}
+
+/*
+ * Stop, then start again; recreate the container first, keeping its
+ * volume, token and port, if the settings or the user's profile have
+ * changed since it was made (its spec hash differs).  Only here does a
+ * container get recreated for a configuration change.
+ */
+void
+lifecycle_restart(const char *user_id, char **url, char **token)
+{
+	UserContainerRow row;
+	bool		recreated = false;
+
+	lifecycle_stop(user_id);
+
+	if (store_is_v2() && store_lock(user_id, &row))
+	{
+		char	   *current = spec_current_hash(load_profile(&row));
+		DockerContainer c;
+		bool		found;
+
+		if (row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0)
+		{
+			found = (row.container_id != NULL && docker_inspect_container(row.container_id, &c)) ||
+				find_by_name(&row, &c, false);
+			if (found)
+			{
+				docker_remove_container(c.id, row.container_name);
+				recreated = true;
+				note(user_id, "recreated",
+					 json_detail("old_spec_hash", row.spec_hash, "spec_hash", current, NULL));
+			}
+		}
+	}
+
+	lifecycle_ensure_running(user_id, url, token);
+	note(user_id, "restarted", json_detail("recreated", recreated ? "true" : "false", NULL));
+}
+
+/*
+ * Deprovision a user: remove the container and the row, and with
+ * keep_volume false also the named volume.  This is the only path in the
+ * extension that ever deletes what a user stored.  An unknown user is not
+ * an error.
+ */
+void
+lifecycle_remove(const char *user_id, bool keep_volume)
+{
+	UserContainerRow row;
+	DockerContainer c;
+	char	   *volume;
+
+	if (!store_lock(user_id, &row))
+		return;
+
+	if (row.container_id != NULL && docker_inspect_container(row.container_id, &c))
+		docker_remove_container(c.id, row.container_name);
+	else if (find_by_name(&row, &c, false))
+		docker_remove_container(c.id, row.container_name);
+
+	volume = psprintf("%s-state", row.container_name);
+	if (!keep_volume)
+		docker_remove_volume(volume);
+
+	store_delete_row(user_id);
+	note(user_id, "removed", json_detail("volume", volume, "volume_kept", keep_volume ? "true" : "false", NULL));
 }
 
 /*
@@ -405,11 +548,13 @@ lifecycle_reap_idle(MemoryContext result_context)
 			ereport(WARNING,
 					(errmsg("could not stop the idle container of user \"%s\"", ref->user_id),
 					 errdetail_internal("%s", stop->error)));
+			store_event(ref->user_id, "error", json_detail("operation", "reap", "message", stop->error, NULL));
 			continue;
 		}
 		store_record_stopped(ref->user_id, stop->gone ? NULL : ref->container_id);
 		ereport(LOG,
 				(errmsg("stopped the idle container of user \"%s\"", ref->user_id)));
+		store_event(ref->user_id, "reaped", json_detail("container", ref->container_id, NULL));
 		old_context = MemoryContextSwitchTo(result_context);
 		stopped = lappend(stopped, pstrdup(ref->user_id));
 		MemoryContextSwitchTo(old_context);
@@ -428,12 +573,16 @@ find_listed(HTAB *by_id, HTAB *by_name, const ContainerRef *ref)
 	{
 		entry = hash_search(by_id, ref->container_id, HASH_FIND, &found);
 		if (found)
-			return entry->container;
+			return (DockerContainer *) entry->item;
 	}
 	entry = hash_search(by_name, ref->container_name, HASH_FIND, &found);
-	if (found && entry->container->user_label != NULL &&
-		strcmp(entry->container->user_label, ref->user_id) == 0)
-		return entry->container;
+	if (found)
+	{
+		DockerContainer *c = (DockerContainer *) entry->item;
+
+		if (c->user_label != NULL && strcmp(c->user_label, ref->user_id) == 0)
+			return c;
+	}
 	return NULL;
 }
 
@@ -492,11 +641,11 @@ lifecycle_health_check(MemoryContext result_context)
 		if (strlen(c->id) >= CONTAINER_KEY_SIZE)
 			continue;
 		entry = hash_search(by_id, c->id, HASH_ENTER, &found);
-		entry->container = c;
+		entry->item = c;
 		if (c->name != NULL && strlen(c->name) < CONTAINER_KEY_SIZE)
 		{
 			entry = hash_search(by_name, c->name, HASH_ENTER, &found);
-			entry->container = c;
+			entry->item = c;
 		}
 	}
 
@@ -527,9 +676,19 @@ lifecycle_health_check(MemoryContext result_context)
 					(errmsg("the container of user \"%s\" is %s; marking it stopped",
 							ref->user_id, c->state ? c->state : "not running")));
 		}
+		else if (c->paused)
+			error = "container not running";	/* up, frozen: ensure unpauses it */
 		else if (c->health != NULL && strcmp(c->health, "unhealthy") == 0)
 			error = "container healthcheck failed";
 		healthy[i] = error == NULL;
+
+		/* Events mark changes: going unhealthy, recovering, going down. */
+		if (down[i])
+			store_event(ref->user_id, "stopped", json_detail("reason", error, NULL));
+		else if (!healthy[i] && ref->previously_healthy != 'f')
+			note(ref->user_id, "unhealthy", json_detail("error", error, NULL));
+		else if (healthy[i] && ref->previously_healthy == 'f')
+			note(ref->user_id, "recovered", NULL);
 
 		user_ids = lappend(user_ids, ref->user_id);
 		errors = lappend(errors, (char *) error);
@@ -546,4 +705,189 @@ lifecycle_health_check(MemoryContext result_context)
 	}
 	store_record_health(user_ids, healthy, errors, down);
 	return results;
+}
+
+/*
+ * Assign a profile to the user (NULL: the settings alone), making the row
+ * if it is missing.  It takes effect at the next create or fresh-config
+ * restart; the profile's idle timeout, if it has one, at once.
+ */
+void
+lifecycle_set_profile(const char *user_id, const char *profile)
+{
+	if (store_set_profile(user_id, profile))
+	{
+		note(user_id, "profile", json_detail("profile", profile, NULL));
+		return;
+	}
+	create_row(user_id);
+	if (!store_set_profile(user_id, profile))
+		raise_row_vanished(user_id);
+	note(user_id, "profile", json_detail("profile", profile, NULL));
+}
+
+/* Current spec hashes by profile name ("" for none), computed once each. */
+typedef struct HashByProfile
+{
+	List	   *names;
+	List	   *hashes;
+} HashByProfile;
+
+static const char *
+hash_for_profile(HashByProfile *cache, const UserContainerRow *row)
+{
+	const char *key = row->profile ? row->profile : "";
+	ListCell   *ln;
+	ListCell   *lh;
+	char	   *hash;
+
+	forboth(ln, cache->names, lh, cache->hashes)
+		if (strcmp(lfirst(ln), key) == 0)
+			return lfirst(lh);
+	hash = spec_current_hash(load_profile(row));
+	cache->names = lappend(cache->names, pstrdup(key));
+	cache->hashes = lappend(cache->hashes, hash);
+	return hash;
+}
+
+/*
+ * Whether the row's container was made from another spec than the current
+ * settings and its profile would give.  No container: nothing is outdated.
+ * A container made before spec hashes were recorded counts as outdated.
+ */
+static bool
+row_outdated(HashByProfile *cache, const UserContainerRow *row)
+{
+	if (row->container_id == NULL)
+		return false;
+	return row->spec_hash == NULL || strcmp(row->spec_hash, hash_for_profile(cache, row)) != 0;
+}
+
+bool
+lifecycle_outdated_one(const char *user_id, const char *profile, const char *spec_hash,
+					   const char *container_id)
+{
+	HashByProfile cache = {NIL, NIL};
+	UserContainerRow row;
+
+	memset(&row, 0, sizeof(row));
+	row.user_id = (char *) user_id;
+	row.profile = (char *) profile;
+	row.spec_hash = (char *) spec_hash;
+	row.container_id = (char *) container_id;
+	return row_outdated(&cache, &row);
+}
+
+/* The users whose container is out of date, as a list in result_context. */
+List *
+lifecycle_outdated(MemoryContext result_context)
+{
+	List	   *rows = store_all_rows();
+	HashByProfile cache = {NIL, NIL};
+	List	   *outdated = NIL;
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		StoreRowSummary *r = lfirst(lc);
+		UserContainerRow row;
+
+		memset(&row, 0, sizeof(row));
+		row.user_id = r->user_id;
+		row.profile = r->profile;
+		row.spec_hash = r->spec_hash;
+		row.container_id = r->container_id;
+		if (row_outdated(&cache, &row))
+		{
+			MemoryContext old_context = MemoryContextSwitchTo(result_context);
+
+			outdated = lappend(outdated, pstrdup(r->user_id));
+			MemoryContextSwitchTo(old_context);
+		}
+	}
+	return outdated;
+}
+
+/*
+ * Containers that carry our label but belong to no row: left by a deleted
+ * row, a restore of an older backup, or a manual run.  Listed, never
+ * removed: deciding about them is the operator's call.
+ */
+List *
+lifecycle_orphans(MemoryContext result_context)
+{
+	List	   *listed = docker_list_managed_containers();
+	List	   *rows = store_all_rows();
+	HTAB	   *by_user;
+	List	   *orphans = NIL;
+	ListCell   *lc;
+
+	by_user = container_index("pg_container rows by user", list_length(rows));
+	foreach(lc, rows)
+	{
+		StoreRowSummary *r = lfirst(lc);
+		ListedContainer *entry;
+		bool		found;
+
+		entry = hash_search(by_user, r->user_id, HASH_ENTER, &found);
+		entry->item = r;
+	}
+
+	foreach(lc, listed)
+	{
+		DockerContainer *c = lfirst(lc);
+		StoreRowSummary *owner = NULL;
+		ListedContainer *entry;
+		bool		found = false;
+
+		if (c->user_label != NULL && strlen(c->user_label) < CONTAINER_KEY_SIZE)
+		{
+			entry = hash_search(by_user, c->user_label, HASH_FIND, &found);
+			if (found)
+				owner = (StoreRowSummary *) entry->item;
+		}
+		if (owner != NULL &&
+			((owner->container_id != NULL && strcmp(owner->container_id, c->id) == 0) ||
+			 (c->name != NULL && strcmp(owner->container_name, c->name) == 0)))
+			continue;
+
+		{
+			MemoryContext old_context = MemoryContextSwitchTo(result_context);
+			DockerContainer *copy = palloc0(sizeof(DockerContainer));
+
+			copy->id = pstrdup(c->id);
+			copy->name = c->name ? pstrdup(c->name) : NULL;
+			copy->user_label = c->user_label ? pstrdup(c->user_label) : NULL;
+			copy->state = c->state ? pstrdup(c->state) : NULL;
+			orphans = lappend(orphans, copy);
+			MemoryContextSwitchTo(old_context);
+		}
+	}
+	return orphans;
+}
+
+/*
+ * One OverviewRow per user, for the container_overview view, in
+ * result_context; "outdated" is computed here, once per profile.
+ */
+List *
+lifecycle_overview(MemoryContext result_context)
+{
+	List	   *rows = store_overview_rows(result_context);
+	HashByProfile cache = {NIL, NIL};
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		OverviewRow *o = lfirst(lc);
+		UserContainerRow row;
+
+		memset(&row, 0, sizeof(row));
+		row.user_id = o->user_id;
+		row.profile = o->profile;
+		row.spec_hash = o->spec_hash;
+		row.container_id = o->container_id;
+		o->outdated = row_outdated(&cache, &row);
+	}
+	return rows;
 }

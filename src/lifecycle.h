@@ -21,6 +21,14 @@ typedef struct HealthResult
 
 extern void lifecycle_ensure_running(const char *user_id, char **url, char **token);
 extern void lifecycle_stop(const char *user_id);
+extern void lifecycle_restart(const char *user_id, char **url, char **token);
+extern void lifecycle_remove(const char *user_id, bool keep_volume);
+extern void lifecycle_set_profile(const char *user_id, const char *profile);
+extern bool lifecycle_outdated_one(const char *user_id, const char *profile,
+								   const char *spec_hash, const char *container_id);
+extern List *lifecycle_outdated(MemoryContext result_context);
+extern List *lifecycle_orphans(MemoryContext result_context);
+extern List *lifecycle_overview(MemoryContext result_context);
 extern void lifecycle_set_idle_timeout(const char *user_id, int minutes);
 extern List *lifecycle_reap_idle(MemoryContext result_context);
 extern List *lifecycle_health_check(MemoryContext result_context);

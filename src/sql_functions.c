@@ -22,6 +22,7 @@
 #include "utils/timestamp.h"
 
 #include "container_store.h"
+#include "docker_api.h"
 #include "lifecycle.h"
 #include "token_crypto.h"
 
@@ -37,6 +38,11 @@ PG_FUNCTION_INFO_V1(container_reencrypt_tokens);
 PG_FUNCTION_INFO_V1(container_reap_idle);
 PG_FUNCTION_INFO_V1(container_health_check_all);
 PG_FUNCTION_INFO_V1(container_set_idle_timeout);
+PG_FUNCTION_INFO_V1(container_set_profile);
+PG_FUNCTION_INFO_V1(container_remove);
+PG_FUNCTION_INFO_V1(container_outdated);
+PG_FUNCTION_INFO_V1(container_orphans);
+PG_FUNCTION_INFO_V1(container_overview_rows);
 
 static bool
 is_alnum_ascii(char c)
@@ -114,7 +120,7 @@ url_token_result(FunctionCallInfo fcinfo, const char *url, const char *token)
 }
 
 static Datum
-ensure_running(FunctionCallInfo fcinfo, bool stop_first)
+ensure_running(FunctionCallInfo fcinfo, bool restart)
 {
 	char	   *user_id = user_id_arg(fcinfo, 0);
 	MemoryContext caller_context = CurrentMemoryContext;
@@ -125,9 +131,10 @@ ensure_running(FunctionCallInfo fcinfo, bool stop_first)
 	pgc_require_encryption_key();
 
 	store_open(extension_namespace(fcinfo));
-	if (stop_first)
-		lifecycle_stop(user_id);
-	lifecycle_ensure_running(user_id, &url, &token);
+	if (restart)
+		lifecycle_restart(user_id, &url, &token);
+	else
+		lifecycle_ensure_running(user_id, &url, &token);
 	url = MemoryContextStrdup(caller_context, url);
 	token = MemoryContextStrdup(caller_context, token);
 	store_close();
@@ -146,6 +153,8 @@ container_ensure_running(PG_FUNCTION_ARGS)
 
 /*
  * container_restart(user_id text, OUT url text, OUT token text)
+ *
+ * Stop and start; recreate first if the settings or profile changed.
  */
 Datum
 container_restart(PG_FUNCTION_ARGS)
@@ -185,9 +194,12 @@ container_touch(PG_FUNCTION_ARGS)
 
 /*
  * container_status(user_id text)
- *		returns table(status text, port integer, last_active timestamptz)
+ *		returns table(status text, port integer, last_active timestamptz
+ *					  [, outdated boolean])
  *
- * What the table says; zero rows for an unknown user.
+ * What the table says; zero rows for an unknown user.  From 0.2.0 on, also
+ * whether the container was made from other settings than the current
+ * ones (no Docker request either way).
  */
 Datum
 container_status(PG_FUNCTION_ARGS)
@@ -204,12 +216,23 @@ container_status(PG_FUNCTION_ARGS)
 	store_open(extension_namespace(fcinfo));
 	if (store_status(user_id, &status, &port, &last_active, &last_active_null))
 	{
-		Datum		values[3];
-		bool		nulls[3] = {false, port == 0, last_active_null};
+		Datum		values[4];
+		bool		nulls[4] = {false, port == 0, last_active_null, false};
 
 		values[0] = CStringGetTextDatum(status);
 		values[1] = Int32GetDatum(port);
 		values[2] = TimestampTzGetDatum(last_active);
+		if (rsinfo->setDesc->natts >= 4)
+		{
+			char	   *profile;
+			char	   *spec_hash;
+			char	   *container_id;
+
+			if (store_status_v2(user_id, &profile, &spec_hash, &container_id))
+				values[3] = BoolGetDatum(lifecycle_outdated_one(user_id, profile, spec_hash, container_id));
+			else
+				nulls[3] = true;
+		}
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	store_close();
@@ -344,4 +367,160 @@ container_set_idle_timeout(PG_FUNCTION_ARGS)
 	lifecycle_set_idle_timeout(user_id, minutes);
 	store_close();
 	PG_RETURN_VOID();
+}
+
+/*
+ * container_set_profile(user_id text, profile text) returns void
+ *
+ * NULL profile: back to the settings alone.  Takes effect at the next
+ * create or fresh-config restart.
+ */
+Datum
+container_set_profile(PG_FUNCTION_ARGS)
+{
+	char	   *user_id = user_id_arg(fcinfo, 0);
+	char	   *profile = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	store_open(extension_namespace(fcinfo));
+	lifecycle_set_profile(user_id, profile);
+	store_close();
+	PG_RETURN_VOID();
+}
+
+/*
+ * container_remove(user_id text, keep_volume boolean default true) returns void
+ *
+ * The only way the extension ever deletes a user's data: keep_volume => false.
+ */
+Datum
+container_remove(PG_FUNCTION_ARGS)
+{
+	char	   *user_id = user_id_arg(fcinfo, 0);
+	bool		keep_volume;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("keep_volume must not be null")));
+	keep_volume = PG_GETARG_BOOL(1);
+
+	store_open(extension_namespace(fcinfo));
+	lifecycle_remove(user_id, keep_volume);
+	store_close();
+	PG_RETURN_VOID();
+}
+
+/* Return a list of C strings as the rows of a SETOF text function. */
+static void
+return_strings(FunctionCallInfo fcinfo, List *strings)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	foreach(lc, strings)
+	{
+		Datum		value = CStringGetTextDatum((char *) lfirst(lc));
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+}
+
+/*
+ * container_outdated() returns setof text
+ *
+ * Users whose container was made from other settings or another profile
+ * than the current ones: SELECT container_restart(u) FROM container_outdated() u
+ * rolls them.
+ */
+Datum
+container_outdated(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	List	   *outdated;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	store_open(extension_namespace(fcinfo));
+	outdated = lifecycle_outdated(caller_context);
+	store_close();
+	return_strings(fcinfo, outdated);
+	return (Datum) 0;
+}
+
+/*
+ * container_orphans()
+ *		returns table(container_id text, name text, user_id text, state text)
+ *
+ * Containers carrying our label that no row owns; never removed for you.
+ */
+Datum
+container_orphans(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext caller_context = CurrentMemoryContext;
+	List	   *orphans;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	store_open(extension_namespace(fcinfo));
+	orphans = lifecycle_orphans(caller_context);
+	store_close();
+
+	foreach(lc, orphans)
+	{
+		DockerContainer *c = lfirst(lc);
+		Datum		values[4];
+		bool		nulls[4] = {false, c->name == NULL, c->user_label == NULL, c->state == NULL};
+
+		values[0] = CStringGetTextDatum(c->id);
+		values[1] = c->name ? CStringGetTextDatum(c->name) : (Datum) 0;
+		values[2] = c->user_label ? CStringGetTextDatum(c->user_label) : (Datum) 0;
+		values[3] = c->state ? CStringGetTextDatum(c->state) : (Datum) 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * container_overview_rows(), behind the container_overview view: one row
+ * per user with status, port, idle minutes left, health, profile, whether
+ * its spec is out of date, and the last error.
+ */
+Datum
+container_overview_rows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext caller_context = CurrentMemoryContext;
+	List	   *rows;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, 0);
+	store_open(extension_namespace(fcinfo));
+	rows = lifecycle_overview(caller_context);
+	store_close();
+
+	foreach(lc, rows)
+	{
+		OverviewRow *o = lfirst(lc);
+		Datum		values[9];
+		bool		nulls[9] = {false};
+
+		values[0] = CStringGetTextDatum(o->user_id);
+		values[1] = CStringGetTextDatum(o->status);
+		values[2] = Int32GetDatum(o->port);
+		nulls[2] = o->port == 0;
+		values[3] = Int32GetDatum(o->idle_minutes_left);
+		nulls[3] = o->idle_minutes_left < 0;
+		values[4] = BoolGetDatum(o->healthy == 1);
+		nulls[4] = o->healthy < 0;
+		values[5] = o->profile ? CStringGetTextDatum(o->profile) : (Datum) 0;
+		nulls[5] = o->profile == NULL;
+		values[6] = BoolGetDatum(o->outdated);
+		values[7] = o->last_error ? CStringGetTextDatum(o->last_error) : (Datum) 0;
+		nulls[7] = o->last_error == NULL;
+		values[8] = TimestampTzGetDatum(o->last_error_at);
+		nulls[8] = o->last_error_at == 0;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

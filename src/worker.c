@@ -24,6 +24,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "lib/stringinfo.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
@@ -36,6 +37,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -134,37 +136,28 @@ extension_namespace(void)
 }
 
 /*
- * Run one pass in its own transaction.  Returns false if the extension is
- * not installed.  Errors are reported and swallowed: the next pass retries.
+ * Record a failed pass in container_event, in a transaction of its own
+ * (the pass's was rolled back).  Best effort: if even this fails, the
+ * server log already has the error.
  */
-static bool
-run_pass(WorkerPass pass)
+static void
+record_pass_failure(Oid namespace_oid, WorkerPass pass, const char *message)
 {
-	volatile bool installed = true;
+	StringInfoData detail;
+
+	initStringInfo(&detail);
+	appendStringInfo(&detail, "{\"pass\": \"%s\", \"message\": ", pass == PASS_REAP ? "reap" : "health");
+	escape_json(&detail, message);
+	appendStringInfoChar(&detail, '}');
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
-	MemoryContextSwitchTo(pass_context);
-
 	PG_TRY();
 	{
-		Oid			namespace_oid = extension_namespace();
-
-		if (!OidIsValid(namespace_oid))
-			installed = false;
-		else
-		{
-			pgstat_report_activity(STATE_RUNNING,
-									pass == PASS_REAP ? "pg_container: reaping idle containers"
-									: "pg_container: checking container health");
-			store_open(namespace_oid);
-			if (pass == PASS_REAP)
-				(void) lifecycle_reap_idle(pass_context);
-			else
-				(void) lifecycle_health_check(pass_context);
-			store_close();
-		}
+		store_open(namespace_oid);
+		store_event(NULL, "error", detail.data);
+		store_close();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
@@ -177,6 +170,63 @@ run_pass(WorkerPass pass)
 		RESUME_INTERRUPTS();
 	}
 	PG_END_TRY();
+}
+
+/*
+ * Run one pass in its own transaction.  Returns false if the extension is
+ * not installed.  Errors are reported, recorded and swallowed: the next
+ * pass retries.  Each pass also prunes events past their retention.
+ */
+static bool
+run_pass(WorkerPass pass)
+{
+	volatile bool installed = true;
+	volatile Oid namespace_oid = InvalidOid;
+	char	   *volatile failure = NULL;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	MemoryContextSwitchTo(pass_context);
+
+	PG_TRY();
+	{
+		namespace_oid = extension_namespace();
+		if (!OidIsValid(namespace_oid))
+			installed = false;
+		else
+		{
+			pgstat_report_activity(STATE_RUNNING,
+									pass == PASS_REAP ? "pg_container: reaping idle containers"
+									: "pg_container: checking container health");
+			store_open(namespace_oid);
+			if (pass == PASS_REAP)
+				(void) lifecycle_reap_idle(pass_context);
+			else
+				(void) lifecycle_health_check(pass_context);
+			(void) store_prune_events(pgc_event_retention_min);
+			store_close();
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(pass_context);
+		edata = CopyErrorData();
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		RESUME_INTERRUPTS();
+		failure = edata->message;
+	}
+	PG_END_TRY();
+
+	if (failure != NULL && OidIsValid(namespace_oid))
+		record_pass_failure(namespace_oid, pass, failure);
 
 	/* Let autovacuum see what the pass wrote. */
 	pgstat_report_stat(false);
@@ -227,6 +277,8 @@ pgc_worker_main(Datum main_arg)
 		TimestampTz now;
 		long		sleep_ms;
 
+		/* A cancel between passes has nothing to cancel (one during a pass ends it). */
+		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 			reload_configuration();

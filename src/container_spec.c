@@ -1,0 +1,158 @@
+/*-------------------------------------------------------------------------
+ *
+ * container_spec.c
+ *	  Builds the spec a user's container is created from: the pg_container.*
+ *	  settings, overlaid by the user's profile (container_profile), with the
+ *	  {token}, {user_id} and {container_name} placeholders of the profile's
+ *	  extra environment filled in.
+ *
+ * The spec hash covers everything an operator configures (image, network,
+ * ports, mounts, limits, restart policy, environment templates) and nothing
+ * that is the user's own (name, token, host port).  It is stored as a label
+ * on the container and in the user's row at create, so a settings or
+ * profile change shows as "outdated" until a restart recreates the
+ * container; ensure never recreates on its own.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <openssl/evp.h>
+
+#include "lib/stringinfo.h"
+
+#include "container_spec.h"
+#include "settings.h"
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* A profile value if set, else the setting. */
+static const char *
+effective_image(const ContainerProfile *profile)
+{
+	return (profile && profile->image) ? profile->image : pgc_image;
+}
+
+static int64
+effective_memory_bytes(const ContainerProfile *profile)
+{
+	int			mb = (profile && profile->memory_limit_mb >= 0) ? profile->memory_limit_mb : pgc_memory_limit_mb;
+
+	return (int64) mb * 1024 * 1024;
+}
+
+static int64
+effective_nano_cpus(const ContainerProfile *profile)
+{
+	double		cpus = (profile && profile->cpus >= 0) ? profile->cpus : pgc_cpus;
+
+	return (int64) (cpus * 1e9);
+}
+
+static int64
+effective_pids_limit(const ContainerProfile *profile)
+{
+	return (profile && profile->pids_limit >= 0) ? profile->pids_limit : pgc_pids_limit;
+}
+
+/* Replace each occurrence of a placeholder in a template. */
+static char *
+fill_placeholders(const char *template, const UserContainerRow *row, const char *token)
+{
+	static const char *const names[] = {"{token}", "{user_id}", "{container_name}"};
+	const char *values[] = {token, row->user_id, row->container_name};
+	StringInfoData buf;
+	const char *p = template;
+
+	initStringInfo(&buf);
+	while (*p)
+	{
+		bool		replaced = false;
+
+		for (size_t i = 0; i < lengthof(names); i++)
+		{
+			size_t		len = strlen(names[i]);
+
+			if (strncmp(p, names[i], len) == 0)
+			{
+				appendStringInfoString(&buf, values[i]);
+				p += len;
+				replaced = true;
+				break;
+			}
+		}
+		if (!replaced)
+			appendStringInfoChar(&buf, *p++);
+	}
+	return buf.data;
+}
+
+/*
+ * The hash of everything configurable in a user's spec, as the first
+ * PGC_SPEC_HASH_LENGTH hex digits of SHA-256 over a canonical text.
+ */
+char *
+spec_current_hash(const ContainerProfile *profile)
+{
+	StringInfoData canon;
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len;
+	char	   *hash;
+	ListCell   *lc;
+
+	initStringInfo(&canon);
+	appendStringInfo(&canon, "image=%s\nnetwork=%s\ngateway_port=%d\nstate_path=%s\n",
+					 effective_image(profile), pgc_network, pgc_gateway_port, pgc_state_path);
+	appendStringInfo(&canon, "publish_address=%s\nrestart=%s\nmemory=" INT64_FORMAT "\n",
+					 pgc_publish_address, pgc_restart_policy_name(pgc_restart_policy),
+					 effective_memory_bytes(profile));
+	appendStringInfo(&canon, "nano_cpus=" INT64_FORMAT "\npids=" INT64_FORMAT "\napi_url=%s\n",
+					 effective_nano_cpus(profile), effective_pids_limit(profile), pgc_api_url);
+	if (profile != NULL)
+		foreach(lc, profile->extra_env)
+			appendStringInfo(&canon, "env=%s\n", (char *) lfirst(lc));
+
+	if (EVP_Digest(canon.data, canon.len, digest, &digest_len, EVP_sha256(), NULL) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not compute the container spec hash")));
+
+	hash = palloc(PGC_SPEC_HASH_LENGTH + 1);
+	for (int i = 0; i < PGC_SPEC_HASH_LENGTH / 2; i++)
+	{
+		hash[i * 2] = hex_digits[digest[i] >> 4];
+		hash[i * 2 + 1] = hex_digits[digest[i] & 0x0f];
+	}
+	hash[PGC_SPEC_HASH_LENGTH] = '\0';
+	return hash;
+}
+
+/* Fill in the spec of the user's container; profile may be NULL. */
+void
+spec_build(ContainerSpec *spec, const UserContainerRow *row,
+		   const ContainerProfile *profile, const char *token, int host_port)
+{
+	ListCell   *lc;
+
+	memset(spec, 0, sizeof(ContainerSpec));
+	spec->name = row->container_name;
+	spec->user_id = row->user_id;
+	spec->image = effective_image(profile);
+	spec->env = list_make3(psprintf("MOSAIC_API_URL=%s", pgc_api_url),
+						   psprintf("AGENT_TOKEN=%s", token),
+						   psprintf("AGENT_ID=%s", row->id));
+	if (profile != NULL)
+		foreach(lc, profile->extra_env)
+			spec->env = lappend(spec->env, fill_placeholders(lfirst(lc), row, token));
+	spec->volume = psprintf("%s-state", row->container_name);
+	spec->state_path = pgc_state_path;
+	spec->network = pgc_network;
+	spec->gateway_port = pgc_gateway_port;
+	spec->publish_address = pgc_publish_address;
+	spec->host_port = host_port;
+	spec->memory_bytes = effective_memory_bytes(profile);
+	spec->nano_cpus = effective_nano_cpus(profile);
+	spec->pids_limit = effective_pids_limit(profile);
+	spec->restart_policy = pgc_restart_policy_name(pgc_restart_policy);
+	spec->spec_hash = spec_current_hash(profile);
+}
