@@ -4,7 +4,7 @@
 -- the search_path cannot hijack the SECURITY DEFINER functions.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(39 + (SELECT count(*)::int FROM pg_settings WHERE name LIKE 'pg_container.%'));
+SELECT plan(44 + (SELECT count(*)::int FROM pg_settings WHERE name LIKE 'pg_container.%'));
 
 -- Roles, granted exactly as the README says.
 DO $$
@@ -43,7 +43,12 @@ SELECT is(pgc_test.run_as('pgc_nobody', format('SELECT %s', call)),
                ('container_set_idle_timeout', $$container_set_idle_timeout('pv-user', 5)$$),
                ('container_reap_idle', $$container_reap_idle()$$),
                ('container_health_check_all', $$container_health_check_all()$$),
-               ('container_reencrypt_tokens', $$container_reencrypt_tokens()$$)) AS t(fn, call);
+               ('container_reencrypt_tokens', $$container_reencrypt_tokens()$$),
+               ('container_set_profile', $$container_set_profile('pv-user', NULL)$$),
+               ('container_remove', $$container_remove('pv-user')$$),
+               ('container_outdated', $$container_outdated()$$),
+               ('container_orphans', $$container_orphans()$$),
+               ('container_overview_rows', $$container_overview_rows()$$)) AS t(fn, call);
 SELECT is(pgc_test.run_as('pgc_nobody', 'SELECT count(*) FROM user_container'),
           '42501: permission denied for table user_container', 'without a grant, the table cannot be read');
 SELECT is((SELECT count(*)::int FROM user_container WHERE user_id = 'pv-user'), 0, '... and nothing was created');
@@ -161,6 +166,13 @@ SELECT * FROM public.container_status('pv-hijack') \g /dev/null
 SELECT public.container_stop('pv-hijack') \g /dev/null
 SELECT public.container_restart('pv-hijack') \g /dev/null
 SELECT public.container_reencrypt_tokens() \g /dev/null
+SELECT public.container_set_profile('pv-hijack', NULL) \g /dev/null
+SELECT count(*) FROM public.container_outdated() \g /dev/null
+SELECT count(*) FROM public.container_orphans() \g /dev/null
+SELECT count(*) FROM public.container_overview \g /dev/null
+SELECT count(*) FROM public.container_health_check_all() \g /dev/null
+SELECT count(*) FROM public.container_reap_idle() \g /dev/null
+SELECT public.container_remove('pv-hijack-gone') \g /dev/null
 RESET search_path;
 SELECT is((SELECT string_agg(DISTINCT what, ', ') FROM pgc_evil.hijacked), NULL,
           'no shadowing function or operator ran inside the extension''s functions');

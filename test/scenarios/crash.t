@@ -25,18 +25,24 @@ crash_during() {
 	pid=$(head -1 "$T/$user.out")
 	kill -KILL "$pid"
 	wait
-	sleep 2.5   # the held-back request reaches dockerd after all
 	wait_for 30 server_up
 }
 
+# The held-back request reaches dockerd after all; wait until it is done.
+container_state_is() { test "$(dk inspect -f '{{.State.Status}}' "mosaic-user-$1" 2>/dev/null)" = "$2"; }
+
+# Start from users that have nothing yet.
+q -c "SELECT container_remove(u) FROM unnest(ARRAY['crash-create', 'crash-start']) u" >/dev/null
 mark=$(stat -c %s "$LOG")
 crash_during crash-create '/containers/create'
+wait_for 10 container_state_is crash-create created
 like "$(tail -c +"$((mark + 1))" "$LOG")" 'terminated by signal 9: Killed' "a backend killed during the create takes the server through a restart of its backends"
 out=$(q -c "SELECT url FROM container_ensure_running('crash-create')" 2>&1)
 is "$out" "http://mosaic-user-crash-create:18789" "afterwards the next call for the user works"
 is "$(dk ps -a -q --filter label=pg_container.user_id=crash-create | wc -l)" 1 "... leaving exactly one container"
 
 crash_during crash-start '/containers/[0-9a-f]+/start'
+wait_for 10 container_state_is crash-start running
 orphan=$(dk inspect -f '{{.Id}}' mosaic-user-crash-start)
 out=$(q -c "SELECT url FROM container_ensure_running('crash-start')" 2>&1)
 is "$out" "http://mosaic-user-crash-start:18789" "after a kill during the start, the next call works"

@@ -10,7 +10,10 @@ T=$(mktemp -d)
 chmod 0755 "$T"
 trap 'runuser -u postgres -- "$PGC_PG_BIN/pg_ctl" -D "$T/pgdata" -m immediate stop >/dev/null 2>&1; rm -rf "$T"' EXIT
 
-TEST_DB=postgres q -c "DROP DATABASE IF EXISTS pgc_dump" -c "CREATE DATABASE pgc_dump"
+# Its own port range: the test database's users hold the default one.
+TEST_DB=postgres q -c "DROP DATABASE IF EXISTS pgc_dump" -c "CREATE DATABASE pgc_dump" \
+	-c "ALTER DATABASE pgc_dump SET pg_container.port_range_start = 24100" \
+	-c "ALTER DATABASE pgc_dump SET pg_container.port_range_end = 24199"
 TEST_DB=pgc_dump q -c "SET client_min_messages = error" -c "CREATE EXTENSION pg_container"
 before=$(TEST_DB=pgc_dump q -c "SELECT string_agg(url || ' ' || token, ',') FROM (SELECT (container_ensure_running(u)).* FROM unnest(ARRAY['bk-1', 'bk-2']) u) t")
 TEST_DB=pgc_dump q -c "SELECT container_stop('bk-2')" >/dev/null

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Events and observability: NOTIFY pg_container carries every state change
+# to a listening session, every state change has a LOG line with the user
+# id, and the worker prunes events past pg_container.event_retention.
+source "$(dirname "$0")/../lib/tap.sh"
+plan 6
+
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+LOG="$PGC_WORK/postgres.log"
+reload() { q -c "SELECT pg_reload_conf()" >/dev/null; }
+
+q -c "DELETE FROM container_event WHERE user_id LIKE 'ev-%'"
+
+# A listener, for four seconds; meanwhile a user is created, stopped and removed.
+psql -X -qAt -d pgc_test -c "LISTEN pg_container" -c "SELECT pg_sleep(4)" >"$T/listener" 2>&1 &
+listener=$!
+sleep 1
+mark=$(stat -c %s "$LOG")
+q -c "SELECT container_ensure_running('ev-user')" -c "SELECT container_stop('ev-user')" -c "SELECT container_remove('ev-user')" >/dev/null
+wait "$listener"
+
+# (uniq: a port found taken means a second "created", which is history too)
+events=$(grep -o '"event" : "[a-z]*"' "$T/listener" | grep -o '"[a-z]*"$' | tr -d '"' | uniq | tr '\n' ' ')
+is "$events" "created started stopped removed " "a LISTEN pg_container session is told of every state change, in order"
+like "$(grep -m1 'ev-user' "$T/listener")" '"user_id" : "ev-user"' "... as JSON naming the user"
+logged=$(tail -c +"$((mark + 1))" "$LOG" | grep -o 'pg_container: user "ev-user": [a-z]*' | sort -u | awk '{print $NF}' | tr '\n' ' ')
+is "$logged" "created removed started stopped " "each state change has a LOG line with the user id"
+
+# Retention: the worker prunes what is older than event_retention.
+q -c "INSERT INTO container_event (user_id, event, at) VALUES ('ev-old', 'created', now() - interval '8 days'),
+                                                               ('ev-recent', 'created', now() - interval '6 days')"
+q -c "ALTER SYSTEM SET pg_container.health_check_interval = 0.5"
+reload
+pruned() { test "$(q -c "SELECT count(*) FROM container_event WHERE user_id = 'ev-old'")" = 0; }
+wait_for 15 pruned
+q -c "ALTER SYSTEM SET pg_container.health_check_interval = 0"
+reload
+is "$(q -c "SELECT count(*) FROM container_event WHERE user_id = 'ev-old'")" 0 "the worker prunes events older than the 7-day retention"
+is "$(q -c "SELECT count(*) FROM container_event WHERE user_id = 'ev-recent'")" 1 "... and keeps newer ones"
+
+# A failed pass of the worker is recorded too.
+q -c "ALTER SYSTEM SET pg_container.docker_host = 'unix:///nonexistent/docker.sock'" \
+  -c "ALTER SYSTEM SET pg_container.health_check_interval = 0.5"
+reload
+failed() { test "$(q -c "SELECT count(*) FROM container_event WHERE user_id IS NULL AND event = 'error'")" -gt 0; }
+wait_for 15 failed
+q -c "ALTER SYSTEM RESET pg_container.docker_host" -c "ALTER SYSTEM SET pg_container.health_check_interval = 0"
+reload
+like "$(q -c "SELECT detail::text FROM container_event WHERE user_id IS NULL AND event = 'error' ORDER BY id DESC LIMIT 1")" \
+	'"pass": "health".*could not connect to the Docker engine' "a worker pass that fails is recorded as an error event"
+tap_exit
