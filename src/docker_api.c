@@ -9,24 +9,21 @@
  * a name already taken) into return values, and every other status into an
  * ERROR naming the operation, the HTTP status and Docker's own message.
  *
- * Responses are checked with PostgreSQL's JSON parser before they are
- * turned into jsonb, so an engine that sends garbage gets an error that
- * says so instead of a generic jsonb syntax error.
+ * Responses are read in one streaming pass of PostgreSQL's JSON parser
+ * (json_walk.c), picking out just the fields we use; invalid JSON and a
+ * document of the wrong shape each get an error that says so.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
-#include "common/jsonapi.h"
 #include "lib/stringinfo.h"
-#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
-#include "utils/jsonb.h"
-#include "utils/numeric.h"
 
 #include "docker_api.h"
 #include "docker_http.h"
+#include "json_walk.h"
 #include "settings.h"
 
 /*
@@ -50,22 +47,17 @@ url_segment(const char *s)
 	return buf.data;
 }
 
-/* Parse a response body as JSON, with an error that names the operation. */
-static Jsonb *
-parse_response(DockerRequest *req)
+/* Walk a response body, with an error that names the operation if it is not JSON. */
+static void
+walk_response(DockerRequest *req, JsonWalker *w)
 {
-	JsonLexContext *lex;
-	JsonParseErrorType rc;
+	char	   *detail;
 
-	lex = makeJsonLexContextCstringLen(req->response, (int) req->response_len,
-									   GetDatabaseEncoding(), true);
-	rc = pg_parse_json(lex, &nullSemAction);
-	if (rc != JSON_SUCCESS)
+	if (json_walk(w, req->response, req->response_len, &detail) != JSON_SUCCESS)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not %s: the Docker engine returned invalid JSON", req->what),
-				 errdetail("%s", json_errdetail(rc, lex))));
-	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(req->response)));
+				 errdetail("%s", detail)));
 }
 
 static void
@@ -77,111 +69,100 @@ raise_bad_shape(DockerRequest *req, const char *expected)
 			 errdetail("Expected %s.", expected)));
 }
 
-static JsonbValue *
-json_member(JsonbContainer *obj, const char *key)
-{
-	if (obj == NULL || !JsonContainerIsObject(obj))
-		return NULL;
-	return getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
-}
-
-static char *
-json_string(JsonbContainer *obj, const char *key)
-{
-	JsonbValue *v = json_member(obj, key);
-
-	if (v == NULL || v->type != jbvString)
-		return NULL;
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
-static bool
-json_bool(JsonbContainer *obj, const char *key, bool missing)
-{
-	JsonbValue *v = json_member(obj, key);
-
-	if (v == NULL || v->type != jbvBool)
-		return missing;
-	return v->val.boolean;
-}
-
-/* A nested object or array, or NULL. */
-static JsonbContainer *
-json_container(JsonbContainer *obj, const char *key)
-{
-	JsonbValue *v = json_member(obj, key);
-
-	if (v == NULL || v->type != jbvBinary)
-		return NULL;
-	return v->val.binary.data;
-}
-
-/* First HostPort of ports["<port>/tcp"], as an integer; 0 if absent. */
+/* A port number from a JSON string or number; 0 if it is not one. */
 static int
-published_host_port(JsonbContainer *ports, int container_port)
+port_value(const char *text)
 {
-	char		key[32];
-	JsonbContainer *bindings;
-	JsonbValue *first;
-	char	   *text;
-	int			port;
+	int			port = text ? atoi(text) : 0;
 
-	snprintf(key, sizeof(key), "%d/tcp", container_port);
-	bindings = json_container(ports, key);
-	if (bindings == NULL || !JsonContainerIsArray(bindings) || JsonContainerSize(bindings) == 0)
-		return 0;
-	first = getIthJsonbValueFromContainer(bindings, 0);
-	if (first == NULL || first->type != jbvBinary)
-		return 0;
-	text = json_string(first->val.binary.data, "HostPort");
-	if (text == NULL)
-		return 0;
-	port = atoi(text);
 	return (port > 0 && port <= 65535) ? port : 0;
+}
+
+/* What decode_inspect collects in its walk. */
+typedef struct InspectWalk
+{
+	DockerContainer *out;
+	const char *port_key;		/* "<gateway port>/tcp" */
+	bool		root_is_object;
+	bool		state_is_object;
+	bool		id_is_string;
+	int			live_port;		/* NetworkSettings.Ports */
+	int			configured_port;	/* HostConfig.PortBindings */
+} InspectWalk;
+
+static void
+inspect_container_start(JsonWalker *w, bool is_object)
+{
+	InspectWalk *iw = w->state;
+
+	if (w->depth == 0)
+		iw->root_is_object = is_object;
+	else if (is_object && json_walk_at(w, 1, "State"))
+		iw->state_is_object = true;
+}
+
+static void
+inspect_scalar(JsonWalker *w, char *value, JsonTokenType type)
+{
+	InspectWalk *iw = w->state;
+	DockerContainer *out = iw->out;
+	bool		is_string = (type == JSON_TOKEN_STRING);
+	const char *top;
+
+	/* Most of an inspect is of no interest: drop it after one comparison. */
+	if (w->depth == 0 || w->depth > 5 || (top = w->path[0].field) == NULL)
+		return;
+	if (top[0] != 'I' && top[0] != 'N' && top[0] != 'S' && top[0] != 'H' && top[0] != 'C')
+		return;
+
+	if (json_walk_at(w, 1, "Id"))
+	{
+		iw->id_is_string = is_string;
+		out->id = value;
+	}
+	else if (json_walk_at(w, 1, "Name") && is_string)
+		out->name = (value[0] == '/') ? value + 1 : value;
+	else if (json_walk_at(w, 2, "State", "Status") && is_string)
+		out->state = value;
+	else if (json_walk_at(w, 2, "State", "Running"))
+		out->running = (type == JSON_TOKEN_TRUE);
+	else if (json_walk_at(w, 2, "State", "Paused"))
+		out->paused = (type == JSON_TOKEN_TRUE);
+	else if (json_walk_at(w, 3, "State", "Health", "Status") && is_string)
+		out->health = value;
+	else if (json_walk_at(w, 5, "NetworkSettings", "Ports", iw->port_key, "[0]", "HostPort"))
+		iw->live_port = port_value(value);
+	else if (json_walk_at(w, 5, "HostConfig", "PortBindings", iw->port_key, "[0]", "HostPort"))
+		iw->configured_port = port_value(value);
+	else if (json_walk_at(w, 3, "Config", "Labels", PGC_LABEL_USER_ID) && is_string)
+		out->user_label = value;
+	else if (json_walk_at(w, 3, "Config", "Labels", PGC_LABEL_SPEC_HASH) && is_string)
+		out->spec_label = value;
 }
 
 static void
 decode_inspect(DockerRequest *req, DockerContainer *out)
 {
-	Jsonb	   *doc = parse_response(req);
-	JsonbContainer *root = &doc->root;
-	JsonbContainer *state;
-	JsonbContainer *health;
-	JsonbContainer *config;
-	JsonbContainer *labels;
-	char	   *name;
-
-	if (!JsonContainerIsObject(root))
-		raise_bad_shape(req, "a JSON object");
+	JsonWalker	w = {0};
+	InspectWalk iw = {0};
 
 	memset(out, 0, sizeof(DockerContainer));
-	out->id = json_string(root, "Id");
-	if (out->id == NULL || out->id[0] == '\0')
+	iw.out = out;
+	iw.port_key = psprintf("%d/tcp", pgc_gateway_port);
+	w.on_scalar = inspect_scalar;
+	w.on_container_start = inspect_container_start;
+	w.state = &iw;
+	walk_response(req, &w);
+
+	if (!iw.root_is_object)
+		raise_bad_shape(req, "a JSON object");
+	if (!iw.id_is_string || out->id == NULL || out->id[0] == '\0')
 		raise_bad_shape(req, "a container with a string \"Id\"");
-
-	name = json_string(root, "Name");
-	out->name = (name != NULL && name[0] == '/') ? name + 1 : name;
-
-	state = json_container(root, "State");
-	if (state == NULL || !JsonContainerIsObject(state))
+	if (!iw.state_is_object)
 		raise_bad_shape(req, "a container with a \"State\" object");
-	out->state = json_string(state, "Status");
-	out->running = json_bool(state, "Running", false);
-	out->paused = json_bool(state, "Paused", false);
-	health = json_container(state, "Health");
-	out->health = health ? json_string(health, "Status") : NULL;
 
 	/* Live bindings of a running container, else the configured ones. */
-	out->host_port = published_host_port(json_container(json_container(root, "NetworkSettings"), "Ports"),
-										  pgc_gateway_port);
-	if (out->host_port == 0)
-		out->host_port = published_host_port(json_container(json_container(root, "HostConfig"), "PortBindings"),
-											  pgc_gateway_port);
-
-	config = json_container(root, "Config");
-	labels = json_container(config, "Labels");
-	out->user_label = json_string(labels, PGC_LABEL_USER_ID);
-	out->spec_label = json_string(labels, PGC_LABEL_SPEC_HASH);
+	out->host_port = iw.live_port ? iw.live_port : iw.configured_port;
 }
 
 /*
@@ -230,6 +211,96 @@ health_from_status_text(const char *status)
 	return NULL;
 }
 
+/* What a list walk collects: one DockerContainer per array element. */
+typedef struct ListWalk
+{
+	bool		root_is_array;
+	bool		bad_item;
+	List	   *items;
+	List	   *ports;			/* published host ports, for the port list */
+} ListWalk;
+
+static void
+list_container_start(JsonWalker *w, bool is_object)
+{
+	ListWalk   *lw = w->state;
+
+	if (w->depth == 0)
+		lw->root_is_array = !is_object;
+	else if (w->depth == 1)
+	{
+		if (is_object)
+			lw->items = lappend(lw->items, palloc0(sizeof(DockerContainer)));
+		else
+			lw->bad_item = true;
+	}
+}
+
+static void
+list_scalar(JsonWalker *w, char *value, JsonTokenType type)
+{
+	ListWalk   *lw = w->state;
+	DockerContainer *c;
+
+	if (w->depth == 1)
+	{
+		lw->bad_item = true;	/* a scalar where a container belongs */
+		return;
+	}
+	if (w->depth < 2 || lw->items == NIL)
+		return;
+	c = llast(lw->items);
+	if (type == JSON_TOKEN_STRING)
+	{
+		if (json_walk_at(w, 2, "[*]", "Id"))
+			c->id = value;
+		else if (json_walk_at(w, 3, "[*]", "Names", "[0]"))
+			c->name = (value[0] == '/') ? value + 1 : value;
+		else if (json_walk_at(w, 2, "[*]", "State"))
+		{
+			/* As inspect says: a paused container is running, and paused. */
+			c->state = value;
+			c->paused = strcmp(value, "paused") == 0;
+			c->running = c->paused || strcmp(value, "running") == 0;
+		}
+		else if (json_walk_at(w, 2, "[*]", "Status"))
+			c->health = health_from_status_text(value);
+		else if (json_walk_at(w, 3, "[*]", "Labels", PGC_LABEL_USER_ID))
+			c->user_label = value;
+		else if (json_walk_at(w, 3, "[*]", "Labels", PGC_LABEL_SPEC_HASH))
+			c->spec_label = value;
+	}
+	else if (type == JSON_TOKEN_NUMBER && json_walk_at(w, 4, "[*]", "Ports", "[*]", "PublicPort"))
+	{
+		int			port = port_value(value);
+
+		if (port != 0)
+			lw->ports = lappend_int(lw->ports, port);
+	}
+}
+
+/* GET a container list and walk it. */
+static void
+walk_container_list(DockerRequest *req, ListWalk *lw)
+{
+	JsonWalker	w = {0};
+	ListCell   *lc;
+
+	docker_run_request(req);
+	if (req->status != 200)
+		docker_raise_failure(req);
+
+	w.on_scalar = list_scalar;
+	w.on_container_start = list_container_start;
+	w.state = lw;
+	walk_response(req, &w);
+	if (!lw->root_is_array || lw->bad_item)
+		raise_bad_shape(req, "a JSON array of container objects");
+	foreach(lc, lw->items)
+		if (((DockerContainer *) lfirst(lc))->id == NULL)
+			raise_bad_shape(req, "containers with a string \"Id\"");
+}
+
 /*
  * Every container carrying our label, running or not, in one request: a
  * health check costs the same for 10 users as for 10,000.
@@ -237,64 +308,15 @@ health_from_status_text(const char *status)
 List *
 docker_list_managed_containers(void)
 {
-	DockerRequest *req;
-	Jsonb	   *doc;
-	JsonbContainer *array;
-	List	   *result = NIL;
-	int			count;
+	ListWalk	lw = {0};
 
 	/* filters={"label":["pg_container.managed=true"]}, percent-encoded */
-	req = docker_request_new("GET",
-							 "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22"
-							 PGC_LABEL_MANAGED "%3Dtrue%22%5D%7D",
-							 "list containers");
-	docker_run_request(req);
-	if (req->status != 200)
-		docker_raise_failure(req);
-
-	doc = parse_response(req);
-	array = &doc->root;
-	if (!JsonContainerIsArray(array) || JsonContainerIsScalar(array))
-		raise_bad_shape(req, "a JSON array of containers");
-
-	count = JsonContainerSize(array);
-	for (int i = 0; i < count; i++)
-	{
-		JsonbValue *item = getIthJsonbValueFromContainer(array, i);
-		JsonbContainer *obj;
-		JsonbContainer *names;
-		DockerContainer *c;
-
-		if (item == NULL || item->type != jbvBinary || !JsonContainerIsObject(item->val.binary.data))
-			raise_bad_shape(req, "a JSON array of container objects");
-		obj = item->val.binary.data;
-
-		c = palloc0(sizeof(DockerContainer));
-		c->id = json_string(obj, "Id");
-		if (c->id == NULL)
-			raise_bad_shape(req, "containers with a string \"Id\"");
-		names = json_container(obj, "Names");
-		if (names != NULL && JsonContainerIsArray(names) && JsonContainerSize(names) > 0)
-		{
-			JsonbValue *first = getIthJsonbValueFromContainer(names, 0);
-
-			if (first != NULL && first->type == jbvString)
-			{
-				c->name = pnstrdup(first->val.string.val, first->val.string.len);
-				if (c->name[0] == '/')
-					c->name++;
-			}
-		}
-		c->state = json_string(obj, "State");
-		/* As inspect says: a paused container is running, and paused. */
-		c->paused = c->state != NULL && strcmp(c->state, "paused") == 0;
-		c->running = c->paused || (c->state != NULL && strcmp(c->state, "running") == 0);
-		c->health = health_from_status_text(json_string(obj, "Status"));
-		c->user_label = json_string(json_container(obj, "Labels"), PGC_LABEL_USER_ID);
-		c->spec_label = json_string(json_container(obj, "Labels"), PGC_LABEL_SPEC_HASH);
-		result = lappend(result, c);
-	}
-	return result;
+	walk_container_list(docker_request_new("GET",
+										   "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22"
+										   PGC_LABEL_MANAGED "%3Dtrue%22%5D%7D",
+										   "list containers"),
+						&lw);
+	return lw.items;
 }
 
 /*
@@ -305,44 +327,10 @@ docker_list_managed_containers(void)
 List *
 docker_published_host_ports(void)
 {
-	DockerRequest *req;
-	Jsonb	   *doc;
-	JsonbContainer *array;
-	List	   *ports = NIL;
+	ListWalk	lw = {0};
 
-	req = docker_request_new("GET", "/containers/json", "list published ports");
-	docker_run_request(req);
-	if (req->status != 200)
-		docker_raise_failure(req);
-	doc = parse_response(req);
-	array = &doc->root;
-	if (!JsonContainerIsArray(array) || JsonContainerIsScalar(array))
-		raise_bad_shape(req, "a JSON array of containers");
-
-	for (int i = 0; i < (int) JsonContainerSize(array); i++)
-	{
-		JsonbValue *item = getIthJsonbValueFromContainer(array, i);
-		JsonbContainer *bindings;
-
-		if (item == NULL || item->type != jbvBinary)
-			continue;
-		bindings = json_container(item->val.binary.data, "Ports");
-		if (bindings == NULL || !JsonContainerIsArray(bindings))
-			continue;
-		for (int j = 0; j < (int) JsonContainerSize(bindings); j++)
-		{
-			JsonbValue *b = getIthJsonbValueFromContainer(bindings, j);
-			JsonbValue *public_port;
-
-			if (b == NULL || b->type != jbvBinary)
-				continue;
-			public_port = json_member(b->val.binary.data, "PublicPort");
-			if (public_port != NULL && public_port->type == jbvNumeric)
-				ports = lappend_int(ports, DatumGetInt32(DirectFunctionCall1(numeric_int4,
-																			 NumericGetDatum(public_port->val.numeric))));
-		}
-	}
-	return ports;
+	walk_container_list(docker_request_new("GET", "/containers/json", "list published ports"), &lw);
+	return lw.ports;
 }
 
 static void
@@ -507,7 +495,6 @@ docker_create_container(const ContainerSpec *spec, bool *name_taken, const char 
 	for (;;)
 	{
 		DockerRequest *req;
-		Jsonb	   *doc;
 		char	   *id;
 
 		req = docker_request_new("POST",
@@ -518,9 +505,20 @@ docker_create_container(const ContainerSpec *spec, bool *name_taken, const char 
 
 		if (req->status == 201)
 		{
-			doc = parse_response(req);
-			id = json_string(&doc->root, "Id");
-			if (id == NULL || id[0] == '\0')
+			DockerContainer created;
+			JsonWalker	w = {0};
+			InspectWalk iw = {0};
+
+			/* {"Id": ..., "Warnings": [...]}: the inspect walk reads the Id. */
+			memset(&created, 0, sizeof(created));
+			iw.out = &created;
+			iw.port_key = "";
+			w.on_scalar = inspect_scalar;
+			w.on_container_start = inspect_container_start;
+			w.state = &iw;
+			walk_response(req, &w);
+			id = created.id;
+			if (!iw.id_is_string || id == NULL || id[0] == '\0')
 				raise_bad_shape(req, "a created container's \"Id\"");
 			return id;
 		}
