@@ -14,6 +14,7 @@ PGC_PACKAGES=(
 	postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron
 	libcurl4-openssl-dev libssl-dev build-essential
 	docker.io busybox-static curl openssl python3 perl libtap-parser-sourcehandler-pgtap-perl
+	podman runc
 )
 
 pgc_log() { printf '==> %s\n' "$*" >&2; }
@@ -187,6 +188,46 @@ pgc_start_fault_engine() {
 	pgc_die "the fault engine did not start"
 }
 
+# Podman's Docker-compatible API, as a second engine, with storage, state and
+# configuration of its own.  On these machines it needs runc, cgroupfs and
+# explicit ulimits (crun fails on setrlimit; raising a limit to the hard
+# limit is refused, so they are set below it).
+pgc_podman() {
+	CONTAINERS_CONF="$PGC_WORK/podman/containers.conf" CONTAINERS_STORAGE_CONF="$PGC_WORK/podman/storage.conf" \
+		podman --root "$PGC_WORK/podman/storage" --runroot "$PGC_WORK/podman/run" --tmpdir "$PGC_WORK/podman/tmp" "$@"
+}
+
+pgc_start_podman() {
+	pgc_log "starting Podman's API service on $PGC_WORK/podman.sock"
+	mkdir -p "$PGC_WORK/podman/tmp"
+	printf '%s\n' '[containers]' 'default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]' '' \
+		'[engine]' 'runtime = "runc"' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' \
+		>"$PGC_WORK/podman/containers.conf"
+	printf '%s\n' '[storage]' 'driver = "overlay"' "graphroot = \"$PGC_WORK/podman/storage\"" \
+		"runroot = \"$PGC_WORK/podman/run\"" >"$PGC_WORK/podman/storage.conf"
+	pgc_podman system service --time=0 "unix://$PGC_WORK/podman.sock" >"$PGC_WORK/podman.log" 2>&1 &
+	echo $! >"$PGC_WORK/podman.started"
+	local i
+	for i in $(seq 1 60); do
+		curl -sf --unix-socket "$PGC_WORK/podman.sock" http://podman/_ping >/dev/null 2>&1 && break
+		sleep 0.25
+	done
+	chgrp postgres "$PGC_WORK/podman.sock" && chmod 0660 "$PGC_WORK/podman.sock"
+	tar -C "$PGC_WORK/rootfs" -c . | pgc_podman import \
+		--change 'CMD ["/bin/busybox","sh","-c","trap \"exit 0\" TERM; /bin/busybox httpd -f -p 18789 -h /www & wait"]' \
+		- pgc-gateway:test >/dev/null
+	pgc_podman network create mosaic-internal >/dev/null
+}
+
+# Remove Podman's containers and network, then stop its service, by pid.
+pgc_stop_podman() {
+	[ -f "$PGC_WORK/podman.started" ] || return 0
+	pgc_podman rm -a -f -t 1 >/dev/null 2>&1
+	pgc_podman network rm -f mosaic-internal >/dev/null 2>&1
+	kill -TERM "$(cat "$PGC_WORK/podman.started")" 2>/dev/null
+	rm -f "$PGC_WORK/podman.started"
+}
+
 # Write a fresh 256-bit key file readable by postgres only.
 pgc_make_key() {
 	local file=$1
@@ -290,6 +331,7 @@ pgc_env_down() {
 	if [ -f "$PGC_WORK/fault_engine.started" ]; then
 		kill -TERM "$(cat "$PGC_WORK/fault_engine.started")" 2>/dev/null
 	fi
+	pgc_stop_podman
 	pgc_stop_dockerd
 	# Mounts dockerd left behind would make the folder impossible to delete.
 	grep -o " $PGC_WORK/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done

@@ -8,9 +8,11 @@
 CREATE SCHEMA IF NOT EXISTS pgc_test;
 
 -- Where the test world lives (set by test/lib/env.sh).
-CREATE TABLE IF NOT EXISTS pgc_test.config (work_dir text, fault_tcp_port integer, docker_tls_port integer);
+-- engine_socket: the engine the assertions look at (dockerd, or Podman's).
+CREATE TABLE IF NOT EXISTS pgc_test.config (work_dir text, fault_tcp_port integer, docker_tls_port integer,
+                                            engine_socket text);
 TRUNCATE pgc_test.config;
-INSERT INTO pgc_test.config VALUES (:'work_dir', :'fault_tcp_port', :'docker_tls_port');
+INSERT INTO pgc_test.config VALUES (:'work_dir', :'fault_tcp_port', :'docker_tls_port', :'work_dir' || '/docker.sock');
 
 -- Run a shell command; its output (stdout and stderr) as one text value.
 CREATE OR REPLACE FUNCTION pgc_test.sh(cmd text) RETURNS text
@@ -37,7 +39,7 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 CREATE OR REPLACE FUNCTION pgc_test.docker_socket() RETURNS text
-LANGUAGE sql AS $$ SELECT work_dir || '/docker.sock' FROM pgc_test.config $$;
+LANGUAGE sql AS $$ SELECT engine_socket FROM pgc_test.config $$;
 
 CREATE OR REPLACE FUNCTION pgc_test.fault_socket() RETURNS text
 LANGUAGE sql AS $$ SELECT work_dir || '/fault.sock' FROM pgc_test.config $$;
