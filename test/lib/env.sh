@@ -132,6 +132,11 @@ pgc_stop_dockerd() {
 	local pid i
 	pid=$(cat "$PGC_WORK/dockerd.started")
 	if kill -0 "$pid" 2>/dev/null; then
+		# Containers whose PID 1 ignores SIGTERM would outlive a shutdown
+		# timeout, leaving their shims behind: remove them all first.
+		local ids
+		ids=$(pgc_docker ps -aq 2>/dev/null)
+		[ -n "$ids" ] && pgc_docker rm -f $ids >/dev/null 2>&1
 		kill -TERM "$pid"
 		for i in $(seq 1 120); do
 			kill -0 "$pid" 2>/dev/null || break
