@@ -49,6 +49,9 @@ def main(path):
         elif r["note"].startswith("absolute target: median <= "):
             limit = float(r["note"].split("<= ")[1].split()[0])
             met = "yes" if med <= limit else "no"
+            explanation = r["note"].split(";", 1)[1].strip() if ";" in r["note"] else ""
+            if explanation:
+                notes.append(f"- {r['case']}: {explanation}")
         unit = r["unit"]
         out.append(
             f"| {r['case']} | {r['metric']} | {fmt(med)} {unit} | {fmt(min(r['samples']))}-{fmt(max(r['samples']))} | "
