@@ -89,19 +89,19 @@ find_by_name(const UserContainerRow *row, DockerContainer *c, bool strict)
 	pg_unreachable();
 }
 
-/* The user's profile, or NULL for the settings alone. */
+/* A user's profile by name, or NULL for the settings alone. */
 static ContainerProfile *
-load_profile(const UserContainerRow *row)
+load_profile(const char *user_id, const char *profile_name)
 {
 	ContainerProfile *profile;
 
-	if (row->profile == NULL)
+	if (profile_name == NULL)
 		return NULL;
 	profile = palloc(sizeof(ContainerProfile));
-	if (!store_get_profile(row->profile, profile))
+	if (!store_get_profile(profile_name, profile))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("container profile \"%s\" of user \"%s\" does not exist", row->profile, row->user_id)));
+				 errmsg("container profile \"%s\" of user \"%s\" does not exist", profile_name, user_id)));
 	return profile;
 }
 
@@ -250,7 +250,7 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 			raise_row_vanished(user_id);
 	}
 	*token = pgc_token_decrypt(row.gateway_token, user_id);
-	profile = load_profile(&row);
+	profile = load_profile(user_id, row.profile);
 
 	if (row.container_id != NULL && docker_inspect_container(row.container_id, &c))
 		have_container = true;
@@ -433,7 +433,7 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 
 	if (store_is_v2() && store_lock(user_id, &row))
 	{
-		char	   *current = spec_current_hash(load_profile(&row));
+		char	   *current = spec_current_hash(load_profile(user_id, row.profile));
 		DockerContainer c;
 		bool		found;
 
@@ -734,9 +734,9 @@ typedef struct HashByProfile
 } HashByProfile;
 
 static const char *
-hash_for_profile(HashByProfile *cache, const UserContainerRow *row)
+hash_for_profile(HashByProfile *cache, const char *user_id, const char *profile)
 {
-	const char *key = row->profile ? row->profile : "";
+	const char *key = profile ? profile : "";
 	ListCell   *ln;
 	ListCell   *lh;
 	char	   *hash;
@@ -744,23 +744,25 @@ hash_for_profile(HashByProfile *cache, const UserContainerRow *row)
 	forboth(ln, cache->names, lh, cache->hashes)
 		if (strcmp(lfirst(ln), key) == 0)
 			return lfirst(lh);
-	hash = spec_current_hash(load_profile(row));
+	hash = spec_current_hash(load_profile(user_id, profile));
 	cache->names = lappend(cache->names, pstrdup(key));
 	cache->hashes = lappend(cache->hashes, hash);
 	return hash;
 }
 
 /*
- * Whether the row's container was made from another spec than the current
- * settings and its profile would give.  No container: nothing is outdated.
+ * Whether a container was made from another spec than the current settings
+ * and the user's profile would give.  No container: nothing is outdated.
  * A container made before spec hashes were recorded counts as outdated.
  */
 static bool
-row_outdated(HashByProfile *cache, const UserContainerRow *row)
+spec_outdated(HashByProfile *cache, const char *user_id, const char *profile,
+			  const char *spec_hash, const char *container_id)
 {
-	if (row->container_id == NULL)
+	if (container_id == NULL)
 		return false;
-	return row->spec_hash == NULL || strcmp(row->spec_hash, hash_for_profile(cache, row)) != 0;
+	return spec_hash == NULL ||
+		strcmp(spec_hash, hash_for_profile(cache, user_id, profile)) != 0;
 }
 
 bool
@@ -768,14 +770,8 @@ lifecycle_outdated_one(const char *user_id, const char *profile, const char *spe
 					   const char *container_id)
 {
 	HashByProfile cache = {NIL, NIL};
-	UserContainerRow row;
 
-	memset(&row, 0, sizeof(row));
-	row.user_id = (char *) user_id;
-	row.profile = (char *) profile;
-	row.spec_hash = (char *) spec_hash;
-	row.container_id = (char *) container_id;
-	return row_outdated(&cache, &row);
+	return spec_outdated(&cache, user_id, profile, spec_hash, container_id);
 }
 
 /* The users whose container is out of date, as a list in result_context. */
@@ -790,14 +786,8 @@ lifecycle_outdated(MemoryContext result_context)
 	foreach(lc, rows)
 	{
 		StoreRowSummary *r = lfirst(lc);
-		UserContainerRow row;
 
-		memset(&row, 0, sizeof(row));
-		row.user_id = r->user_id;
-		row.profile = r->profile;
-		row.spec_hash = r->spec_hash;
-		row.container_id = r->container_id;
-		if (row_outdated(&cache, &row))
+		if (spec_outdated(&cache, r->user_id, r->profile, r->spec_hash, r->container_id))
 		{
 			MemoryContext old_context = MemoryContextSwitchTo(result_context);
 
@@ -880,14 +870,8 @@ lifecycle_overview(MemoryContext result_context)
 	foreach(lc, rows)
 	{
 		OverviewRow *o = lfirst(lc);
-		UserContainerRow row;
 
-		memset(&row, 0, sizeof(row));
-		row.user_id = o->user_id;
-		row.profile = o->profile;
-		row.spec_hash = o->spec_hash;
-		row.container_id = o->container_id;
-		o->outdated = row_outdated(&cache, &row);
+		o->outdated = spec_outdated(&cache, o->user_id, o->profile, o->spec_hash, o->container_id);
 	}
 	return rows;
 }

@@ -276,6 +276,22 @@ container_reencrypt_tokens(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(rewritten);
 }
 
+/* Return a list of C strings as the rows of a SETOF text function. */
+static void
+return_strings(FunctionCallInfo fcinfo, List *strings)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	foreach(lc, strings)
+	{
+		Datum		value = CStringGetTextDatum((char *) lfirst(lc));
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+}
+
 /*
  * container_reap_idle() returns setof text
  *
@@ -285,10 +301,8 @@ container_reencrypt_tokens(PG_FUNCTION_ARGS)
 Datum
 container_reap_idle(PG_FUNCTION_ARGS)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext caller_context = CurrentMemoryContext;
 	List	   *stopped;
-	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 
@@ -296,13 +310,7 @@ container_reap_idle(PG_FUNCTION_ARGS)
 	stopped = lifecycle_reap_idle(caller_context);
 	store_close();
 
-	foreach(lc, stopped)
-	{
-		Datum		value = CStringGetTextDatum((char *) lfirst(lc));
-		bool		isnull = false;
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-	}
+	return_strings(fcinfo, stopped);
 	return (Datum) 0;
 }
 
@@ -408,22 +416,6 @@ container_remove(PG_FUNCTION_ARGS)
 	lifecycle_remove(user_id, keep_volume);
 	store_close();
 	PG_RETURN_VOID();
-}
-
-/* Return a list of C strings as the rows of a SETOF text function. */
-static void
-return_strings(FunctionCallInfo fcinfo, List *strings)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ListCell   *lc;
-
-	foreach(lc, strings)
-	{
-		Datum		value = CStringGetTextDatum((char *) lfirst(lc));
-		bool		isnull = false;
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
-	}
 }
 
 /*
