@@ -240,7 +240,8 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 	int			nrefused = 0;
 	bool		asked_docker_for_ports = false;
 	int			round;
-	ContainerProfile *profile;
+	ContainerProfile *profile = NULL;
+	bool		profile_loaded = false;
 	const char *spec_hash = NULL;
 
 	if (!store_lock_and_touch(user_id, &row))
@@ -250,7 +251,6 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 			raise_row_vanished(user_id);
 	}
 	*token = pgc_token_decrypt(row.gateway_token, user_id);
-	profile = load_profile(user_id, row.profile);
 
 	if (row.container_id != NULL && docker_inspect_container(row.container_id, &c))
 		have_container = true;
@@ -276,6 +276,12 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 
 			if (port == 0)
 				port = store_claim_free_port(user_id, refused_ports, nrefused);
+			/* Only a create needs the profile: not the running-container path. */
+			if (!profile_loaded)
+			{
+				profile = load_profile(user_id, row.profile);
+				profile_loaded = true;
+			}
 			spec_build(&spec, &row, profile, *token, port);
 			id = docker_create_container(&spec, &name_taken, *token);
 			if (name_taken)
