@@ -165,14 +165,31 @@ load_key(EncryptionKey *k, const char *path, const char *setting)
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("encryption key file \"%s\" is not a regular file", path)));
 	}
-	if (st.st_mode & S_IRWXO)
+	/*
+	 * As PostgreSQL requires of ssl_key_file: the server's own user owns the
+	 * file and nobody else may touch it.  A group that can write the file
+	 * could swap in its own key, since the file is read again when it
+	 * changes; a group that can read it has every token.
+	 */
+	if (st.st_uid != geteuid())
 	{
 		close(fd);
 		forget_key(k);
 		ereport(ERROR,
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("encryption key file \"%s\" is accessible to other users", path),
-				 errdetail("The file must not grant any permission to others, as with mode 0600 or 0640."),
+				 errmsg("encryption key file \"%s\" is not owned by the database server's user", path),
+				 errdetail("The file is owned by user ID %u; the server runs as user ID %u.",
+						   (unsigned int) st.st_uid, (unsigned int) geteuid()),
+				 errhint("Run chown on the file to give it to the user the server runs as.")));
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO))
+	{
+		close(fd);
+		forget_key(k);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("encryption key file \"%s\" is accessible to its group or to other users", path),
+				 errdetail("The file must be readable and writable by its owner only, as with mode 0600."),
 				 errhint("Run chmod 0600 on the file.")));
 	}
 

@@ -250,6 +250,10 @@ pgc_start_postgres() {
 	chown postgres:postgres "$PGC_WORK/keys"
 	chmod 0700 "$PGC_WORK/keys"
 	pgc_make_key "$PGC_WORK/keys/current.key"
+	# A key that is not the server's own user's, for the ownership check.
+	openssl rand -hex 32 >"$PGC_WORK/keys/foreign.key"
+	chown nobody "$PGC_WORK/keys/foreign.key"
+	chmod 0644 "$PGC_WORK/keys/foreign.key"
 	runuser -u postgres -- "$PGC_PG_BIN/initdb" -D "$PGC_PGDATA" --auth=trust \
 		--username=postgres --encoding=UTF8 --locale=C >"$PGC_WORK/initdb.log" 2>&1 \
 		|| { cat "$PGC_WORK/initdb.log" >&2; pgc_die "initdb failed"; }

@@ -2,7 +2,7 @@
 -- and a clear error with a hint when no usable key is configured.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(15);
+SELECT plan(18);
 
 SELECT token AS tk_token FROM container_ensure_running('tk-user') \gset
 SELECT gateway_token AS tk_stored FROM user_container WHERE user_id = 'tk-user' \gset
@@ -61,8 +61,30 @@ SELECT format('ALTER SYSTEM SET pg_container.encryption_key_file = %L', current_
 SELECT pg_reload_conf() \g /dev/null
 SELECT pg_sleep(0.3) \g /dev/null
 SELECT throws_ok($$SELECT container_ensure_running('tk-user')$$, 'F0000',
-                 format('encryption key file "%s" is accessible to other users', current_setting('pgc.open_key')),
+                 format('encryption key file "%s" is accessible to its group or to other users', current_setting('pgc.open_key')),
                  'a key file others can read is refused');
+
+-- Group access is refused too: a group writer could swap in its own key.
+SELECT pgc_test.sh(format('chmod 640 %1$s/keys/open.key', :'work_dir')) \g /dev/null
+SELECT throws_ok($$SELECT container_ensure_running('tk-user')$$, 'F0000',
+                 format('encryption key file "%s" is accessible to its group or to other users', current_setting('pgc.open_key')),
+                 'a key file its group can read is refused');
+SELECT pgc_test.sh(format('chmod 620 %1$s/keys/open.key', :'work_dir')) \g /dev/null
+SELECT throws_ok($$SELECT container_ensure_running('tk-user')$$, 'F0000',
+                 format('encryption key file "%s" is accessible to its group or to other users', current_setting('pgc.open_key')),
+                 'a key file its group can write is refused');
+
+-- A key file owned by another user (made by the harness as root).
+SELECT set_config('pgc.foreign_key', :'work_dir' || '/keys/foreign.key', false) \g /dev/null
+SELECT format('ALTER SYSTEM SET pg_container.encryption_key_file = %L', current_setting('pgc.foreign_key')) \gexec
+SELECT pg_reload_conf() \g /dev/null
+SELECT pg_sleep(0.3) \g /dev/null
+SELECT throws_ok($$SELECT container_ensure_running('tk-user')$$, 'F0000',
+                 format('encryption key file "%s" is not owned by the database server''s user', current_setting('pgc.foreign_key')),
+                 'a key file owned by another user is refused');
+SELECT format('ALTER SYSTEM SET pg_container.encryption_key_file = %L', current_setting('pgc.open_key')) \gexec
+SELECT pg_reload_conf() \g /dev/null
+SELECT pg_sleep(0.3) \g /dev/null
 
 -- A different key: the stored token is named as encrypted under another key.
 SELECT pgc_test.sh(format('chmod 600 %1$s/keys/open.key', :'work_dir')) \g /dev/null
