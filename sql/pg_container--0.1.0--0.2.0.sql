@@ -12,13 +12,15 @@
 -- update, not when a container is made from them.
 CREATE TABLE @extschema@.container_profile (
     name             text        PRIMARY KEY
-                                 CHECK (pg_catalog.length(name) BETWEEN 1 AND 63
+                                 CHECK (pg_catalog.length(name) OPERATOR(pg_catalog.>=) 1
+                                        AND pg_catalog.length(name) OPERATOR(pg_catalog.<=) 63
                                         AND name OPERATOR(pg_catalog.~) '^[A-Za-z0-9][A-Za-z0-9_.-]*$'),
     image            text        CHECK (image OPERATOR(pg_catalog.~) '^[^[:space:][:cntrl:]]+$'),
-    memory_limit_mb  integer     CHECK (memory_limit_mb >= 0),
-    cpus             real        CHECK (cpus >= 0 AND cpus <= 1024),
-    pids_limit       integer     CHECK (pids_limit >= 0),
-    idle_timeout_min integer     CHECK (idle_timeout_min > 0),
+    memory_limit_mb  integer     CHECK (memory_limit_mb OPERATOR(pg_catalog.>=) 0),
+    cpus             real        CHECK (cpus OPERATOR(pg_catalog.>=) 0::pg_catalog.float4
+                                        AND cpus OPERATOR(pg_catalog.<=) 1024::pg_catalog.float4),
+    pids_limit       integer     CHECK (pids_limit OPERATOR(pg_catalog.>=) 0),
+    idle_timeout_min integer     CHECK (idle_timeout_min OPERATOR(pg_catalog.>) 0),
     extra_env        text[],
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now()
@@ -45,27 +47,27 @@ BEGIN
         RETURN NEW;
     END IF;
     FOREACH entry IN ARRAY NEW.extra_env LOOP
-        position := position + 1;
+        position := position OPERATOR(pg_catalog.+) 1;
         IF entry IS NULL THEN
             RAISE EXCEPTION 'extra_env entry % of container profile "%" is null', position, NEW.name
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        IF entry !~ '^[A-Za-z_][A-Za-z0-9_]*=' THEN
+        IF entry OPERATOR(pg_catalog.!~) '^[A-Za-z_][A-Za-z0-9_]*=' THEN
             RAISE EXCEPTION 'extra_env entry % of container profile "%" is not KEY=VALUE', position, NEW.name
                 USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = 'A key is a letter or underscore followed by letters, digits and underscores.';
         END IF;
-        IF pg_catalog.split_part(entry, '=', 1) IN ('MOSAIC_API_URL', 'AGENT_TOKEN', 'AGENT_ID') THEN
+        IF pg_catalog.split_part(entry, '=', 1) OPERATOR(pg_catalog.=) ANY (ARRAY['MOSAIC_API_URL', 'AGENT_TOKEN', 'AGENT_ID']) THEN
             RAISE EXCEPTION 'extra_env entry % of container profile "%" sets %, which pg_container sets itself',
                             position, NEW.name, pg_catalog.split_part(entry, '=', 1)
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
-        IF entry ~ '[[:cntrl:]]' THEN
+        IF entry OPERATOR(pg_catalog.~) '[[:cntrl:]]' THEN
             RAISE EXCEPTION 'extra_env entry % of container profile "%" contains a control character', position, NEW.name
                 USING ERRCODE = 'invalid_parameter_value';
         END IF;
         FOR placeholder IN SELECT m[1] FROM pg_catalog.regexp_matches(entry, '(\{[^}]*\})', 'g') AS m LOOP
-            IF placeholder NOT IN ('{token}', '{user_id}', '{container_name}') THEN
+            IF placeholder OPERATOR(pg_catalog.<>) ALL (ARRAY['{token}', '{user_id}', '{container_name}']) THEN
                 RAISE EXCEPTION 'extra_env entry % of container profile "%" uses unknown placeholder %',
                                 position, NEW.name, placeholder
                     USING ERRCODE = 'invalid_parameter_value',
@@ -87,7 +89,8 @@ CREATE TRIGGER container_profile_check
 ALTER TABLE @extschema@.user_container
     DROP CONSTRAINT user_container_user_id_check,
     ADD CONSTRAINT user_container_user_id_check
-        CHECK (pg_catalog.length(user_id) BETWEEN 1 AND 63
+        CHECK (pg_catalog.length(user_id) OPERATOR(pg_catalog.>=) 1
+               AND pg_catalog.length(user_id) OPERATOR(pg_catalog.<=) 63
                AND user_id OPERATOR(pg_catalog.~) '^[A-Za-z0-9][A-Za-z0-9_.-]*$');
 
 -- Each user's profile (NULL: the settings alone), and the hash of the spec
@@ -107,8 +110,9 @@ CREATE TABLE @extschema@.container_event (
     at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     user_id text,
     event   text        NOT NULL
-                        CHECK (event IN ('created', 'started', 'stopped', 'reaped', 'restarted', 'recreated',
-                                         'unhealthy', 'recovered', 'removed', 'profile', 'error')),
+                        CHECK (event OPERATOR(pg_catalog.=) ANY (ARRAY['created', 'started', 'stopped', 'reaped',
+                                         'restarted', 'recreated', 'unhealthy', 'recovered', 'removed',
+                                         'profile', 'error']::pg_catalog.text[])),
     detail  jsonb       NOT NULL DEFAULT '{}'
 );
 CREATE INDEX container_event_at_idx ON @extschema@.container_event (at);
@@ -118,13 +122,20 @@ COMMENT ON TABLE @extschema@.container_event IS
     'Every state change of every user''s container; each is also sent as NOTIFY pg_container.';
 
 -- Profiles are configuration and events history: pg_dump keeps both.
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.container_profile', '');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.container_event', '');
 SELECT pg_catalog.pg_extension_config_dump(
-    pg_catalog.pg_get_serial_sequence('@extschema@.container_event', 'id'), '');
+    pg_catalog.format('%I.container_profile', pg_catalog.current_schema())::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.format('%I.container_event', pg_catalog.current_schema())::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I.container_event', pg_catalog.current_schema()), 'id')::pg_catalog.regclass, '');
 
 -- container_status gains "outdated": its result type changes, so it is
--- dropped and made again.
+-- dropped and made again.  The grants applications had on it are kept
+-- aside here and given back at the end of this script.
+SELECT pg_catalog.set_config('pg_container_upgrade.status_acl', pg_catalog.coalesce(p.proacl::pg_catalog.text, ''), true)
+  FROM pg_catalog.pg_proc p
+ WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(
+           pg_catalog.format('%I.container_status(text)', pg_catalog.current_schema()));
 DROP FUNCTION @extschema@.container_status(text);
 CREATE FUNCTION @extschema@.container_status(user_id text)
 RETURNS TABLE (status text, port integer, last_active timestamptz, outdated boolean)
@@ -198,3 +209,28 @@ REVOKE ALL ON FUNCTION @extschema@.container_remove(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_outdated() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_orphans() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_overview_rows() FROM PUBLIC;
+
+-- The grants on the old container_status, on the new one.
+DO $$
+DECLARE
+    saved text := pg_catalog.current_setting('pg_container_upgrade.status_acl', true);
+    status_function pg_catalog.regprocedure := pg_catalog.to_regprocedure(
+        pg_catalog.format('%I.container_status(text)', pg_catalog.current_schema()));
+    item record;
+BEGIN
+    IF saved IS NULL OR saved OPERATOR(pg_catalog.=) '' THEN
+        RETURN;
+    END IF;
+    FOR item IN
+        SELECT a.grantee, a.is_grantable
+          FROM pg_catalog.aclexplode(saved::pg_catalog.aclitem[]) AS a
+         WHERE a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+           AND a.grantee OPERATOR(pg_catalog.<>) a.grantor
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', status_function,
+                                  CASE WHEN item.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'
+                                       ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(item.grantee)) END,
+                                  CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$$;

@@ -3,7 +3,11 @@
 -- Every object is created in the schema chosen at CREATE EXTENSION and
 -- named through @extschema@; the functions run as SECURITY DEFINER with a
 -- pinned search_path, so nothing a caller puts on its search_path can
--- stand in for what they use.
+-- stand in for what they use.  Every operator is written
+-- OPERATOR(pg_catalog.x): an unqualified one in a CHECK is bound while the
+-- script runs, and an exact match that a database owner put in the
+-- schema would win over the catalog's (test/check_sql_operators.py).
+-- @extschema@ is never put inside a string literal (CVE-2023-39417).
 
 \echo Use "CREATE EXTENSION pg_container" to load this file. \quit
 
@@ -14,13 +18,14 @@ CREATE TABLE @extschema@.user_container (
     container_id     text,
     container_name   text        NOT NULL UNIQUE,
     gateway_port     integer     UNIQUE
-                                 CHECK (gateway_port BETWEEN 1 AND 65535),
+                                 CHECK (gateway_port OPERATOR(pg_catalog.>=) 1
+                                        AND gateway_port OPERATOR(pg_catalog.<=) 65535),
     gateway_token    text        NOT NULL,
     status           text        NOT NULL DEFAULT 'stopped'
-                                 CHECK (status IN ('stopped', 'running')),
+                                 CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['stopped', 'running']::pg_catalog.text[])),
     last_active_at   timestamptz,
     idle_timeout_min integer     NOT NULL DEFAULT 30
-                                 CHECK (idle_timeout_min > 0),
+                                 CHECK (idle_timeout_min OPERATOR(pg_catalog.>) 0),
     created_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     healthy          boolean,
@@ -41,7 +46,8 @@ COMMENT ON COLUMN @extschema@.user_container.healthy IS
     'Outcome of the last health check: the container exists, runs, and its Docker health is not unhealthy.';
 
 -- Rows are the users' state: pg_dump keeps them.
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.user_container', '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.format('%I.user_container', pg_catalog.current_schema())::pg_catalog.regclass, '');
 
 CREATE FUNCTION @extschema@.container_ensure_running(user_id text, OUT url text, OUT token text)
 RETURNS record
@@ -143,14 +149,14 @@ REVOKE ALL ON FUNCTION @extschema@.container_set_idle_timeout(text, integer) FRO
 -- hides notices raised while an extension script runs.
 DO $$
 DECLARE
-    preloaded boolean := 'pg_container' = ANY (pg_catalog.string_to_array(
+    preloaded boolean := 'pg_container' OPERATOR(pg_catalog.=) ANY (pg_catalog.string_to_array(
         pg_catalog.replace(pg_catalog.current_setting('shared_preload_libraries'), ' ', ''), ','));
     worker_database text := pg_catalog.current_setting('pg_container.database', true);
 BEGIN
     IF NOT preloaded THEN
         RAISE WARNING 'pg_container is not in shared_preload_libraries, so no background worker reaps idle containers or checks health'
             USING HINT = 'Add it there and set pg_container.database, or schedule container_reap_idle() and container_health_check_all() with pg_cron.';
-    ELSIF worker_database IS DISTINCT FROM pg_catalog.current_database() THEN
+    ELSIF worker_database IS NULL OR worker_database OPERATOR(pg_catalog.<>) pg_catalog.current_database() THEN
         RAISE WARNING 'the pg_container background worker serves database "%", not this one', worker_database
             USING HINT = 'Schedule container_reap_idle() and container_health_check_all() here with pg_cron, or point pg_container.database at this database.';
     END IF;

@@ -7,7 +7,8 @@
  *	  extra environment filled in.
  *
  * The spec hash covers everything an operator configures (image, network,
- * ports, mounts, limits, restart policy, environment templates) and nothing
+ * ports, mounts, limits, restart policy, environment templates), and the
+ * installation's identity, and nothing
  * that is the user's own (name, token, host port).  It is stored as a label
  * on the container and in the user's row at create, so a settings or
  * profile change shows as "outdated" until a restart recreates the
@@ -111,6 +112,9 @@ spec_current_hash(const ContainerProfile *profile)
 	if (profile != NULL)
 		foreach(lc, profile->extra_env)
 			appendStringInfo(&canon, "env=%s\n", (char *) lfirst(lc));
+	/* Containers made before they were labelled with it show as outdated. */
+	if (store_installation_id() != NULL)
+		appendStringInfo(&canon, "installation=%s\n", store_installation_id());
 
 	if (EVP_Digest(canon.data, canon.len, digest, &digest_len, EVP_sha256(), NULL) != 1)
 		ereport(ERROR,
@@ -155,4 +159,5 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->pids_limit = effective_pids_limit(profile);
 	spec->restart_policy = pgc_restart_policy_name(pgc_restart_policy);
 	spec->spec_hash = spec_current_hash(profile);
+	spec->installation = store_installation_id();
 }

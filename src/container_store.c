@@ -75,6 +75,8 @@ typedef enum StoreStatement
 	STMT_DELETE_ROW,
 	STMT_ALL_ROWS,
 	STMT_OVERVIEW,
+	/* 0.3.0 */
+	STMT_GET_INSTALLATION,
 	STMT_COUNT
 } StoreStatement;
 
@@ -257,12 +259,16 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" WHERE c.user_id = $1",
 		2, {TEXTOID, TEXTOID}
 	},
-	/* The event, its NOTIFY (sent at commit), in one round trip. */
+	/*
+	 * The event, its NOTIFY (sent at commit), in one round trip.  Any role
+	 * that can connect may LISTEN, so the payload is the event's id alone:
+	 * who may read what happened is decided by the grants on
+	 * container_event.
+	 */
 	[STMT_EVENT] = {
 		"WITH e AS (INSERT INTO @extschema@.container_event (user_id, event, detail)"
-		"           VALUES ($1, $2, $3) RETURNING at)"
-		"SELECT pg_catalog.pg_notify('pg_container',"
-		"           pg_catalog.json_build_object('user_id', $1, 'event', $2, 'at', e.at, 'detail', $3)::text)"
+		"           VALUES ($1, $2, $3) RETURNING id)"
+		"SELECT pg_catalog.pg_notify('pg_container', e.id::pg_catalog.text)"
 		"  FROM e",
 		3, {TEXTOID, TEXTOID, JSONBOID}
 	},
@@ -298,6 +304,13 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" ORDER BY c.user_id",
 		0, {}
 	},
+	/* The oldest row: see the 0.3.0 script for why there can be two. */
+	[STMT_GET_INSTALLATION] = {
+		"SELECT id FROM @extschema@.container_installation"
+		" ORDER BY created_at, id"
+		" LIMIT 1",
+		0, {}
+	},
 	[STMT_SET_TOKEN] = {
 		"UPDATE @extschema@.user_container"
 		"   SET gateway_token = $2, updated_at = pg_catalog.now()"
@@ -310,6 +323,11 @@ static SPIPlanPtr plans[STMT_COUNT];
 static Oid	plans_namespace = InvalidOid;
 static Oid	current_namespace = InvalidOid;
 static bool current_is_v2 = false;
+static Oid	current_installation_relid = InvalidOid;
+
+/* This installation's identity, once read, and the table it was read from. */
+static char installation_id[33];
+static Oid	installation_relid = InvalidOid;
 
 /* Connect to SPI for statements on the extension in the given schema. */
 void
@@ -335,6 +353,8 @@ store_open(Oid extension_namespace)
 
 		current_is_v2 = OidIsValid(relid) &&
 			get_attnum(relid, "spec_hash") != InvalidAttrNumber;
+		/* 0.3.0 added the installation's identity. */
+		current_installation_relid = get_relname_relid("container_installation", extension_namespace);
 	}
 }
 
@@ -353,6 +373,36 @@ require_v2(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_container's tables are still those of version 0.1.0"),
 				 errhint("Run ALTER EXTENSION pg_container UPDATE.")));
+}
+
+static int	run(StoreStatement stmt, Datum *values, const char *nulls, long max_rows);
+static char *column_text(int col);
+
+/*
+ * This installation's identity (32 hex digits), which labels every
+ * container and volume it makes, so that two databases sharing an engine
+ * never take each other's; NULL while the tables predate 0.3.0.  It is
+ * read once per process and table: it does not change, and the hot path
+ * must not pay a query for it.
+ */
+const char *
+store_installation_id(void)
+{
+	if (!OidIsValid(current_installation_relid))
+		return NULL;
+	if (installation_relid == current_installation_relid)
+		return installation_id;
+
+	run(STMT_GET_INSTALLATION, NULL, NULL, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table container_installation is empty"),
+				 errdetail("It holds the identity that labels this installation's containers and volumes."),
+				 errhint("Restore its row from a backup; with a new identity, pg_container no longer adopts the containers it made before.")));
+	strlcpy(installation_id, column_text(1), sizeof(installation_id));
+	installation_relid = current_installation_relid;
+	return installation_id;
 }
 
 void

@@ -71,6 +71,7 @@ extern bool store_lock(const char *user_id, UserContainerRow *row);
 extern void store_insert(const char *user_id, const char *container_name,
 						 const char *encrypted_token);
 extern bool store_is_v2(void);
+extern const char *store_installation_id(void);
 extern void store_record_running(const char *user_id, const char *container_id, int port,
 								 const char *spec_hash);
 extern void store_record_stopped(const char *user_id, const char *container_id);

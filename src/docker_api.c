@@ -18,6 +18,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 
@@ -47,12 +48,35 @@ url_segment(const char *s)
 	return buf.data;
 }
 
+/*
+ * Whether an id is a full Docker container id.  Anything else the engine
+ * calls an id is refused before it is stored, logged or used in a path.
+ */
+bool
+docker_valid_id(const char *id)
+{
+	if (id == NULL || strlen(id) != DOCKER_ID_LENGTH)
+		return false;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+			return false;
+	return true;
+}
+
 /* Walk a response body, with an error that names the operation if it is not JSON. */
 static void
 walk_response(DockerRequest *req, JsonWalker *w)
 {
 	char	   *detail;
 
+	/*
+	 * What the engine says ends up in the table, in log lines and in error
+	 * messages: it must be valid in the database's encoding first.
+	 */
+	if (!pg_verify_mbstr(GetDatabaseEncoding(), req->response, (int) req->response_len, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not %s: the Docker engine's response is not valid in the database encoding", req->what)));
 	if (json_walk(w, req->response, req->response_len, &detail) != JSON_SUCCESS)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
@@ -138,6 +162,8 @@ inspect_scalar(JsonWalker *w, char *value, JsonTokenType type)
 		out->user_label = value;
 	else if (json_walk_at(w, 3, "Config", "Labels", PGC_LABEL_SPEC_HASH) && is_string)
 		out->spec_label = value;
+	else if (json_walk_at(w, 3, "Config", "Labels", PGC_LABEL_INSTALLATION) && is_string)
+		out->installation_label = value;
 }
 
 static void
@@ -156,8 +182,8 @@ decode_inspect(DockerRequest *req, DockerContainer *out)
 
 	if (!iw.root_is_object)
 		raise_bad_shape(req, "a JSON object");
-	if (!iw.id_is_string || out->id == NULL || out->id[0] == '\0')
-		raise_bad_shape(req, "a container with a string \"Id\"");
+	if (!iw.id_is_string || !docker_valid_id(out->id))
+		raise_bad_shape(req, "a container with an \"Id\" of 64 hexadecimal digits");
 	if (!iw.state_is_object)
 		raise_bad_shape(req, "a container with a \"State\" object");
 
@@ -269,7 +295,11 @@ list_scalar(JsonWalker *w, char *value, JsonTokenType type)
 			c->user_label = value;
 		else if (json_walk_at(w, 3, "[*]", "Labels", PGC_LABEL_SPEC_HASH))
 			c->spec_label = value;
+		else if (json_walk_at(w, 3, "[*]", "Labels", PGC_LABEL_INSTALLATION))
+			c->installation_label = value;
 	}
+	else if (type == JSON_TOKEN_NUMBER && json_walk_at(w, 2, "[*]", "Created"))
+		c->created = strtoi64(value, NULL, 10);
 	else if (type == JSON_TOKEN_NUMBER && json_walk_at(w, 4, "[*]", "Ports", "[*]", "PublicPort"))
 	{
 		int			port = port_value(value);
@@ -297,8 +327,8 @@ walk_container_list(DockerRequest *req, ListWalk *lw)
 	if (!lw->root_is_array || lw->bad_item)
 		raise_bad_shape(req, "a JSON array of container objects");
 	foreach(lc, lw->items)
-		if (((DockerContainer *) lfirst(lc))->id == NULL)
-			raise_bad_shape(req, "containers with a string \"Id\"");
+		if (!docker_valid_id(((DockerContainer *) lfirst(lc))->id))
+			raise_bad_shape(req, "containers with an \"Id\" of 64 hexadecimal digits");
 }
 
 /*
@@ -362,6 +392,11 @@ build_create_body(const ContainerSpec *spec)
 
 	appendStringInfo(&buf, ",\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
 	append_json_string(&buf, spec->user_id);
+	if (spec->installation != NULL)
+	{
+		appendStringInfo(&buf, ",\"%s\":", PGC_LABEL_INSTALLATION);
+		append_json_string(&buf, spec->installation);
+	}
 	if (spec->spec_hash != NULL)
 	{
 		appendStringInfo(&buf, ",\"%s\":", PGC_LABEL_SPEC_HASH);
@@ -518,8 +553,8 @@ docker_create_container(const ContainerSpec *spec, bool *name_taken, const char 
 			w.state = &iw;
 			walk_response(req, &w);
 			id = created.id;
-			if (!iw.id_is_string || id == NULL || id[0] == '\0')
-				raise_bad_shape(req, "a created container's \"Id\"");
+			if (!iw.id_is_string || !docker_valid_id(id))
+				raise_bad_shape(req, "a created container's \"Id\" of 64 hexadecimal digits");
 			return id;
 		}
 		if (req->status == 409)
@@ -641,6 +676,120 @@ docker_remove_container(const char *id, const char *name)
 	docker_run_request(req);
 	if (req->status != 204 && req->status != 404)
 		docker_raise_failure(req);
+}
+
+/* The labels of a volume that say whose it is. */
+typedef struct VolumeWalk
+{
+	bool		root_is_object;
+	char	   *user_label;
+	char	   *installation_label;
+	bool		any_label;
+} VolumeWalk;
+
+static void
+volume_container_start(JsonWalker *w, bool is_object)
+{
+	if (w->depth == 0)
+		((VolumeWalk *) w->state)->root_is_object = is_object;
+}
+
+static void
+volume_scalar(JsonWalker *w, char *value, JsonTokenType type)
+{
+	VolumeWalk *vw = w->state;
+
+	if (w->depth != 2 || !json_walk_at(w, 1, "Labels"))
+		return;
+	vw->any_label = true;
+	if (type != JSON_TOKEN_STRING)
+		return;
+	if (json_walk_at(w, 2, "Labels", PGC_LABEL_USER_ID))
+		vw->user_label = value;
+	else if (json_walk_at(w, 2, "Labels", PGC_LABEL_INSTALLATION))
+		vw->installation_label = value;
+}
+
+/* Whose the volume a response describes is. */
+static VolumeOwner
+decode_volume_owner(DockerRequest *req, const char *user_id, const char *installation)
+{
+	JsonWalker	w = {0};
+	VolumeWalk	vw = {0};
+
+	w.on_scalar = volume_scalar;
+	w.on_container_start = volume_container_start;
+	w.state = &vw;
+	walk_response(req, &w);
+	if (!vw.root_is_object)
+		raise_bad_shape(req, "a volume object");
+	if (!vw.any_label)
+		return VOLUME_UNLABELLED;
+	if (vw.user_label != NULL && strcmp(vw.user_label, user_id) == 0 &&
+		(installation == NULL ||
+		 (vw.installation_label != NULL && strcmp(vw.installation_label, installation) == 0)))
+		return VOLUME_OURS;
+	return VOLUME_FOREIGN;
+}
+
+/*
+ * Make the user's named volume, labelled for the user and this
+ * installation, before the container that mounts it: otherwise Docker makes
+ * it unlabelled, and nothing would tell it from another installation's.
+ * Docker answers a create of an existing volume with that volume, so what
+ * it answers says whose the volume is.
+ */
+VolumeOwner
+docker_create_volume(const char *volume, const char *user_id, const char *installation)
+{
+	DockerRequest *req;
+	StringInfoData body;
+
+	initStringInfo(&body);
+	appendStringInfoString(&body, "{\"Name\":");
+	append_json_string(&body, volume);
+	appendStringInfo(&body, ",\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
+	append_json_string(&body, user_id);
+	if (installation != NULL)
+	{
+		appendStringInfo(&body, ",\"%s\":", PGC_LABEL_INSTALLATION);
+		append_json_string(&body, installation);
+	}
+	appendStringInfoString(&body, "}}");
+
+	req = docker_request_new("POST", "/volumes/create", psprintf("create volume \"%s\"", volume));
+	req->body = body.data;
+	docker_run_request(req);
+	if (req->status == 409)
+	{
+		/* Podman's answer for a volume that exists: look at it instead. */
+		VolumeOwner owner;
+
+		if (docker_inspect_volume(volume, user_id, installation, &owner))
+			return owner;
+		docker_raise_failure(req);
+	}
+	if (req->status != 200 && req->status != 201)
+		docker_raise_failure(req);
+	return decode_volume_owner(req, user_id, installation);
+}
+
+/* Whose a volume is; false if it does not exist. */
+bool
+docker_inspect_volume(const char *volume, const char *user_id, const char *installation,
+					  VolumeOwner *owner)
+{
+	DockerRequest *req;
+
+	req = docker_request_new("GET", psprintf("/volumes/%s", url_segment(volume)),
+							 psprintf("inspect volume \"%s\"", volume));
+	docker_run_request(req);
+	if (req->status == 404)
+		return false;
+	if (req->status != 200)
+		docker_raise_failure(req);
+	*owner = decode_volume_owner(req, user_id, installation);
+	return true;
 }
 
 /*

@@ -14,6 +14,10 @@
 #define PGC_LABEL_MANAGED "pg_container.managed"
 #define PGC_LABEL_USER_ID "pg_container.user_id"
 #define PGC_LABEL_SPEC_HASH "pg_container.spec_hash"
+#define PGC_LABEL_INSTALLATION "pg_container.installation"
+
+/* Docker's full container ids: 64 lower-case hex digits. */
+#define DOCKER_ID_LENGTH 64
 
 /* What we read back about a container. */
 typedef struct DockerContainer
@@ -27,7 +31,17 @@ typedef struct DockerContainer
 	int			host_port;		/* host port published for the gateway; 0: none */
 	char	   *user_label;		/* value of PGC_LABEL_USER_ID, or NULL */
 	char	   *spec_label;		/* value of PGC_LABEL_SPEC_HASH, or NULL */
+	char	   *installation_label; /* value of PGC_LABEL_INSTALLATION, or NULL */
+	int64		created;		/* seconds since the epoch; 0 if not known */
 } DockerContainer;
+
+/* Whose a named volume is, by its labels. */
+typedef enum VolumeOwner
+{
+	VOLUME_OURS,				/* labelled for this user and installation */
+	VOLUME_UNLABELLED,			/* no labels: made before 0.3.0, or by hand */
+	VOLUME_FOREIGN				/* labelled for another user or installation */
+} VolumeOwner;
 
 /* Everything a user's container is created from. */
 typedef struct ContainerSpec
@@ -47,6 +61,7 @@ typedef struct ContainerSpec
 	int64		pids_limit;		/* 0: no limit */
 	const char *restart_policy;
 	const char *spec_hash;		/* recorded as PGC_LABEL_SPEC_HASH */
+	const char *installation;	/* PGC_LABEL_INSTALLATION; NULL before 0.3.0 */
 } ContainerSpec;
 
 typedef enum DockerStartResult
@@ -76,6 +91,11 @@ extern DockerStartResult docker_start_container(const char *id, const char *name
 extern bool docker_stop_container(const char *id, const char *name);
 extern void docker_unpause_container(const char *id, const char *name);
 extern void docker_remove_container(const char *id, const char *name);
+extern VolumeOwner docker_create_volume(const char *volume, const char *user_id,
+										const char *installation);
+extern bool docker_inspect_volume(const char *volume, const char *user_id,
+								  const char *installation, VolumeOwner *owner);
 extern void docker_remove_volume(const char *volume);
+extern bool docker_valid_id(const char *id);
 
 #endif							/* PGC_DOCKER_API_H */

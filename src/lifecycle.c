@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include <time.h>
+
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
@@ -67,6 +69,26 @@ raise_row_vanished(const char *user_id)
 }
 
 /*
+ * Whether a container is this installation's container of this user: its
+ * labels must say both.  A container made before 0.3.0 has no installation
+ * label; it is taken only if it is the very one the row recorded.  While
+ * the tables themselves predate 0.3.0 there is no identity to compare.
+ */
+static bool
+container_is_users(const DockerContainer *c, const char *user_id, const char *recorded_id)
+{
+	const char *installation = store_installation_id();
+
+	if (c->user_label == NULL || strcmp(c->user_label, user_id) != 0)
+		return false;
+	if (installation == NULL)
+		return true;
+	if (c->installation_label != NULL)
+		return strcmp(c->installation_label, installation) == 0;
+	return recorded_id != NULL && strcmp(recorded_id, c->id) == 0;
+}
+
+/*
  * Look the container up by its exact name.  A container holding the name
  * that is not labelled as this user's is someone else's: ensure refuses to
  * adopt it (strict), stop leaves it alone.
@@ -76,7 +98,7 @@ find_by_name(const UserContainerRow *row, DockerContainer *c, bool strict)
 {
 	if (!docker_inspect_container(row->container_name, c))
 		return false;
-	if (c->user_label != NULL && strcmp(c->user_label, row->user_id) == 0)
+	if (container_is_users(c, row->user_id, row->container_id))
 		return true;
 	if (!strict)
 		return false;
@@ -84,9 +106,68 @@ find_by_name(const UserContainerRow *row, DockerContainer *c, bool strict)
 			(errcode(ERRCODE_DUPLICATE_OBJECT),
 			 errmsg("container name \"%s\" is taken by a container pg_container does not manage for user \"%s\"",
 					row->container_name, row->user_id),
-			 errdetail("Container %.12s has no %s label naming this user.", c->id, PGC_LABEL_USER_ID),
-			 errhint("Remove or rename that container, or change pg_container.name_prefix.")));
+			 errdetail("Container %.12s is not labelled as this installation's container of this user.", c->id),
+			 errhint("Remove or rename that container, or give each database that shares the engine its own pg_container.name_prefix.")));
 	pg_unreachable();
+}
+
+/*
+ * The user's container: the one the row recorded, if its labels say it is
+ * theirs, else the one holding their name.  A recorded id is trusted no
+ * more than a name: a row pointed at another service's container (by a role
+ * that can write the table) must not get that container stopped or removed.
+ */
+static bool
+find_users_container(const UserContainerRow *row, DockerContainer *c, bool strict)
+{
+	if (row->container_id != NULL && docker_inspect_container(row->container_id, c))
+	{
+		if (container_is_users(c, row->user_id, row->container_id))
+			return true;
+		ereport(WARNING,
+				(errmsg("the recorded container of user \"%s\" is not labelled as theirs; leaving it alone",
+						row->user_id),
+				 errdetail("Container %.12s lacks this installation's labels for this user.", c->id)));
+	}
+	return find_by_name(row, c, strict);
+}
+
+/*
+ * The row's container name must be under pg_container.name_prefix: the
+ * name also names the user's volume, and a row changed to name something
+ * else must not reach another service's container or volume.
+ */
+static void
+check_container_name(const UserContainerRow *row)
+{
+	if (strncmp(row->container_name, pgc_name_prefix, strlen(pgc_name_prefix)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("container name \"%s\" of user \"%s\" does not start with pg_container.name_prefix \"%s\"",
+						row->container_name, row->user_id, pgc_name_prefix),
+				 errhint("Correct user_container.container_name, or set pg_container.name_prefix to the prefix the names were made with.")));
+}
+
+/*
+ * Make sure the user's volume is theirs before a container mounts it: one
+ * labelled for another user or installation is refused, and an unlabelled
+ * one (made before 0.3.0, or by hand) is taken only by a user whose
+ * container this installation made before.
+ */
+static void
+claim_volume(const UserContainerRow *row, const char *volume)
+{
+	VolumeOwner owner = docker_create_volume(volume, row->user_id, store_installation_id());
+
+	if (owner == VOLUME_OURS ||
+		(owner == VOLUME_UNLABELLED && row->container_id != NULL))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_DUPLICATE_OBJECT),
+			 errmsg("volume \"%s\" of user \"%s\" belongs to another user or pg_container installation",
+					volume, row->user_id),
+			 errdetail("Its labels do not name this installation's user \"%s\".", row->user_id),
+			 errhint("Give each database that shares the engine its own pg_container.name_prefix.")));
 }
 
 /* A user's profile by name, or NULL for the settings alone. */
@@ -251,11 +332,9 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 			raise_row_vanished(user_id);
 	}
 	*token = pgc_token_decrypt(row.gateway_token, user_id);
+	check_container_name(&row);
 
-	if (row.container_id != NULL && docker_inspect_container(row.container_id, &c))
-		have_container = true;
-	else
-		have_container = find_by_name(&row, &c, true);
+	have_container = find_users_container(&row, &c, true);
 
 	port = row.gateway_port;
 	for (round = 0;; round++)
@@ -283,6 +362,7 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 				profile_loaded = true;
 			}
 			spec_build(&spec, &row, profile, *token, port);
+			claim_volume(&row, spec.volume);
 			id = docker_create_container(&spec, &name_taken, *token);
 			if (name_taken)
 			{
@@ -410,12 +490,10 @@ lifecycle_stop(const char *user_id)
 
 	if (!store_lock(user_id, &row))
 		return;
+	check_container_name(&row);
 
-	if (row.container_id != NULL &&
-		docker_stop_container(row.container_id, row.container_name))
-		container_id = row.container_id;
-	else if (find_by_name(&row, &c, false) &&
-			 docker_stop_container(c.id, row.container_name))
+	if (find_users_container(&row, &c, false) &&
+		docker_stop_container(c.id, row.container_name))
 		container_id = c.id;
 
 	store_record_stopped(user_id, container_id);
@@ -445,8 +523,7 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 
 		if (row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0)
 		{
-			found = (row.container_id != NULL && docker_inspect_container(row.container_id, &c)) ||
-				find_by_name(&row, &c, false);
+			found = find_users_container(&row, &c, false);
 			if (found)
 			{
 				docker_remove_container(c.id, row.container_name);
@@ -473,16 +550,35 @@ lifecycle_remove(const char *user_id, bool keep_volume)
 	UserContainerRow row;
 	DockerContainer c;
 	char	   *volume;
+	VolumeOwner owner;
 
 	if (!store_lock(user_id, &row))
 		return;
+	check_container_name(&row);
 
-	if (row.container_id != NULL && docker_inspect_container(row.container_id, &c))
-		docker_remove_container(c.id, row.container_name);
-	else if (find_by_name(&row, &c, false))
-		docker_remove_container(c.id, row.container_name);
-
+	/* Whose the volume is, before anything is removed. */
 	volume = psprintf("%s-state", row.container_name);
+	if (!keep_volume && docker_inspect_volume(volume, user_id, store_installation_id(), &owner))
+	{
+		if (owner == VOLUME_FOREIGN)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("volume \"%s\" of user \"%s\" belongs to another user or pg_container installation",
+							volume, user_id),
+					 errdetail("Nothing was removed.")));
+		if (owner == VOLUME_UNLABELLED)
+		{
+			ereport(WARNING,
+					(errmsg("volume \"%s\" of user \"%s\" carries no pg_container labels, so it was kept",
+							volume, user_id),
+					 errdetail("Volumes made before pg_container 0.3.0 cannot be told from another installation's."),
+					 errhint("Remove it by hand once you are sure it is this user's.")));
+			keep_volume = true;
+		}
+	}
+
+	if (find_users_container(&row, &c, false))
+		docker_remove_container(c.id, row.container_name);
 	if (!keep_volume)
 		docker_remove_volume(volume);
 
@@ -505,69 +601,6 @@ lifecycle_set_idle_timeout(const char *user_id, int minutes)
 		raise_row_vanished(user_id);
 }
 
-/*
- * Stop every running container idle past its row's timeout, all at once
- * (at most pg_container.max_parallel_requests in flight), and return the
- * user ids it stopped, as a list built in result_context.
- *
- * The candidate rows are locked for the whole sweep, skipping any that a
- * touch or an ensure holds right now, so activity racing the sweep wins.
- * A container that fails to stop gets a WARNING and keeps its row as it
- * is; the others are recorded.  Docker's failures are recorded per
- * container rather than raised, and the table writes are by key on rows we
- * hold, so no per-container subtransaction is needed.
- */
-List *
-lifecycle_reap_idle(MemoryContext result_context)
-{
-	List	   *candidates = store_lock_idle();
-	int			count = list_length(candidates);
-	DockerStop *stops;
-	List	   *stopped = NIL;
-	ListCell   *lc;
-	MemoryContext old_context;
-	int			i;
-
-	if (count == 0)
-		return NIL;
-
-	stops = palloc0(sizeof(DockerStop) * count);
-	i = 0;
-	foreach(lc, candidates)
-	{
-		ContainerRef *ref = lfirst(lc);
-
-		stops[i].id = ref->container_id ? ref->container_id : ref->container_name;
-		stops[i].name = ref->container_name;
-		i++;
-	}
-	docker_stop_containers(stops, count, pgc_max_parallel_requests);
-
-	i = 0;
-	foreach(lc, candidates)
-	{
-		ContainerRef *ref = lfirst(lc);
-		DockerStop *stop = &stops[i++];
-
-		if (!stop->stopped)
-		{
-			ereport(WARNING,
-					(errmsg("could not stop the idle container of user \"%s\"", ref->user_id),
-					 errdetail_internal("%s", stop->error)));
-			store_event(ref->user_id, "error", json_detail("operation", "reap", "message", stop->error, NULL));
-			continue;
-		}
-		store_record_stopped(ref->user_id, stop->gone ? NULL : ref->container_id);
-		ereport(LOG,
-				(errmsg("stopped the idle container of user \"%s\"", ref->user_id)));
-		store_event(ref->user_id, "reaped", json_detail("container", ref->container_id, NULL));
-		old_context = MemoryContextSwitchTo(result_context);
-		stopped = lappend(stopped, pstrdup(ref->user_id));
-		MemoryContextSwitchTo(old_context);
-	}
-	return stopped;
-}
-
 /* A container by id, then by exact name if it is labelled as the user's. */
 static DockerContainer *
 find_listed(HTAB *by_id, HTAB *by_name, const ContainerRef *ref)
@@ -578,17 +611,12 @@ find_listed(HTAB *by_id, HTAB *by_name, const ContainerRef *ref)
 	if (ref->container_id != NULL)
 	{
 		entry = hash_search(by_id, ref->container_id, HASH_FIND, &found);
-		if (found)
+		if (found && container_is_users(entry->item, ref->user_id, ref->container_id))
 			return (DockerContainer *) entry->item;
 	}
 	entry = hash_search(by_name, ref->container_name, HASH_FIND, &found);
-	if (found)
-	{
-		DockerContainer *c = (DockerContainer *) entry->item;
-
-		if (c->user_label != NULL && strcmp(c->user_label, ref->user_id) == 0)
-			return c;
-	}
+	if (found && container_is_users(entry->item, ref->user_id, ref->container_id))
+		return (DockerContainer *) entry->item;
 	return NULL;
 }
 
@@ -601,6 +629,216 @@ container_index(const char *name, long size)
 	ctl.entrysize = sizeof(ListedContainer);
 	ctl.hcxt = CurrentMemoryContext;
 	return hash_create(name, Max(size, 16), &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+/*
+ * Record the outcome of reaping a user's container c (NULL: it is gone, and
+ * no stop was sent); false if it could not be stopped.
+ */
+static bool
+record_reaped(const char *user_id, const DockerContainer *c, const DockerStop *stop)
+{
+	if (stop != NULL && !stop->stopped)
+	{
+		ereport(WARNING,
+				(errmsg("could not stop the idle container of user \"%s\"", user_id),
+				 errdetail_internal("%s", stop->error)));
+		store_event(user_id, "error", json_detail("operation", "reap", "message", stop->error, NULL));
+		return false;
+	}
+	store_record_stopped(user_id, (c == NULL || stop->gone) ? NULL : c->id);
+	ereport(LOG,
+			(errmsg("stopped the idle container of user \"%s\"", user_id)));
+	store_event(user_id, "reaped", json_detail("container", c ? c->id : NULL, NULL));
+	return true;
+}
+
+/* An orphan was stopped, or could not be. */
+static void
+record_orphan_stopped(const DockerContainer *c, const DockerStop *stop)
+{
+	if (!stop->stopped)
+	{
+		ereport(WARNING,
+				(errmsg("could not stop container %.12s, which no row owns", c->id),
+				 errdetail_internal("%s", stop->error)));
+		return;
+	}
+	ereport(LOG,
+			(errmsg("stopped container %.12s labelled for user \"%s\", which no row owns", c->id,
+					c->user_label ? c->user_label : "")));
+	store_event(c->user_label, "reaped", json_detail("container", c->id, "orphan", "true", NULL));
+}
+
+/* Rows (StoreRowSummary) by user id. */
+static HTAB *
+rows_by_user(List *rows)
+{
+	HTAB	   *by_user = container_index("pg_container rows by user", list_length(rows));
+	ListCell   *lc;
+
+	foreach(lc, rows)
+	{
+		StoreRowSummary *r = lfirst(lc);
+		ListedContainer *entry;
+		bool		found;
+
+		entry = hash_search(by_user, r->user_id, HASH_ENTER, &found);
+		entry->item = r;
+	}
+	return by_user;
+}
+
+/* The row that owns a listed container, by its user label; NULL if none. */
+static StoreRowSummary *
+owning_row(HTAB *by_user, const DockerContainer *c)
+{
+	ListedContainer *entry;
+	StoreRowSummary *owner;
+	bool		found;
+
+	if (c->user_label == NULL || strlen(c->user_label) >= CONTAINER_KEY_SIZE)
+		return NULL;
+	entry = hash_search(by_user, c->user_label, HASH_FIND, &found);
+	if (!found)
+		return NULL;
+	owner = (StoreRowSummary *) entry->item;
+	if ((owner->container_id != NULL && strcmp(owner->container_id, c->id) == 0) ||
+		(c->name != NULL && strcmp(owner->container_name, c->name) == 0))
+		return owner;
+	return NULL;
+}
+
+/* Index a container list by id and by name. */
+static void
+index_listed(List *listed, HTAB **by_id, HTAB **by_name)
+{
+	ListCell   *lc;
+
+	*by_id = container_index("pg_container containers by id", list_length(listed));
+	*by_name = container_index("pg_container containers by name", list_length(listed));
+	foreach(lc, listed)
+	{
+		DockerContainer *c = lfirst(lc);
+		ListedContainer *entry;
+		bool		found;
+
+		/* docker_valid_id holds for every listed id: it fits the key. */
+		entry = hash_search(*by_id, c->id, HASH_ENTER, &found);
+		entry->item = c;
+		if (c->name != NULL && strlen(c->name) < CONTAINER_KEY_SIZE)
+		{
+			entry = hash_search(*by_name, c->name, HASH_ENTER, &found);
+			entry->item = c;
+		}
+	}
+}
+
+/*
+ * Running containers labelled as this installation's that no row owns,
+ * made longer than pg_container.orphan_grace ago: left by a transaction
+ * that created a container and rolled back, or by a deleted row.  Their
+ * restart policy would keep them up for good.  The grace period spares
+ * the container of an ensure whose transaction has not committed yet.
+ */
+static List *
+running_orphans(List *listed)
+{
+	const char *installation = store_installation_id();
+	int64		cutoff = (int64) time(NULL) - pgc_orphan_grace_s;
+	HTAB	   *by_user;
+	List	   *orphans = NIL;
+	ListCell   *lc;
+
+	if (installation == NULL)
+		return NIL;
+	by_user = rows_by_user(store_all_rows());
+	foreach(lc, listed)
+	{
+		DockerContainer *c = lfirst(lc);
+
+		if (c->running && c->created > 0 && c->created <= cutoff &&
+			c->installation_label != NULL && strcmp(c->installation_label, installation) == 0 &&
+			owning_row(by_user, c) == NULL)
+			orphans = lappend(orphans, c);
+	}
+	return orphans;
+}
+
+/*
+ * Stop every running container idle past its row's timeout, and every
+ * orphan (running_orphans), all at once (at most
+ * pg_container.max_parallel_requests in flight), and return the user ids
+ * of the rows it stopped, as a list built in result_context.
+ *
+ * One list of our containers comes first, before any row is locked, so a
+ * hung engine holds no lock: each row's container must be in it, labelled
+ * as the user's, to be stopped, so a row pointed at another container
+ * stops nothing.  The candidate rows are locked for the whole sweep,
+ * skipping any that a touch or an ensure holds right now, so activity
+ * racing the sweep wins.  A container that fails to stop gets a WARNING
+ * and keeps its row as it is; the others are recorded.  Docker's failures
+ * are recorded per container rather than raised, and the table writes are
+ * by key on rows we hold, so no per-container subtransaction is needed.
+ */
+List *
+lifecycle_reap_idle(MemoryContext result_context)
+{
+	List	   *listed = docker_list_managed_containers();
+	List	   *candidates = store_lock_idle();
+	List	   *orphans = running_orphans(listed);
+	int			count = list_length(candidates) + list_length(orphans);
+	DockerStop *stops;
+	DockerContainer **found;
+	HTAB	   *by_id;
+	HTAB	   *by_name;
+	List	   *stopped = NIL;
+	ListCell   *lc;
+	int			nstops = 0;
+	int			i;
+
+	if (count == 0)
+		return NIL;
+
+	index_listed(listed, &by_id, &by_name);
+	stops = palloc0(sizeof(DockerStop) * count);
+	found = palloc0(sizeof(DockerContainer *) * (list_length(candidates) + 1));
+	i = 0;
+	foreach(lc, candidates)
+	{
+		ContainerRef *ref = lfirst(lc);
+		DockerContainer *c = find_listed(by_id, by_name, ref);
+
+		found[i++] = c;
+		if (c == NULL)
+			continue;
+		stops[nstops].id = c->id;
+		stops[nstops].name = ref->container_name;
+		nstops++;
+	}
+	foreach(lc, orphans)
+	{
+		DockerContainer *c = lfirst(lc);
+
+		stops[nstops].id = c->id;
+		stops[nstops].name = c->name ? c->name : c->id;
+		nstops++;
+	}
+	docker_stop_containers(stops, nstops, pgc_max_parallel_requests);
+
+	nstops = 0;
+	i = 0;
+	foreach(lc, candidates)
+	{
+		ContainerRef *ref = lfirst(lc);
+		DockerContainer *c = found[i++];
+
+		if (record_reaped(ref->user_id, c, c ? &stops[nstops++] : NULL))
+			stopped = lappend(stopped, MemoryContextStrdup(result_context, ref->user_id));
+	}
+	foreach(lc, orphans)
+		record_orphan_stopped(lfirst(lc), &stops[nstops++]);
+	return stopped;
 }
 
 /*
@@ -636,24 +874,7 @@ lifecycle_health_check(MemoryContext result_context)
 	if (count == 0)
 		return NIL;
 
-	by_id = container_index("pg_container containers by id", list_length(listed));
-	by_name = container_index("pg_container containers by name", list_length(listed));
-	foreach(lc, listed)
-	{
-		DockerContainer *c = lfirst(lc);
-		ListedContainer *entry;
-		bool		found;
-
-		if (strlen(c->id) >= CONTAINER_KEY_SIZE)
-			continue;
-		entry = hash_search(by_id, c->id, HASH_ENTER, &found);
-		entry->item = c;
-		if (c->name != NULL && strlen(c->name) < CONTAINER_KEY_SIZE)
-		{
-			entry = hash_search(by_name, c->name, HASH_ENTER, &found);
-			entry->item = c;
-		}
-	}
+	index_listed(listed, &by_id, &by_name);
 
 	healthy = palloc(sizeof(bool) * count);
 	down = palloc(sizeof(bool) * count);
@@ -813,51 +1034,32 @@ List *
 lifecycle_orphans(MemoryContext result_context)
 {
 	List	   *listed = docker_list_managed_containers();
-	List	   *rows = store_all_rows();
-	HTAB	   *by_user;
+	HTAB	   *by_user = rows_by_user(store_all_rows());
+	const char *installation = store_installation_id();
 	List	   *orphans = NIL;
 	ListCell   *lc;
-
-	by_user = container_index("pg_container rows by user", list_length(rows));
-	foreach(lc, rows)
-	{
-		StoreRowSummary *r = lfirst(lc);
-		ListedContainer *entry;
-		bool		found;
-
-		entry = hash_search(by_user, r->user_id, HASH_ENTER, &found);
-		entry->item = r;
-	}
 
 	foreach(lc, listed)
 	{
 		DockerContainer *c = lfirst(lc);
-		StoreRowSummary *owner = NULL;
-		ListedContainer *entry;
-		bool		found = false;
+		MemoryContext old_context;
+		DockerContainer *copy;
 
-		if (c->user_label != NULL && strlen(c->user_label) < CONTAINER_KEY_SIZE)
-		{
-			entry = hash_search(by_user, c->user_label, HASH_FIND, &found);
-			if (found)
-				owner = (StoreRowSummary *) entry->item;
-		}
-		if (owner != NULL &&
-			((owner->container_id != NULL && strcmp(owner->container_id, c->id) == 0) ||
-			 (c->name != NULL && strcmp(owner->container_name, c->name) == 0)))
+		/* Another installation's containers are not ours to report. */
+		if (installation != NULL && c->installation_label != NULL &&
+			strcmp(c->installation_label, installation) != 0)
+			continue;
+		if (owning_row(by_user, c) != NULL)
 			continue;
 
-		{
-			MemoryContext old_context = MemoryContextSwitchTo(result_context);
-			DockerContainer *copy = palloc0(sizeof(DockerContainer));
-
-			copy->id = pstrdup(c->id);
-			copy->name = c->name ? pstrdup(c->name) : NULL;
-			copy->user_label = c->user_label ? pstrdup(c->user_label) : NULL;
-			copy->state = c->state ? pstrdup(c->state) : NULL;
-			orphans = lappend(orphans, copy);
-			MemoryContextSwitchTo(old_context);
-		}
+		old_context = MemoryContextSwitchTo(result_context);
+		copy = palloc0(sizeof(DockerContainer));
+		copy->id = pstrdup(c->id);
+		copy->name = c->name ? pstrdup(c->name) : NULL;
+		copy->user_label = c->user_label ? pstrdup(c->user_label) : NULL;
+		copy->state = c->state ? pstrdup(c->state) : NULL;
+		orphans = lappend(orphans, copy);
+		MemoryContextSwitchTo(old_context);
 	}
 	return orphans;
 }

@@ -40,6 +40,7 @@ int			pgc_port_range_start = 19000;
 int			pgc_port_range_end = 19999;
 char	   *pgc_publish_address = NULL;
 int			pgc_stop_timeout_s = 10;
+int			pgc_orphan_grace_s = 600;
 int			pgc_url_mode = PGC_URL_INTERNAL;
 char	   *pgc_ready_path = NULL;
 int			pgc_ready_timeout_ms = 30000;
@@ -531,11 +532,20 @@ pgc_define_settings(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("pg_container.orphan_grace",
+							"Age after which a running container of this installation that no row owns is stopped by the reaper.",
+							"It spares the container of an ensure whose transaction has not committed yet; it must exceed the longest ensure.",
+							&pgc_orphan_grace_s,
+							600, 0, 7 * 24 * 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("pg_container.default_idle_timeout",
 							"Idle time after which a new user's container is reaped.",
 							"Each row's idle_timeout_min starts at this value.",
 							&pgc_default_idle_timeout_min,
-							30, 1, INT_MAX / 60,
+							30, 1, PGC_MAX_IDLE_TIMEOUT_MIN,
 							PGC_SUSET,
 							GUC_UNIT_MIN,
 							NULL, NULL, NULL);

@@ -59,7 +59,15 @@ extern char *pgc_database;
 extern double pgc_reap_interval_s;
 extern double pgc_health_check_interval_s;
 extern int	pgc_max_parallel_requests;
+extern int	pgc_orphan_grace_s;
 extern int	pgc_default_idle_timeout_min;
+
+/*
+ * The longest idle timeout, in minutes: a week.  The tables' CHECKs say the
+ * same; without a bound an application role could keep a container up for
+ * good.
+ */
+#define PGC_MAX_IDLE_TIMEOUT_MIN (7 * 24 * 60)
 extern int	pgc_event_retention_min;
 
 extern const char *pgc_restart_policy_name(int policy);

@@ -24,6 +24,7 @@
 #include "container_store.h"
 #include "docker_api.h"
 #include "lifecycle.h"
+#include "settings.h"
 #include "token_crypto.h"
 
 #define USER_ID_MAX_LENGTH 63
@@ -365,10 +366,10 @@ container_set_idle_timeout(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("idle timeout must not be null")));
 	minutes = PG_GETARG_INT32(1);
-	if (minutes <= 0)
+	if (minutes <= 0 || minutes > PGC_MAX_IDLE_TIMEOUT_MIN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("idle timeout must be a positive number of minutes"),
+				 errmsg("idle timeout must be between 1 and %d minutes", PGC_MAX_IDLE_TIMEOUT_MIN),
 				 errdetail("The value given is %d.", minutes)));
 
 	store_open(extension_namespace(fcinfo));

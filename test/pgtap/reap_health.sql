@@ -3,13 +3,17 @@
 -- code; test/scenarios/worker.t covers it).
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(31);
+SELECT plan(33);
 
 -- Idle timeouts.
 SELECT throws_ok($$SELECT container_set_idle_timeout(NULL, 5)$$, '22004', NULL, 'set_idle_timeout: a NULL user id is 22004');
 SELECT throws_ok($$SELECT container_set_idle_timeout('rh a', 5)$$, '22023', NULL, 'set_idle_timeout: a bad user id is 22023');
 SELECT throws_ok($$SELECT container_set_idle_timeout('rh-x', 0)$$, '22023',
-                 'idle timeout must be a positive number of minutes', 'set_idle_timeout: 0 minutes is 22023');
+                 'idle timeout must be between 1 and 10080 minutes', 'set_idle_timeout: 0 minutes is 22023');
+SELECT throws_ok($$SELECT container_set_idle_timeout('rh-x', 10081)$$, '22023',
+                 'idle timeout must be between 1 and 10080 minutes',
+                 'set_idle_timeout: more than a week is refused, so no role can keep a container up for good');
+SELECT is((SELECT count(*) FROM user_container WHERE user_id = 'rh-x'), 0::bigint, '... and makes no row');
 SELECT throws_ok($$SELECT container_set_idle_timeout('rh-x', NULL)$$, '22004', NULL, 'set_idle_timeout: NULL minutes is 22004');
 SELECT container_set_idle_timeout('rh-signup', 240) \g /dev/null
 SELECT is((SELECT status || ' ' || idle_timeout_min || ' ' || coalesce(container_id, 'none') FROM user_container WHERE user_id = 'rh-signup'),

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Events and observability: NOTIFY pg_container carries every state change
-# to a listening session, every state change has a LOG line with the user
+# Events and observability: NOTIFY pg_container carries the id of every
+# state change to a listening session (and no more, since any role may
+# LISTEN), every state change has a LOG line with the user
 # id, and the worker prunes events past pg_container.event_retention.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 6
+plan 9
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -12,18 +13,29 @@ reload() { q -c "SELECT pg_reload_conf()" >/dev/null; }
 
 q -c "DELETE FROM container_event WHERE user_id LIKE 'ev-%'"
 
-# A listener, for four seconds; meanwhile a user is created, stopped and removed.
+# Listeners, for four seconds: the test's superuser and a role with no
+# grants at all; meanwhile a user is created, stopped and removed.
+TEST_DB=postgres q -c "DROP ROLE IF EXISTS pgc_nobody" -c "CREATE ROLE pgc_nobody LOGIN"
 psql -X -qAt -d pgc_test -c "LISTEN pg_container" -c "SELECT pg_sleep(4)" >"$T/listener" 2>&1 &
 listener=$!
+psql -X -qAt -U pgc_nobody -d pgc_test -c "LISTEN pg_container" -c "SELECT pg_sleep(4)" >"$T/nobody" 2>&1 &
+nobody=$!
 sleep 1
 mark=$(stat -c %s "$LOG")
 q -c "SELECT container_ensure_running('ev-user')" -c "SELECT container_stop('ev-user')" -c "SELECT container_remove('ev-user')" >/dev/null
-wait "$listener"
+wait "$listener" "$nobody"
 
+# The payload is the event's id; the event itself is read from the table.
+ids=$(grep -o 'with payload "[^"]*"' "$T/listener" | grep -o '"[^"]*"$' | tr -d '"' | paste -sd, -)
+like "$ids" '^[0-9]+(,[0-9]+)+$' "a LISTEN pg_container session is sent the id of each event, and nothing else"
 # (uniq: a port found taken means a second "created", which is history too)
-events=$(grep -o '"event" : "[a-z]*"' "$T/listener" | grep -o '"[a-z]*"$' | tr -d '"' | uniq | tr '\n' ' ')
-is "$events" "created started stopped removed " "a LISTEN pg_container session is told of every state change, in order"
-like "$(grep -m1 'ev-user' "$T/listener")" '"user_id" : "ev-user"' "... as JSON naming the user"
+events=$(q -c "SELECT string_agg(event, ' ' ORDER BY id) FROM container_event WHERE id IN (${ids:-0}) AND user_id = 'ev-user'" | tr ' ' '\n' | uniq | tr '\n' ' ')
+is "$events" "created started stopped removed " "... one for every state change, in order"
+is "$(grep -c 'with payload' "$T/nobody")" "$(grep -c 'with payload' "$T/listener")" "a role with no grants hears as many notifications"
+is "$(grep -c 'ev-user' "$T/nobody")" 0 "... but learns no user id or container from them"
+denied=$(psql -X -qAt -U pgc_nobody -d pgc_test -c "SELECT count(*) FROM container_event" 2>&1)
+like "$denied" "permission denied" "... and cannot read the events they point at"
+TEST_DB=postgres q -c "DROP ROLE pgc_nobody"
 logged=$(tail -c +"$((mark + 1))" "$LOG" | grep -o 'pg_container: user "ev-user": [a-z]*' | sort -u | awk '{print $NF}' | tr '\n' ' ')
 is "$logged" "created removed started stopped " "each state change has a LOG line with the user id"
 
