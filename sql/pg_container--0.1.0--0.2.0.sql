@@ -132,7 +132,7 @@ SELECT pg_catalog.pg_extension_config_dump(
 -- container_status gains "outdated": its result type changes, so it is
 -- dropped and made again.  The grants applications had on it are kept
 -- aside here and given back at the end of this script.
-SELECT pg_catalog.set_config('pg_container_upgrade.status_acl', pg_catalog.coalesce(p.proacl::pg_catalog.text, ''), true)
+SELECT pg_catalog.set_config('pg_container_upgrade.status_acl', COALESCE(p.proacl::pg_catalog.text, ''), true)
   FROM pg_catalog.pg_proc p
  WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(
            pg_catalog.format('%I.container_status(text)', pg_catalog.current_schema()));

@@ -684,7 +684,6 @@ typedef struct VolumeWalk
 	bool		root_is_object;
 	char	   *user_label;
 	char	   *installation_label;
-	bool		any_label;
 } VolumeWalk;
 
 static void
@@ -699,9 +698,8 @@ volume_scalar(JsonWalker *w, char *value, JsonTokenType type)
 {
 	VolumeWalk *vw = w->state;
 
-	if (w->depth != 2 || !json_walk_at(w, 1, "Labels"))
+	if (w->depth != 2 || w->path[0].field == NULL || strcmp(w->path[0].field, "Labels") != 0)
 		return;
-	vw->any_label = true;
 	if (type != JSON_TOKEN_STRING)
 		return;
 	if (json_walk_at(w, 2, "Labels", PGC_LABEL_USER_ID))
@@ -723,13 +721,13 @@ decode_volume_owner(DockerRequest *req, const char *user_id, const char *install
 	walk_response(req, &w);
 	if (!vw.root_is_object)
 		raise_bad_shape(req, "a volume object");
-	if (!vw.any_label)
-		return VOLUME_UNLABELLED;
-	if (vw.user_label != NULL && strcmp(vw.user_label, user_id) == 0 &&
-		(installation == NULL ||
-		 (vw.installation_label != NULL && strcmp(vw.installation_label, installation) == 0)))
-		return VOLUME_OURS;
-	return VOLUME_FOREIGN;
+	if (vw.user_label != NULL && strcmp(vw.user_label, user_id) != 0)
+		return VOLUME_FOREIGN;
+	if (installation == NULL)
+		return VOLUME_OURS;		/* the tables predate installation labels */
+	if (vw.installation_label == NULL)
+		return VOLUME_UNLABELLED;	/* made before 0.3.0, or by hand */
+	return strcmp(vw.installation_label, installation) == 0 ? VOLUME_OURS : VOLUME_FOREIGN;
 }
 
 /*

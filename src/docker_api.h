@@ -39,7 +39,7 @@ typedef struct DockerContainer
 typedef enum VolumeOwner
 {
 	VOLUME_OURS,				/* labelled for this user and installation */
-	VOLUME_UNLABELLED,			/* no labels: made before 0.3.0, or by hand */
+	VOLUME_UNLABELLED,			/* no installation label: made before 0.3.0, or by hand */
 	VOLUME_FOREIGN				/* labelled for another user or installation */
 } VolumeOwner;
 

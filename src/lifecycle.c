@@ -834,7 +834,13 @@ lifecycle_reap_idle(MemoryContext result_context)
 		DockerContainer *c = found[i++];
 
 		if (record_reaped(ref->user_id, c, c ? &stops[nstops++] : NULL))
-			stopped = lappend(stopped, MemoryContextStrdup(result_context, ref->user_id));
+		{
+			/* The caller reads the list after SPI_finish: build it in its context. */
+			MemoryContext old_context = MemoryContextSwitchTo(result_context);
+
+			stopped = lappend(stopped, pstrdup(ref->user_id));
+			MemoryContextSwitchTo(old_context);
+		}
 	}
 	foreach(lc, orphans)
 		record_orphan_stopped(lfirst(lc), &stops[nstops++]);

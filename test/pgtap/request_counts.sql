@@ -3,7 +3,7 @@
 -- request through to dockerd) and by PostgreSQL's own statistics.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(17);
+SELECT plan(18);
 
 SELECT container_ensure_running('rc-user') \g /dev/null
 SELECT container_id AS rc_id FROM user_container WHERE user_id = 'rc-user' \gset
@@ -42,25 +42,29 @@ SELECT is(pg_temp.writes_since(), '1 updates, 1 HOT, 0 inserts', 'touch is one H
 COMMIT;
 SELECT is(pgc_test.fault_count('.'), 0, 'touch and status make no Docker request');
 
--- stop: one request; ensure on the stopped container: inspect and start.
+-- stop: an inspect, whose labels must name the user, and the stop;
+-- ensure on the stopped container: inspect and start.
 SELECT pgc_test.fault_reset() \g /dev/null
 SELECT container_stop('rc-user') \g /dev/null
-SELECT is(pgc_test.fault_count('.') || ' ' || pgc_test.fault_count('^POST /v[0-9.]+/containers/' || :'rc_id' || '/stop'), '1 1',
-          'stop makes one Docker request');
+SELECT is(pgc_test.fault_count('.') || ' ' || pgc_test.fault_count('^GET /v[0-9.]+/containers/' || :'rc_id' || '/json') || ' ' ||
+          pgc_test.fault_count('^POST /v[0-9.]+/containers/' || :'rc_id' || '/stop'), '2 1 1',
+          'stop makes two Docker requests: an inspect of the recorded id and the stop');
 SELECT pgc_test.fault_reset() \g /dev/null
 SELECT container_ensure_running('rc-user') \g /dev/null
 SELECT is(pgc_test.fault_count('.'), 2, 'ensure on a stopped container makes two Docker requests');
 SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/containers/' || :'rc_id' || '/start$'), 1, '... an inspect and a start');
 
--- Only a missing container pays for the lookup by name and the create.
+-- Only a missing container pays for the lookup by name, the labelled
+-- volume and the create.
 SELECT pgc_test.docker('rm -f mosaic-user-rc-user') \g /dev/null
 SELECT pgc_test.fault_reset() \g /dev/null
 SELECT container_ensure_running('rc-user') \g /dev/null
-SELECT is(pgc_test.fault_count('.'), 4, 'ensure on a missing container makes four Docker requests');
+SELECT is(pgc_test.fault_count('.'), 5, 'ensure on a missing container makes five Docker requests');
 SELECT is(pgc_test.fault_count('^GET /v[0-9.]+/containers/mosaic-user-rc-user/json$') || ' ' ||
+          pgc_test.fault_count('^POST /v[0-9.]+/volumes/create') || ' ' ||
           pgc_test.fault_count('^POST /v[0-9.]+/containers/create') || ' ' ||
           pgc_test.fault_count('/start$'),
-          '1 1 1', '... the inspect by id, one by name, the create and the start');
+          '1 1 1 1', '... the inspect by id, one by name, the volume, the create and the start');
 
 -- Health: one request whatever the number of users.
 SELECT pgc_test.fault_reset() \g /dev/null
@@ -68,12 +72,14 @@ SELECT count(*) AS running_users FROM user_container WHERE status = 'running' \g
 SELECT count(*) FROM container_health_check_all() \g /dev/null
 SELECT is(pgc_test.fault_count('.'), 1, format('the health check makes one Docker request for %s running users', :running_users));
 
--- Reap: the stops and nothing else, all in flight at once.
+-- Reap: one list, whose labels say which containers are the users', and
+-- the stops, all in flight at once.
 SELECT container_ensure_running('rc-idle' || i) FROM generate_series(1, 3) i \g /dev/null
 UPDATE user_container SET last_active_at = now() - interval '2 hours' WHERE user_id LIKE 'rc-idle%';
 SELECT pgc_test.fault_reset() \g /dev/null
 SELECT count(*) FROM container_reap_idle() \g /dev/null
-SELECT is(pgc_test.fault_count('.'), 3, 'a reap of three idle containers makes three Docker requests');
+SELECT is(pgc_test.fault_count('.'), 4, 'a reap of three idle containers makes four Docker requests');
+SELECT is(pgc_test.fault_count('^GET /v[0-9.]+/containers/json'), 1, '... one list');
 SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/containers/[0-9a-f]+/stop'), 3, '... the stops');
 SELECT is(pgc_test.fault_max_in_flight(), 3, '... in parallel');
 

@@ -77,7 +77,7 @@ TEST_DB=pgc_capture_update q -c "SET client_min_messages = error" -c "CREATE EXT
 	-c "SET search_path = public" \
 	-c "ALTER TABLE container_profile DROP CONSTRAINT container_profile_cpus_check,
 	    ADD CONSTRAINT container_profile_cpus_check CHECK (cpus >= 0 AND cpus <= 1024)"
-like "$(foreign_bindings pgc_capture_update)" "public.>=" "the simulated 0.2.0 install has its CHECK bound to the planted operator"
+like "$(foreign_bindings pgc_capture_update)" "operator >=\(real,integer\)" "the simulated 0.2.0 install has its CHECK bound to the planted operator"
 TEST_DB=pgc_capture_update q -c "SET client_min_messages = error" -c "ALTER EXTENSION pg_container UPDATE TO '0.3.0'" \
 	-c "INSERT INTO container_profile (name, cpus) VALUES ('pro', 2)"
 is "$(is_superuser)" "f" "after ALTER EXTENSION UPDATE the planted operator no longer runs"
