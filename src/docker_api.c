@@ -63,6 +63,24 @@ docker_valid_id(const char *id)
 	return true;
 }
 
+/*
+ * A string from the engine made safe for a log line or a message: control
+ * characters (a newline would forge a log line) become '?'.
+ */
+char *
+docker_printable(const char *s)
+{
+	char	   *out;
+
+	if (s == NULL)
+		return NULL;
+	out = pstrdup(s);
+	for (char *p = out; *p; p++)
+		if ((unsigned char) *p < ' ' || *p == 0x7f)
+			*p = '?';
+	return out;
+}
+
 /* Walk a response body, with an error that names the operation if it is not JSON. */
 static void
 walk_response(DockerRequest *req, JsonWalker *w)

@@ -97,5 +97,6 @@ extern bool docker_inspect_volume(const char *volume, const char *user_id,
 								  const char *installation, VolumeOwner *owner);
 extern void docker_remove_volume(const char *volume);
 extern bool docker_valid_id(const char *id);
+extern char *docker_printable(const char *s);
 
 #endif							/* PGC_DOCKER_API_H */

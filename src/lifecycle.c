@@ -666,7 +666,7 @@ record_orphan_stopped(const DockerContainer *c, const DockerStop *stop)
 	}
 	ereport(LOG,
 			(errmsg("stopped container %.12s labelled for user \"%s\", which no row owns", c->id,
-					c->user_label ? c->user_label : "")));
+					c->user_label ? docker_printable(c->user_label) : "")));
 	store_event(c->user_label, "reaped", json_detail("container", c->id, "orphan", "true", NULL));
 }
 
@@ -907,7 +907,7 @@ lifecycle_health_check(MemoryContext result_context)
 			down[i] = true;
 			ereport(LOG,
 					(errmsg("the container of user \"%s\" is %s; marking it stopped",
-							ref->user_id, c->state ? c->state : "not running")));
+							ref->user_id, c->state ? docker_printable(c->state) : "not running")));
 		}
 		else if (c->paused)
 			error = "container not running";	/* up, frozen: ensure unpauses it */

@@ -4,7 +4,7 @@
 -- operator_capture.t and two_databases.t.)
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(17);
+SELECT plan(19);
 
 -- A row pointed at another service's container (by a role that can write
 -- the table): on 0.2.0 the next ensure force-removed that container.
@@ -65,6 +65,19 @@ SELECT pgc_test.docker('rm -f mosaic-user-sec-orphan') \g /dev/null
 -- Profile images are bounded (a NOTIFY payload once carried them whole).
 SELECT throws_ok(format($$INSERT INTO container_profile (name, image) VALUES ('sec-long', %L)$$, repeat('a', 513)),
                  '23514', NULL, 'a profile image longer than 512 bytes is refused');
+
+-- The engine is trusted no further than it must be: an id that is not 64
+-- hex digits is refused before it is stored or used in a path.
+SELECT container_id AS sec_name_id FROM user_container WHERE user_id = 'sec-name' \gset
+SELECT pgc_test.use_fault_engine() \g /dev/null
+SELECT pgc_test.fault_rules(jsonb_build_array(jsonb_build_object(
+    'method', 'GET', 'path', '^/v[0-9.]+/containers/[^/]+/json$', 'status', 200,
+    'body', '{"Id": "../../../volumes/x", "Name": "/mosaic-user-sec-name", "State": {"Status": "running", "Running": true},'
+            ' "Config": {"Labels": {"pg_container.user_id": "sec-name"}}}'))) \g /dev/null
+SELECT throws_ok($$SELECT container_ensure_running('sec-name')$$, '58000', NULL,
+                 'an inspect whose Id is not 64 hex digits is refused as an unexpected response');
+SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT is((SELECT container_id FROM user_container WHERE user_id = 'sec-name'), :'sec_name_id'::text, '... and nothing of it is stored');
 
 -- Labels carry this installation's identity.
 SELECT is(pgc_test.inspect('mosaic-user-sec-name', '{{index .Config.Labels "pg_container.installation"}}'),
