@@ -30,6 +30,7 @@
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "utils/acl.h"
 #include "storage/pmsignal.h"
 #include "utils/memutils.h"
 
@@ -117,10 +118,66 @@ effective_docker_host(void)
 	return DEFAULT_SOCKET;
 }
 
+/*
+ * Docker's own convention for an endpoint taken from the environment:
+ * DOCKER_TLS_VERIFY (any non-empty value) means TLS, verified, with the
+ * certificates in DOCKER_CERT_PATH, else ~/.docker.  The settings win
+ * whenever pg_container.docker_host is set.
+ */
+static bool
+endpoint_from_environment(void)
+{
+	return (pgc_docker_host == NULL || pgc_docker_host[0] == '\0') &&
+		getenv("DOCKER_HOST") != NULL && getenv("DOCKER_HOST")[0] != '\0';
+}
+
+static const char *
+effective_cert_path(void)
+{
+	const char *env;
+
+	if (pgc_docker_cert_path != NULL && pgc_docker_cert_path[0] != '\0')
+		return pgc_docker_cert_path;
+	if (!endpoint_from_environment())
+		return "";
+	env = getenv("DOCKER_CERT_PATH");
+	if (env != NULL && env[0] != '\0')
+		return env;
+	env = getenv("DOCKER_TLS_VERIFY");
+	if (env != NULL && env[0] != '\0' && getenv("HOME") != NULL)
+		return psprintf("%s/.docker", getenv("HOME"));
+	return "";
+}
+
+static bool
+effective_tls_verify(void)
+{
+	const char *env;
+
+	if (!endpoint_from_environment())
+		return pgc_docker_tls_verify;
+	env = getenv("DOCKER_TLS_VERIFY");
+	return env != NULL && env[0] != '\0';
+}
+
+/*
+ * The endpoint as messages may show it: never with credentials written
+ * into the URL, and to a caller who is not a superuser not at all, since
+ * the setting is hidden from them.
+ */
 const char *
 docker_endpoint_name(void)
 {
-	return effective_docker_host();
+	const char *host = effective_docker_host();
+	const char *scheme_end = strstr(host, "://");
+	const char *at;
+
+	if (!superuser_arg(GetOuterUserId()))
+		return "(hidden)";
+	if (scheme_end != NULL && (at = strchr(scheme_end + 3, '@')) != NULL &&
+		at < scheme_end + 3 + strcspn(scheme_end + 3, "/?#"))
+		return psprintf("%.*s%s", (int) (scheme_end + 3 - host), host, at + 1);
+	return host;
 }
 
 /*
@@ -137,7 +194,7 @@ set_tcp_base_url(const char *scheme, const char *rest, int default_port)
 	if (len == 0 || len > 900)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid Docker endpoint \"%s\"", endpoint.source)));
+				 errmsg("invalid Docker endpoint \"%s\"", docker_endpoint_name())));
 
 	/* An IPv6 literal's colons are not a port separator. */
 	close_bracket = (rest[0] == '[') ? memchr(rest, ']', len) : NULL;
@@ -154,24 +211,54 @@ set_tcp_base_url(const char *scheme, const char *rest, int default_port)
 				 scheme, (int) len, rest, default_port);
 }
 
+/*
+ * Say what a resolved endpoint exposes.  A create request carries the
+ * gateway token in its body, so a TCP endpoint without TLS sends it in
+ * clear: warned of once per endpoint and process.  A certificate folder
+ * without ca.pem would make libcurl trust the system's CAs for a Docker
+ * engine, which is never meant: refused.
+ */
+static void
+check_endpoint_security(void)
+{
+	if (endpoint.tls && endpoint.tls_verify && endpoint.cert_path[0] != '\0')
+	{
+		struct stat st;
+		char	   *ca = psprintf("%s/ca.pem", endpoint.cert_path);
+
+		if (stat(ca, &st) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONFIG_FILE_ERROR),
+					 errmsg("Docker certificate folder \"%s\" has no ca.pem", endpoint.cert_path),
+					 errdetail("Without it the engine's certificate would be checked against the system's certificate authorities."),
+					 errhint("Put the CA that signed the engine's certificate in ca.pem, as Docker's DOCKER_CERT_PATH layout has it.")));
+	}
+	if (endpoint.socket_path[0] == '\0' && !endpoint.tls)
+		ereport(WARNING,
+				(errmsg("the Docker endpoint \"%s\" is not encrypted", docker_endpoint_name()),
+				 errdetail("Gateway tokens travel to it in clear text in every container create request."),
+				 errhint("Use a unix socket, https://, or tcp:// with pg_container.docker_cert_path.")));
+}
+
 /* Re-resolve the endpoint when any setting that shapes it has changed. */
 static void
 resolve_endpoint(void)
 {
 	const char *host = effective_docker_host();
-	const char *cert_path = pgc_docker_cert_path ? pgc_docker_cert_path : "";
+	const char *cert_path = effective_cert_path();
+	bool		tls_verify = effective_tls_verify();
 	bool		use_tls_for_tcp;
 
 	if (endpoint.resolved &&
 		strcmp(endpoint.source, host) == 0 &&
 		strcmp(endpoint.cert_path, cert_path) == 0 &&
-		endpoint.tls_verify == pgc_docker_tls_verify)
+		endpoint.tls_verify == tls_verify)
 		return;
 
 	memset(&endpoint, 0, sizeof(endpoint));
 	strlcpy(endpoint.source, host, sizeof(endpoint.source));
 	strlcpy(endpoint.cert_path, cert_path, sizeof(endpoint.cert_path));
-	endpoint.tls_verify = pgc_docker_tls_verify;
+	endpoint.tls_verify = tls_verify;
 
 	/* Docker's convention: tcp:// speaks TLS when certificates are given. */
 	use_tls_for_tcp = cert_path[0] != '\0';
@@ -202,10 +289,11 @@ resolve_endpoint(void)
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unsupported Docker endpoint \"%s\"", host),
+				 errmsg("unsupported Docker endpoint \"%s\"", docker_endpoint_name()),
 				 errhint("Use unix:///path, an absolute socket path, tcp://host:port, "
 						 "http://host:port or https://host:port.")));
 
+	check_endpoint_security();
 	endpoint.resolved = true;
 }
 
@@ -631,7 +719,7 @@ ensure_api_prefix(void)
 			ereport(ERROR,
 					(errcode(ERRCODE_SYSTEM_ERROR),
 					 errmsg("could not negotiate the Docker API version: the engine at \"%s\" sent no usable Api-Version header",
-							endpoint.source),
+							docker_endpoint_name()),
 					 errhint("Set pg_container.docker_api_version.")));
 
 		if (major > NEWEST_KNOWN_API_MAJOR ||
@@ -732,7 +820,7 @@ docker_error_message(DockerRequest *req)
 static char *
 describe_failure(DockerRequest *req, int *sqlstate, const char **hint)
 {
-	const char *where = req->url ? req->url : endpoint.source;
+	const char *where = req->url ? req->url : docker_endpoint_name();
 	const char *detail = req->failure_detail ? req->failure_detail : "unknown error";
 
 	*sqlstate = ERRCODE_IO_ERROR;
