@@ -291,8 +291,9 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 	[STMT_OVERVIEW] = {
 		"SELECT c.user_id, c.status, c.gateway_port,"
 		"       CASE WHEN c.status = 'running' AND c.last_active_at IS NOT NULL"
-		"            THEN GREATEST(0, c.idle_timeout_min - pg_catalog.floor("
-		"                 pg_catalog.date_part('epoch', pg_catalog.now() - c.last_active_at) / 60)::integer)"
+		/* In bigint, clamped: a last activity far in the past must not overflow. */
+		"            THEN GREATEST(0, LEAST(c.idle_timeout_min::bigint, c.idle_timeout_min - pg_catalog.floor("
+		"                 pg_catalog.date_part('epoch', pg_catalog.now() - c.last_active_at) / 60)::bigint))::integer"
 		"       END,"
 		"       c.healthy, c.profile, c.spec_hash, c.container_id,"
 		"       coalesce(e.detail ->> 'message', c.health_error),"

@@ -570,6 +570,8 @@ docker_create_container(const ContainerSpec *spec, bool *name_taken, const char 
 			w.on_container_start = inspect_container_start;
 			w.state = &iw;
 			walk_response(req, &w);
+			/* The body carried the token: wipe it. */
+			explicit_bzero(body, strlen(body));
 			id = created.id;
 			if (!iw.id_is_string || !docker_valid_id(id))
 				raise_bad_shape(req, "a created container's \"Id\" of 64 hexadecimal digits");
@@ -577,6 +579,7 @@ docker_create_container(const ContainerSpec *spec, bool *name_taken, const char 
 		}
 		if (req->status == 409)
 		{
+			explicit_bzero(body, strlen(body));
 			*name_taken = true;
 			return NULL;
 		}
@@ -589,6 +592,7 @@ docker_create_container(const ContainerSpec *spec, bool *name_taken, const char 
 			pulled = true;
 			continue;
 		}
+		explicit_bzero(body, strlen(body));
 		docker_raise_failure(req);
 	}
 }

@@ -127,6 +127,8 @@ ensure_running(FunctionCallInfo fcinfo, bool restart)
 	MemoryContext caller_context = CurrentMemoryContext;
 	char	   *url;
 	char	   *token;
+	char	   *plain;
+	Datum		result;
 
 	/* Without a usable key, fail before touching the table or Docker. */
 	pgc_require_encryption_key();
@@ -137,10 +139,14 @@ ensure_running(FunctionCallInfo fcinfo, bool restart)
 	else
 		lifecycle_ensure_running(user_id, &url, &token);
 	url = MemoryContextStrdup(caller_context, url);
-	token = MemoryContextStrdup(caller_context, token);
+	plain = MemoryContextStrdup(caller_context, token);
+	/* The plaintext token is wiped from every buffer we had it in. */
+	explicit_bzero(token, strlen(token));
 	store_close();
 
-	return url_token_result(fcinfo, url, token);
+	result = url_token_result(fcinfo, url, plain);
+	explicit_bzero(plain, strlen(plain));
+	return result;
 }
 
 /*

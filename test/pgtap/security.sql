@@ -4,7 +4,7 @@
 -- operator_capture.t and two_databases.t.)
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(19);
+SELECT plan(20);
 
 -- A row pointed at another service's container (by a role that can write
 -- the table): on 0.2.0 the next ensure force-removed that container.
@@ -78,6 +78,12 @@ SELECT throws_ok($$SELECT container_ensure_running('sec-name')$$, '58000', NULL,
                  'an inspect whose Id is not 64 hex digits is refused as an unexpected response');
 SELECT pgc_test.use_dockerd() \g /dev/null
 SELECT is((SELECT container_id FROM user_container WHERE user_id = 'sec-name'), :'sec_name_id'::text, '... and nothing of it is stored');
+
+-- The overview's idle minutes cannot overflow, however old the activity.
+UPDATE user_container SET last_active_at = '4000-01-01 00:00:00+00 BC' WHERE user_id = 'sec-name';
+SELECT is((SELECT idle_minutes_left FROM container_overview WHERE user_id = 'sec-name'), 0,
+          'a last activity six thousand years ago leaves 0 idle minutes, not an integer overflow');
+UPDATE user_container SET last_active_at = now() WHERE user_id = 'sec-name';
 
 -- Labels carry this installation's identity.
 SELECT is(pgc_test.inspect('mosaic-user-sec-name', '{{index .Config.Labels "pg_container.installation"}}'),
