@@ -57,7 +57,7 @@ SELECT is(ARRAY(SELECT container_reap_idle()), '{}'::text[], 'past orphan_grace 
 SELECT is(pgc_test.state_of('mosaic-user-sec-orphan'), 'exited', '... but stops the orphan');
 SELECT is(pgc_test.docker('volume ls -q --filter name=mosaic-user-sec-orphan-state'), 'mosaic-user-sec-orphan-state',
           '... and keeps its volume');
-SELECT is((SELECT detail ->> 'orphan' FROM container_event WHERE user_id = 'sec-orphan' AND event = 'reaped'), 'true',
+SELECT is((SELECT detail ->> 'orphan' FROM container_event WHERE user_id = 'sec-orphan' AND event = 'reaped' ORDER BY id DESC LIMIT 1), 'true',
           '... recording a reaped event marked orphan');
 RESET pg_container.orphan_grace;
 SELECT pgc_test.docker('rm -f mosaic-user-sec-orphan') \g /dev/null
