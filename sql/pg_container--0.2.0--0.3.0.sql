@@ -72,6 +72,29 @@ ALTER TABLE @extschema@.container_profile
     ADD CONSTRAINT container_profile_idle_timeout_min_check
         CHECK (idle_timeout_min OPERATOR(pg_catalog.>=) 1 AND idle_timeout_min OPERATOR(pg_catalog.<=) 10080);
 
+-- What the real gateway needs, per profile: its command (NULL: the
+-- setting; an empty array: the image's own), an init process and
+-- dropped capabilities (NULL: the settings).
+ALTER TABLE @extschema@.container_profile
+    ADD COLUMN command text[],
+    ADD COLUMN init boolean,
+    ADD COLUMN drop_capabilities boolean;
+
+COMMENT ON COLUMN @extschema@.container_profile.command IS
+    'Command of the container, as words; NULL: pg_container.command; an empty array: the image''s own.';
+
+-- The container's output, for the DBA: the token is redacted.
+CREATE FUNCTION @extschema@.container_logs(user_id text, tail integer DEFAULT 100, since interval DEFAULT NULL)
+RETURNS SETOF text
+AS 'MODULE_PATHNAME', 'container_logs'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_logs(text, integer, interval) IS
+    'The last lines of the user''s container''s output (at most tail, from since ago), with the token replaced by <redacted>.';
+
+REVOKE ALL ON FUNCTION @extschema@.container_logs(text, integer, interval) FROM PUBLIC;
+
 -- container_event
 ALTER TABLE @extschema@.container_event
     DROP CONSTRAINT container_event_event_check,

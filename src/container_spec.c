@@ -56,6 +56,88 @@ effective_pids_limit(const ContainerProfile *profile)
 	return (profile && profile->pids_limit >= 0) ? profile->pids_limit : pgc_pids_limit;
 }
 
+static bool
+effective_init(const ContainerProfile *profile)
+{
+	return (profile && profile->init >= 0) ? profile->init == 1 : pgc_init;
+}
+
+static bool
+effective_drop_capabilities(const ContainerProfile *profile)
+{
+	return (profile && profile->drop_capabilities >= 0) ? profile->drop_capabilities == 1 : pgc_drop_capabilities;
+}
+
+/* The command as words: the profile's if it has one, else the setting's. */
+static List *
+effective_command(const ContainerProfile *profile)
+{
+	List	   *words = NIL;
+	char	   *copy;
+	char	   *word;
+	char	   *save = NULL;
+
+	if (profile && profile->has_command)
+		return profile->command;
+	copy = pstrdup(pgc_command ? pgc_command : "");
+	for (word = strtok_r(copy, " \t", &save); word; word = strtok_r(NULL, " \t", &save))
+		words = lappend(words, word);
+	return words;
+}
+
+/*
+ * The /28 of pg_container.network_pool that a user's network gets: the
+ * pool's (port mod its size)-th.  Ports are unique and kept for the row's
+ * life, so subnets are too, with no state of their own; when another
+ * network holds it already (another database's range wrapping onto this
+ * one), the caller moves the user to another port.
+ */
+char *
+spec_network_subnet(int host_port)
+{
+	unsigned int a,
+				b,
+				c,
+				d,
+				bits;
+	uint32		base;
+	uint32		subnets;
+	uint32		subnet;
+
+	if (sscanf(pgc_network_pool, "%u.%u.%u.%u/%u", &a, &b, &c, &d, &bits) != 5 || bits < 8 || bits > 28)
+		elog(ERROR, "pg_container.network_pool \"%s\" is not a network", pgc_network_pool);
+	base = ((a << 24) | (b << 16) | (c << 8) | d) & ~(uint32) ((UINT64CONST(1) << (32 - bits)) - 1);
+	subnets = (uint32) (UINT64CONST(1) << (28 - bits));
+	subnet = base + ((uint32) host_port % subnets) * 16;
+	return psprintf("%u.%u.%u.%u/28", subnet >> 24, (subnet >> 16) & 0xff, (subnet >> 8) & 0xff, subnet & 0xff);
+}
+
+/*
+ * The network a user's container joins: one of its own (per_user), named
+ * after the container, or the shared pg_container.network.
+ */
+char *
+spec_network_name(const char *container_name)
+{
+	if (pgc_network_mode == PGC_NETWORK_PER_USER)
+		return psprintf("%s-net", container_name);
+	return pstrdup(pgc_network);
+}
+
+/*
+ * HOME for the gateway: the folder that holds the state path, as OpenClaw's
+ * container docs have it (HOME=/home/node, state in /home/node/.openclaw).
+ */
+static char *
+state_home(const char *state_path)
+{
+	const char *slash = strrchr(state_path, '/');
+
+	if (slash == NULL || slash == state_path)
+		return pstrdup("/");
+	return pnstrdup(state_path, slash - state_path);
+}
+
 /* Replace each occurrence of a placeholder in a template. */
 static char *
 fill_placeholders(const char *template, const UserContainerRow *row, const char *token)
@@ -112,6 +194,11 @@ spec_current_hash(const ContainerProfile *profile)
 	if (profile != NULL)
 		foreach(lc, profile->extra_env)
 			appendStringInfo(&canon, "env=%s\n", (char *) lfirst(lc));
+	foreach(lc, effective_command(profile))
+		appendStringInfo(&canon, "cmd=%s\n", (char *) lfirst(lc));
+	appendStringInfo(&canon, "init=%d\ncap_drop=%d\nnetwork_mode=%d\nnetwork_pool=%s\n",
+					 effective_init(profile), effective_drop_capabilities(profile),
+					 pgc_network_mode, pgc_network_pool);
 	/* Containers made before they were labelled with it show as outdated. */
 	if (store_installation_id() != NULL)
 		appendStringInfo(&canon, "installation=%s\n", store_installation_id());
@@ -142,15 +229,26 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->name = row->container_name;
 	spec->user_id = row->user_id;
 	spec->image = effective_image(profile);
+	/*
+	 * The original service's variables, then what OpenClaw reads: the token
+	 * its gateway checks, and the paths its container docs pin, so that the
+	 * gateway's whole state lands in the user's volume.
+	 */
 	spec->env = list_make3(psprintf("MOSAIC_API_URL=%s", pgc_api_url),
 						   psprintf("AGENT_TOKEN=%s", token),
 						   psprintf("AGENT_ID=%s", row->id));
+	spec->env = lappend(spec->env, psprintf("OPENCLAW_GATEWAY_TOKEN=%s", token));
+	spec->env = lappend(spec->env, psprintf("OPENCLAW_STATE_DIR=%s", pgc_state_path));
+	spec->env = lappend(spec->env, psprintf("HOME=%s", state_home(pgc_state_path)));
 	if (profile != NULL)
 		foreach(lc, profile->extra_env)
 			spec->env = lappend(spec->env, fill_placeholders(lfirst(lc), row, token));
 	spec->volume = psprintf("%s-state", row->container_name);
 	spec->state_path = pgc_state_path;
-	spec->network = pgc_network;
+	spec->network = spec_network_name(row->container_name);
+	spec->command = effective_command(profile);
+	spec->init = effective_init(profile);
+	spec->drop_capabilities = effective_drop_capabilities(profile);
 	spec->gateway_port = pgc_gateway_port;
 	spec->publish_address = pgc_publish_address;
 	spec->host_port = host_port;

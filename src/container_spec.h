@@ -27,10 +27,16 @@ typedef struct ContainerProfile
 	int			pids_limit;		/* -1: pg_container.pids_limit */
 	int			idle_timeout_min;	/* -1: the row keeps its own */
 	List	   *extra_env;		/* "KEY=VALUE" templates, may be NIL */
+	List	   *command;		/* words; used only if has_command */
+	bool		has_command;	/* false: pg_container.command */
+	int			init;			/* 1, 0, or -1: pg_container.init */
+	int			drop_capabilities;	/* 1, 0, or -1: pg_container.drop_capabilities */
 } ContainerProfile;
 
 extern void spec_build(ContainerSpec *spec, const UserContainerRow *row,
 					   const ContainerProfile *profile, const char *token, int host_port);
 extern char *spec_current_hash(const ContainerProfile *profile);
+extern char *spec_network_name(const char *container_name);
+extern char *spec_network_subnet(int host_port);
 
 #endif							/* PGC_CONTAINER_SPEC_H */

@@ -77,6 +77,7 @@ typedef enum StoreStatement
 	STMT_OVERVIEW,
 	/* 0.3.0 */
 	STMT_GET_INSTALLATION,
+	STMT_GET_PROFILE_V3,
 	STMT_COUNT
 } StoreStatement;
 
@@ -305,6 +306,13 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" ORDER BY c.user_id",
 		0, {}
 	},
+	[STMT_GET_PROFILE_V3] = {
+		"SELECT image, memory_limit_mb, cpus, pids_limit, idle_timeout_min, extra_env,"
+		"       command, init, drop_capabilities"
+		"  FROM @extschema@.container_profile"
+		" WHERE name = $1",
+		1, {TEXTOID}
+	},
 	/* The oldest row: see the 0.3.0 script for why there can be two. */
 	[STMT_GET_INSTALLATION] = {
 		"SELECT id FROM @extschema@.container_installation"
@@ -465,6 +473,39 @@ static char *
 column_text(int col)
 {
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+}
+
+/* A text[] column of the first row as a List of strings; NIL if NULL. */
+static List *
+column_text_list(int col, bool *is_set)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+	List	   *items = NIL;
+	Datum	   *elems;
+	bool	   *elem_nulls;
+	int			n;
+
+	if (is_set != NULL)
+		*is_set = !isnull;
+	if (isnull)
+		return NIL;
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &elem_nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (!elem_nulls[i])
+			items = lappend(items, TextDatumGetCString(elems[i]));
+	return items;
+}
+
+/* A boolean column of the first row: 1, 0, or -1 if NULL. */
+static int
+column_bool(int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? -1 : (DatumGetBool(d) ? 1 : 0);
 }
 
 static bool
@@ -842,7 +883,11 @@ store_get_profile(const char *name, ContainerProfile *profile)
 	Datum		d;
 
 	require_v2();
-	run(STMT_GET_PROFILE, values, NULL, 1);
+	/* 0.3.0's tables, which have the installation, have these columns too. */
+	if (OidIsValid(current_installation_relid))
+		run(STMT_GET_PROFILE_V3, values, NULL, 1);
+	else
+		run(STMT_GET_PROFILE, values, NULL, 1);
 	if (SPI_processed == 0)
 		return false;
 
@@ -857,19 +902,16 @@ store_get_profile(const char *name, ContainerProfile *profile)
 		profile->pids_limit = -1;
 	if (!column_int(5, &profile->idle_timeout_min))
 		profile->idle_timeout_min = -1;
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull);
-	profile->extra_env = NIL;
-	if (!isnull)
+	profile->extra_env = column_text_list(6, NULL);
+	profile->command = NIL;
+	profile->has_command = false;
+	profile->init = -1;
+	profile->drop_capabilities = -1;
+	if (SPI_tuptable->tupdesc->natts >= 9)
 	{
-		Datum	   *elems;
-		bool	   *elem_nulls;
-		int			n;
-
-		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
-						  &elems, &elem_nulls, &n);
-		for (int i = 0; i < n; i++)
-			if (!elem_nulls[i])
-				profile->extra_env = lappend(profile->extra_env, TextDatumGetCString(elems[i]));
+		profile->command = column_text_list(7, &profile->has_command);
+		profile->init = column_bool(8);
+		profile->drop_capabilities = column_bool(9);
 	}
 	return true;
 }

@@ -172,6 +172,10 @@ inspect_scalar(JsonWalker *w, char *value, JsonTokenType type)
 		out->paused = (type == JSON_TOKEN_TRUE);
 	else if (json_walk_at(w, 3, "State", "Health", "Status") && is_string)
 		out->health = value;
+	else if (json_walk_at(w, 2, "State", "ExitCode") && type == JSON_TOKEN_NUMBER)
+		out->exit_code = atoi(value);
+	else if (json_walk_at(w, 1, "RestartCount") && type == JSON_TOKEN_NUMBER)
+		out->restart_count = atoi(value);
 	else if (json_walk_at(w, 5, "NetworkSettings", "Ports", iw->port_key, "[0]", "HostPort"))
 		iw->live_port = port_value(value);
 	else if (json_walk_at(w, 5, "HostConfig", "PortBindings", iw->port_key, "[0]", "HostPort"))
@@ -422,6 +426,18 @@ build_create_body(const ContainerSpec *spec)
 	}
 	appendStringInfoChar(&buf, '}');
 
+	if (spec->command != NIL)
+	{
+		appendStringInfoString(&buf, ",\"Cmd\":[");
+		foreach(lc, spec->command)
+		{
+			if (lc != list_head(spec->command))
+				appendStringInfoChar(&buf, ',');
+			append_json_string(&buf, (const char *) lfirst(lc));
+		}
+		appendStringInfoChar(&buf, ']');
+	}
+
 	appendStringInfo(&buf, ",\"ExposedPorts\":{\"%d/tcp\":{}}", spec->gateway_port);
 
 	appendStringInfoString(&buf, ",\"HostConfig\":{\"Binds\":[");
@@ -434,6 +450,10 @@ build_create_body(const ContainerSpec *spec)
 
 	/* Never privileged, never gaining privileges through setuid binaries. */
 	appendStringInfoString(&buf, ",\"Privileged\":false,\"SecurityOpt\":[\"no-new-privileges\"]");
+	if (spec->drop_capabilities)
+		appendStringInfoString(&buf, ",\"CapDrop\":[\"ALL\"]");
+	if (spec->init)
+		appendStringInfoString(&buf, ",\"Init\":true");
 	appendStringInfoString(&buf, ",\"RestartPolicy\":{\"Name\":");
 	append_json_string(&buf, spec->restart_policy);
 	appendStringInfoChar(&buf, '}');
@@ -512,7 +532,7 @@ docker_pull_image(const char *image)
 
 /* Replace every occurrence of secret in text, so errors cannot leak it. */
 static char *
-redact(const char *text, const char *secret)
+redact_as(const char *text, const char *secret, const char *replacement)
 {
 	StringInfoData buf;
 	size_t		slen;
@@ -526,10 +546,83 @@ redact(const char *text, const char *secret)
 	for (p = text; (hit = strstr(p, secret)) != NULL; p = hit + slen)
 	{
 		appendBinaryStringInfo(&buf, p, hit - p);
-		appendStringInfoString(&buf, "[redacted]");
+		appendStringInfoString(&buf, replacement);
 	}
 	appendStringInfoString(&buf, p);
 	return buf.data;
+}
+
+static char *
+redact(const char *text, const char *secret)
+{
+	return redact_as(text, secret, "[redacted]");
+}
+
+/* Add the lines of one chunk of log output, each made safe to show. */
+static List *
+append_log_lines(List *lines, const char *data, size_t len, const char *secret)
+{
+	const char *end = data + len;
+
+	while (data < end)
+	{
+		const char *nl = memchr(data, '\n', end - data);
+		size_t		n = (nl ? nl : end) - data;
+		char	   *line = pnstrdup(data, n);
+
+		if (n > 0 && line[n - 1] == '\r')
+			line[n - 1] = '\0';
+		/* Log output is the gateway's bytes: make it valid text first. */
+		if (!pg_verify_mbstr(GetDatabaseEncoding(), line, strlen(line), true))
+			for (char *p = line; *p; p++)
+				if ((unsigned char) *p >= 0x80)
+					*p = '?';
+		lines = lappend(lines, docker_printable(redact_as(line, secret, "<redacted>")));
+		data = nl ? nl + 1 : end;
+	}
+	return lines;
+}
+
+/*
+ * The last lines of a container's output, stdout and stderr, in order,
+ * with every occurrence of secret (the user's token) replaced by
+ * "<redacted>".  Docker multiplexes the two streams in frames of an
+ * 8-byte header (stream, 0, 0, 0, big-endian length) and the payload,
+ * unless the container has a TTY, when the output comes raw.  The answer
+ * is bounded by pg_container.max_response_size.
+ */
+List *
+docker_container_logs(const char *id, const char *name, int tail, int64 since, const char *secret)
+{
+	DockerRequest *req;
+	const unsigned char *p;
+	const unsigned char *end;
+	List	   *lines = NIL;
+
+	req = docker_request_new("GET",
+							 psprintf("/containers/%s/logs?stdout=1&stderr=1&tail=%d&since=" INT64_FORMAT,
+									  url_segment(id), tail, since),
+							 psprintf("read the logs of container \"%s\"", name));
+	docker_run_request(req);
+	if (req->status != 200)
+		docker_raise_failure(req);
+
+	p = (const unsigned char *) req->response;
+	end = p + req->response_len;
+	if (req->response_len >= 8 && p[0] <= 2 && p[1] == 0 && p[2] == 0 && p[3] == 0)
+	{
+		while (end - p >= 8)
+		{
+			size_t		n = ((size_t) p[4] << 24) | ((size_t) p[5] << 16) | ((size_t) p[6] << 8) | p[7];
+
+			p += 8;
+			n = Min(n, (size_t) (end - p));
+			lines = append_log_lines(lines, (const char *) p, n, secret);
+			p += n;
+		}
+		return lines;
+	}
+	return append_log_lines(lines, req->response, req->response_len, secret);
 }
 
 /*
@@ -730,7 +823,7 @@ volume_scalar(JsonWalker *w, char *value, JsonTokenType type)
 		vw->installation_label = value;
 }
 
-/* Whose the volume a response describes is. */
+/* Whose the volume (or network) a response describes is, by its labels. */
 static VolumeOwner
 decode_volume_owner(DockerRequest *req, const char *user_id, const char *installation)
 {
@@ -792,6 +885,134 @@ docker_create_volume(const char *volume, const char *user_id, const char *instal
 	if (req->status != 200 && req->status != 201)
 		docker_raise_failure(req);
 	return decode_volume_owner(req, user_id, installation);
+}
+
+/*
+ * Make a user's own bridge network, labelled like the volume, unless it
+ * exists; say whose the network of that name is.  Docker allows two
+ * networks of one name, so the name is looked up first and the create
+ * asks Docker to refuse a duplicate.
+ */
+VolumeOwner
+docker_create_network(const char *network, const char *subnet, const char *user_id,
+					  const char *installation, bool *subnet_taken)
+{
+	DockerRequest *req;
+	StringInfoData body;
+
+	VolumeOwner owner;
+
+	if (docker_inspect_network(network, user_id, installation, &owner))
+		return owner;
+
+	initStringInfo(&body);
+	appendStringInfoString(&body, "{\"Name\":");
+	append_json_string(&body, network);
+	appendStringInfoString(&body, ",\"CheckDuplicate\":true,\"Driver\":\"bridge\",\"IPAM\":{\"Config\":[{\"Subnet\":");
+	append_json_string(&body, subnet);
+	appendStringInfo(&body, "}]},\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
+	append_json_string(&body, user_id);
+	if (installation != NULL)
+	{
+		appendStringInfo(&body, ",\"%s\":", PGC_LABEL_INSTALLATION);
+		append_json_string(&body, installation);
+	}
+	appendStringInfoString(&body, "}}");
+
+	*subnet_taken = false;
+	req = docker_request_new("POST", "/networks/create", psprintf("create network \"%s\"", network));
+	req->body = body.data;
+	docker_run_request(req);
+	if (req->status == 409)
+		return docker_create_network(network, subnet, user_id, installation, subnet_taken);
+	if ((req->status == 403 || req->status == 500) && strstr(docker_error_message(req), "overlaps") != NULL)
+	{
+		*subnet_taken = true;
+		return VOLUME_FOREIGN;
+	}
+	if (req->status != 201)
+		docker_raise_failure(req);
+	return VOLUME_OURS;
+}
+
+/* Whose a network is; false if it does not exist. */
+bool
+docker_inspect_network(const char *network, const char *user_id, const char *installation,
+					   VolumeOwner *owner)
+{
+	DockerRequest *req;
+
+	req = docker_request_new("GET", psprintf("/networks/%s", url_segment(network)),
+							 psprintf("inspect network \"%s\"", network));
+	docker_run_request(req);
+	if (req->status == 404)
+		return false;
+	if (req->status != 200)
+		docker_raise_failure(req);
+	*owner = decode_volume_owner(req, user_id, installation);
+	return true;
+}
+
+/* Detach a container from a network, if it is attached. */
+void
+docker_disconnect_network(const char *network, const char *container)
+{
+	DockerRequest *req;
+	StringInfoData body;
+
+	initStringInfo(&body);
+	appendStringInfoString(&body, "{\"Force\":true,\"Container\":");
+	append_json_string(&body, container);
+	appendStringInfoChar(&body, '}');
+	req = docker_request_new("POST", psprintf("/networks/%s/disconnect", url_segment(network)),
+							 psprintf("detach container \"%s\" from network \"%s\"", container, network));
+	req->body = body.data;
+	docker_run_request(req);
+	/* Not attached, or no such container: either way it is detached. */
+	if (req->status != 200 && req->status != 404 && req->status != 403 && req->status != 500)
+		docker_raise_failure(req);
+}
+
+/*
+ * Attach a container to a network; false if there is no such container.
+ * One that is attached already is fine.
+ */
+bool
+docker_connect_network(const char *network, const char *container)
+{
+	DockerRequest *req;
+	StringInfoData body;
+
+	initStringInfo(&body);
+	appendStringInfoString(&body, "{\"Container\":");
+	append_json_string(&body, container);
+	appendStringInfoChar(&body, '}');
+	req = docker_request_new("POST", psprintf("/networks/%s/connect", url_segment(network)),
+							 psprintf("attach container \"%s\" to network \"%s\"", container, network));
+	req->body = body.data;
+	docker_run_request(req);
+	if (req->status == 200)
+		return true;
+	if (req->status == 404 && strstr(docker_error_message(req), "network") == NULL)
+		return false;
+	/* Docker's ways of saying it is attached already. */
+	if ((req->status == 403 || req->status == 409 || req->status == 500) &&
+		strstr(docker_error_message(req), "already exists") != NULL)
+		return true;
+	docker_raise_failure(req);
+}
+
+/* Remove a network; one that is gone already is fine. */
+void
+docker_remove_network(const char *network)
+{
+	DockerRequest *req;
+
+	req = docker_request_new("DELETE", psprintf("/networks/%s", url_segment(network)),
+							 psprintf("remove network \"%s\"", network));
+	docker_run_request(req);
+	if (req->status != 204 && req->status != 200 && req->status != 404)
+		docker_raise_failure(req);
 }
 
 /* Whose a volume is; false if it does not exist. */

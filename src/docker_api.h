@@ -33,6 +33,8 @@ typedef struct DockerContainer
 	char	   *spec_label;		/* value of PGC_LABEL_SPEC_HASH, or NULL */
 	char	   *installation_label; /* value of PGC_LABEL_INSTALLATION, or NULL */
 	int64		created;		/* seconds since the epoch; 0 if not known */
+	int			exit_code;		/* State.ExitCode of the last run */
+	int			restart_count;	/* times Docker restarted it */
 } DockerContainer;
 
 /* Whose a named volume is, by its labels. */
@@ -62,6 +64,9 @@ typedef struct ContainerSpec
 	const char *restart_policy;
 	const char *spec_hash;		/* recorded as PGC_LABEL_SPEC_HASH */
 	const char *installation;	/* PGC_LABEL_INSTALLATION; NULL before 0.3.0 */
+	List	   *command;		/* of char *; NIL: the image's own */
+	bool		drop_capabilities;	/* CapDrop ALL */
+	bool		init;			/* an init process as PID 1 */
 } ContainerSpec;
 
 typedef enum DockerStartResult
@@ -91,12 +96,22 @@ extern DockerStartResult docker_start_container(const char *id, const char *name
 extern bool docker_stop_container(const char *id, const char *name);
 extern void docker_unpause_container(const char *id, const char *name);
 extern void docker_remove_container(const char *id, const char *name);
+extern VolumeOwner docker_create_network(const char *network, const char *subnet,
+										 const char *user_id, const char *installation,
+										 bool *subnet_taken);
+extern bool docker_inspect_network(const char *network, const char *user_id,
+								   const char *installation, VolumeOwner *owner);
+extern bool docker_connect_network(const char *network, const char *container);
+extern void docker_disconnect_network(const char *network, const char *container);
+extern void docker_remove_network(const char *network);
 extern VolumeOwner docker_create_volume(const char *volume, const char *user_id,
 										const char *installation);
 extern bool docker_inspect_volume(const char *volume, const char *user_id,
 								  const char *installation, VolumeOwner *owner);
 extern void docker_remove_volume(const char *volume);
 extern bool docker_valid_id(const char *id);
+extern List *docker_container_logs(const char *id, const char *name, int tail, int64 since,
+								   const char *secret);
 extern char *docker_printable(const char *s);
 
 #endif							/* PGC_DOCKER_API_H */

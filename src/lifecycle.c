@@ -47,8 +47,19 @@ typedef struct ListedContainer
 	void	   *item;			/* a DockerContainer, or a StoreRowSummary */
 } ListedContainer;
 
+/* Lines of output an unready container's error shows. */
+#define UNREADY_LOG_LINES 10
+
 /* Bound on create/start rounds, each of which fixes one conflict. */
 #define MAX_ENSURE_ROUNDS 16
+
+/* Add a port to those an ensure must not use again. */
+static void
+refuse_port(int **refused, int *nrefused, int port)
+{
+	*refused = *refused ? repalloc(*refused, sizeof(int) * (*nrefused + 1)) : palloc(sizeof(int));
+	(*refused)[(*nrefused)++] = port;
+}
 
 /* A new row, with a fresh token; a concurrent insert for the user wins. */
 static void
@@ -170,6 +181,107 @@ claim_volume(const UserContainerRow *row, const char *volume)
 			 errhint("Give each database that shares the engine its own pg_container.name_prefix.")));
 }
 
+/*
+ * Make the user's own network (pg_container.network_mode = per_user), on
+ * the subnet their port gives them; false if another network holds that
+ * subnet, which the caller treats as a taken port.  One labelled for
+ * anyone else is refused.
+ */
+static bool
+claim_network(const UserContainerRow *row, const char *network, int host_port)
+{
+	bool		subnet_taken;
+
+	if (pgc_network_mode != PGC_NETWORK_PER_USER)
+		return true;
+	if (docker_create_network(network, spec_network_subnet(host_port), row->user_id,
+							  store_installation_id(), &subnet_taken) == VOLUME_OURS)
+		return true;
+	if (subnet_taken)
+	{
+		ereport(LOG,
+				(errmsg("subnet %s of host port %d is held by another network; choosing another port for user \"%s\"",
+						spec_network_subnet(host_port), host_port, row->user_id)));
+		return false;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DUPLICATE_OBJECT),
+			 errmsg("network \"%s\" of user \"%s\" belongs to another user or pg_container installation",
+					network, row->user_id),
+			 errhint("Give each database that shares the engine its own pg_container.name_prefix.")));
+	pg_unreachable();
+}
+
+/*
+ * The containers that must reach every gateway: pg_container.attach_containers,
+ * else the host of pg_container.api_url (the application's API container).
+ */
+static List *
+attached_containers(void)
+{
+	List	   *names = NIL;
+	char	   *copy;
+	char	   *name;
+	char	   *save = NULL;
+
+	if (pgc_attach_containers != NULL && pgc_attach_containers[0] != '\0')
+	{
+		copy = pstrdup(pgc_attach_containers);
+		for (name = strtok_r(copy, ", ", &save); name; name = strtok_r(NULL, ", ", &save))
+			names = lappend(names, name);
+		return names;
+	}
+	if (pgc_api_url != NULL && (name = strstr(pgc_api_url, "://")) != NULL)
+	{
+		name += 3;
+		names = lappend(names, pnstrdup(name, strcspn(name, ":/?#")));
+	}
+	return names;
+}
+
+/*
+ * Attach the containers that must reach every gateway to the user's own
+ * network, so the internal URL resolves for them.  Each start does it
+ * again: a recreated API container has lost its attachments.  A missing
+ * one is a WARNING: the user's gateway works, only that container cannot
+ * reach it.
+ */
+static void
+attach_to_network(const char *network)
+{
+	ListCell   *lc;
+
+	if (pgc_network_mode != PGC_NETWORK_PER_USER)
+		return;
+	foreach(lc, attached_containers())
+	{
+		const char *name = lfirst(lc);
+
+		if (!docker_connect_network(network, name))
+			ereport(WARNING,
+					(errmsg("container \"%s\" could not be attached to network \"%s\": it does not exist",
+							name, network),
+					 errdetail("It cannot reach the gateway on that network."),
+					 errhint("Set pg_container.attach_containers to the containers that must reach every gateway.")));
+	}
+}
+
+/* Detach those containers and remove the user's own network, if it is ours. */
+static void
+remove_network(const UserContainerRow *row)
+{
+	char	   *network = psprintf("%s-net", row->container_name);
+	VolumeOwner owner;
+	ListCell   *lc;
+
+	if (!docker_inspect_network(network, row->user_id, store_installation_id(), &owner) ||
+		owner != VOLUME_OURS)
+		return;
+	foreach(lc, attached_containers())
+		docker_disconnect_network(network, lfirst(lc));
+	docker_remove_network(network);
+}
+
 /* A user's profile by name, or NULL for the settings alone. */
 static ContainerProfile *
 load_profile(const char *user_id, const char *profile_name)
@@ -258,8 +370,32 @@ gateway_url(const char *container_name, int host_port)
  * server that is up before the application behind it.  On timeout the
  * container is left running; the next call finds it and waits again.
  */
+/*
+ * What a container that did not become ready is doing: its state, restarts
+ * and last exit code, and its last lines of output with the token
+ * redacted, so the DBA reads the gateway's own complaint in psql.
+ */
+static char *
+describe_unready(const char *container_id, const char *container_name, const char *token)
+{
+	DockerContainer c;
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	if (!docker_inspect_container(container_id, &c))
+		return pstrdup("The container no longer exists.");
+	appendStringInfo(&buf, "The container is %s after %d restarts; its last exit code was %d.",
+					 c.state ? docker_printable(c.state) : "in an unknown state",
+					 c.restart_count, c.exit_code);
+	foreach(lc, docker_container_logs(container_id, container_name, UNREADY_LOG_LINES, 0, token))
+		appendStringInfo(&buf, "\n%s", (char *) lfirst(lc));
+	return buf.data;
+}
+
 static void
-wait_until_ready(const char *container_name, int host_port)
+wait_until_ready(const char *container_id, const char *container_name, int host_port,
+				 const char *token)
 {
 	char	   *url;
 	TimestampTz deadline;
@@ -295,10 +431,12 @@ wait_until_ready(const char *container_name, int host_port)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("container \"%s\" did not become ready within %d ms", container_name, pgc_ready_timeout_ms),
 			 probe->failure == DOCKER_ANSWERED ?
-			 errdetail("The last GET %s answered HTTP %ld.", url, probe->status) :
-			 errdetail("The last GET %s failed: %s.", url,
-					   probe->failure_detail ? probe->failure_detail : "no answer"),
-			 errhint("The container was left running. pg_container.ready_path and pg_container.ready_timeout set the check.")));
+			 errdetail("The last GET %s answered HTTP %ld. %s", url, probe->status,
+					   describe_unready(container_id, container_name, token)) :
+			 errdetail("The last GET %s failed: %s. %s", url,
+					   probe->failure_detail ? probe->failure_detail : "no answer",
+					   describe_unready(container_id, container_name, token)),
+			 errhint("pg_container.ready_path and pg_container.ready_timeout set the check; container_logs() shows more of its output.")));
 }
 
 /*
@@ -363,6 +501,12 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 			}
 			spec_build(&spec, &row, profile, *token, port);
 			claim_volume(&row, spec.volume);
+			if (!claim_network(&row, spec.network, port))
+			{
+				refuse_port(&refused_ports, &nrefused, port);
+				port = 0;
+				continue;
+			}
 			id = docker_create_container(&spec, &name_taken, *token);
 			if (name_taken)
 			{
@@ -458,7 +602,8 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 
 	if (started_here)
 	{
-		wait_until_ready(row.container_name, port);
+		attach_to_network(spec_network_name(row.container_name));
+		wait_until_ready(c.id, row.container_name, port, *token);
 		note(user_id, "started", json_detail("container", c.id, NULL));
 	}
 
@@ -579,11 +724,45 @@ lifecycle_remove(const char *user_id, bool keep_volume)
 
 	if (find_users_container(&row, &c, false))
 		docker_remove_container(c.id, row.container_name);
+	remove_network(&row);
 	if (!keep_volume)
 		docker_remove_volume(volume);
 
 	store_delete_row(user_id);
 	note(user_id, "removed", json_detail("volume", volume, "volume_kept", keep_volume ? "true" : "false", NULL));
+}
+
+/*
+ * The last lines of the user's container's output (at most tail, since
+ * the given time in seconds since the epoch, 0 for all), with their token
+ * redacted, as a list built in result_context.  No container of the
+ * user's, by its labels: no lines.
+ */
+List *
+lifecycle_logs(const char *user_id, int tail, int64 since, MemoryContext result_context)
+{
+	UserContainerRow row;
+	DockerContainer c;
+	char	   *token;
+	List	   *lines;
+	List	   *copied = NIL;
+	ListCell   *lc;
+	MemoryContext old_context;
+
+	if (!store_lock(user_id, &row))
+		return NIL;
+	check_container_name(&row);
+	if (!find_users_container(&row, &c, false))
+		return NIL;
+	token = pgc_token_decrypt(row.gateway_token, user_id);
+	lines = docker_container_logs(c.id, row.container_name, tail, since, token);
+	explicit_bzero(token, strlen(token));
+
+	old_context = MemoryContextSwitchTo(result_context);
+	foreach(lc, lines)
+		copied = lappend(copied, pstrdup(lfirst(lc)));
+	MemoryContextSwitchTo(old_context);
+	return copied;
 }
 
 /*

@@ -30,6 +30,7 @@ extern List *lifecycle_outdated(MemoryContext result_context);
 extern List *lifecycle_orphans(MemoryContext result_context);
 extern List *lifecycle_overview(MemoryContext result_context);
 extern void lifecycle_set_idle_timeout(const char *user_id, int minutes);
+extern List *lifecycle_logs(const char *user_id, int tail, int64 since, MemoryContext result_context);
 extern List *lifecycle_reap_idle(MemoryContext result_context);
 extern List *lifecycle_health_check(MemoryContext result_context);
 

@@ -43,10 +43,16 @@ int			pgc_stop_timeout_s = 10;
 int			pgc_orphan_grace_s = 600;
 int			pgc_url_mode = PGC_URL_INTERNAL;
 char	   *pgc_ready_path = NULL;
-int			pgc_ready_timeout_ms = 30000;
-int			pgc_memory_limit_mb = 0;
-double		pgc_cpus = 0;
-int			pgc_pids_limit = 0;
+int			pgc_ready_timeout_ms = 60000;
+int			pgc_memory_limit_mb = 2048;
+double		pgc_cpus = 2;
+int			pgc_pids_limit = 512;
+char	   *pgc_command = NULL;
+bool		pgc_drop_capabilities = true;
+bool		pgc_init = true;
+int			pgc_network_mode = PGC_NETWORK_PER_USER;
+char	   *pgc_network_pool = NULL;
+char	   *pgc_attach_containers = NULL;
 int			pgc_restart_policy = PGC_RESTART_UNLESS_STOPPED;
 
 char	   *pgc_database = NULL;
@@ -55,6 +61,12 @@ double		pgc_health_check_interval_s = 30;
 int			pgc_max_parallel_requests = 16;
 int			pgc_default_idle_timeout_min = 30;
 int			pgc_event_retention_min = 7 * 24 * 60;
+
+static const struct config_enum_entry network_mode_options[] = {
+	{"per_user", PGC_NETWORK_PER_USER, false},
+	{"shared", PGC_NETWORK_SHARED, false},
+	{NULL, 0, false}
+};
 
 static const struct config_enum_entry restart_policy_options[] = {
 	{"no", PGC_RESTART_NO, false},
@@ -190,6 +202,44 @@ check_port_range_end(int *newval, void **extra, GucSource source)
 	{
 		GUC_check_errdetail("The end of the port range may not precede its start (%d).", pgc_port_range_start);
 		return false;
+	}
+	return true;
+}
+
+/*
+ * An IPv4 pool as a.b.c.d/n, n from 8 to 28: each user's network takes a
+ * /28 of it.
+ */
+static bool
+check_network_pool(char **newval, void **extra, GucSource source)
+{
+	unsigned int a,
+				b,
+				c,
+				d,
+				n;
+	char		tail;
+
+	if (sscanf(*newval, "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &n, &tail) != 5 ||
+		a > 255 || b > 255 || c > 255 || d > 255 || n < 8 || n > 28)
+	{
+		GUC_check_errdetail("The pool is an IPv4 network such as 10.213.0.0/16, with a prefix length from 8 to 28.");
+		return false;
+	}
+	return true;
+}
+
+/* Words of a command: no quoting, so no control characters or quotes. */
+static bool
+check_command(char **newval, void **extra, GucSource source)
+{
+	for (const char *p = *newval; p && *p; p++)
+	{
+		if (((unsigned char) *p < ' ' && *p != '\t') || *p == 0x7f || *p == '"' || *p == '\'')
+		{
+			GUC_check_errdetail("The command is words separated by spaces, without quotes or control characters.");
+			return false;
+		}
 	}
 	return true;
 }
@@ -447,37 +497,93 @@ pgc_define_settings(void)
 							"How long to wait for a started container's gateway to be ready.",
 							NULL,
 							&pgc_ready_timeout_ms,
-							30000, 0, INT_MAX / 2,
+							60000, 0, INT_MAX / 2,
 							PGC_SUSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.memory_limit",
 							"Memory limit of each container; 0 means none.",
-							NULL,
+							"The default, as openclaw fleet's, holds an idle OpenClaw gateway (about 830 MB) with room to work.",
 							&pgc_memory_limit_mb,
-							0, 0, INT_MAX,
+							2048, 0, INT_MAX,
 							PGC_SUSET,
 							GUC_UNIT_MB,
 							NULL, NULL, NULL);
 
 	DefineCustomRealVariable("pg_container.cpus",
 							 "CPUs each container may use, as docker run --cpus; 0 means no limit.",
-							 NULL,
+							 "The default is openclaw fleet's: one user cannot take the whole host.",
 							 &pgc_cpus,
-							 0, 0, 1024,
+							 2, 0, 1024,
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.pids_limit",
 							"Most processes each container may run; 0 means no limit.",
-							NULL,
+							"The default is openclaw fleet's: a fork bomb in one container stops at it.",
 							&pgc_pids_limit,
-							0, 0, INT_MAX,
+							512, 0, INT_MAX,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.command",
+							   "Command of new user containers, as words separated by spaces; empty keeps the image's own.",
+							   "The official OpenClaw image needs: gateway --allow-unconfigured --bind lan --port 18789 --auth token.",
+							   &pgc_command,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_command, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_container.drop_capabilities",
+							 "Drop every Linux capability in user containers.",
+							 "A gateway needs none; an escape from a container without capabilities gains little.",
+							 &pgc_drop_capabilities,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_container.init",
+							 "Run an init process as PID 1 of user containers.",
+							 "It reaps zombies and forwards SIGTERM, so a gateway exits cleanly on stop.",
+							 &pgc_init,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_container.network_mode",
+							 "Which Docker network user containers join.",
+							 "per_user: a bridge network of its own for each user, so tenants cannot reach each other; "
+							 "shared: pg_container.network, as the original service had it.",
+							 &pgc_network_mode,
+							 PGC_NETWORK_PER_USER,
+							 network_mode_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.network_pool",
+							   "IPv4 pool that per-user networks take a /28 each from.",
+							   "A user's subnet follows from its host port; a /16 holds 4096 users' networks.",
+							   &pgc_network_pool,
+							   "10.213.0.0/16",
+							   PGC_SUSET,
+							   0,
+							   check_network_pool, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.attach_containers",
+							   "Containers, separated by commas, attached to every user's network so they reach every gateway.",
+							   "Empty: the host of pg_container.api_url, the application's API container.",
+							   &pgc_attach_containers,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
 
 	DefineCustomEnumVariable("pg_container.restart_policy",
 							 "Docker restart policy of new containers.",

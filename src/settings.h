@@ -18,6 +18,13 @@ typedef enum PgcRestartPolicy
 	PGC_RESTART_ON_FAILURE
 } PgcRestartPolicy;
 
+/* Which network a user's container joins. */
+typedef enum PgcNetworkMode
+{
+	PGC_NETWORK_PER_USER,		/* "<container name>-net", its own bridge */
+	PGC_NETWORK_SHARED			/* pg_container.network */
+} PgcNetworkMode;
+
 typedef enum PgcUrlMode
 {
 	PGC_URL_INTERNAL,			/* http://<container name>:<gateway port> */
@@ -53,6 +60,12 @@ extern int	pgc_memory_limit_mb;
 extern double pgc_cpus;
 extern int	pgc_pids_limit;
 extern int	pgc_restart_policy;
+extern char *pgc_command;
+extern bool pgc_drop_capabilities;
+extern bool pgc_init;
+extern int	pgc_network_mode;
+extern char *pgc_network_pool;
+extern char *pgc_attach_containers;
 
 /* Reaping, health checks and the background worker */
 extern char *pgc_database;

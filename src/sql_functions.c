@@ -37,6 +37,7 @@ PG_FUNCTION_INFO_V1(container_touch);
 PG_FUNCTION_INFO_V1(container_status);
 PG_FUNCTION_INFO_V1(container_reencrypt_tokens);
 PG_FUNCTION_INFO_V1(container_reap_idle);
+PG_FUNCTION_INFO_V1(container_logs);
 PG_FUNCTION_INFO_V1(container_health_check_all);
 PG_FUNCTION_INFO_V1(container_set_idle_timeout);
 PG_FUNCTION_INFO_V1(container_set_profile);
@@ -423,6 +424,56 @@ container_remove(PG_FUNCTION_ARGS)
 	lifecycle_remove(user_id, keep_volume);
 	store_close();
 	PG_RETURN_VOID();
+}
+
+/* The most lines container_logs returns. */
+#define MAX_LOG_LINES 10000
+
+/*
+ * container_logs(user_id text, tail integer default 100, since interval default null)
+ *		returns setof text
+ *
+ * The last lines of the user's container's output, stdout and stderr, with
+ * the user's token replaced by <redacted>.
+ */
+Datum
+container_logs(PG_FUNCTION_ARGS)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	char	   *user_id = user_id_arg(fcinfo, 0);
+	int32		tail;
+	int64		since = 0;
+	List	   *lines;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("tail must not be null")));
+	tail = PG_GETARG_INT32(1);
+	if (tail < 1 || tail > MAX_LOG_LINES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tail must be between 1 and %d lines", MAX_LOG_LINES),
+				 errdetail("The value given is %d.", tail)));
+	if (!PG_ARGISNULL(2))
+	{
+		Interval   *ago = PG_GETARG_INTERVAL_P(2);
+		TimestampTz from = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+																	TimestampTzGetDatum(GetCurrentTimestamp()),
+																	IntervalPGetDatum(ago)));
+
+		since = (int64) timestamptz_to_time_t(from);
+		if (since < 0)
+			since = 0;
+	}
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	pgc_require_encryption_key();
+	store_open(extension_namespace(fcinfo));
+	lines = lifecycle_logs(user_id, tail, since, caller_context);
+	store_close();
+	return_strings(fcinfo, lines);
+	return (Datum) 0;
 }
 
 /*

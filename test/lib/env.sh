@@ -175,6 +175,9 @@ pgc_build_images() {
 	tar -C "$rootfs" -c . | pgc_docker import --change 'CMD ["/bin/busybox","sh","-c","trap \"exit 0\" TERM; /bin/busybox rm -f /www/readyz; /bin/busybox httpd -f -p 18789 -h /www & /bin/busybox sleep 2; echo ok > /www/readyz; wait"]' \
 		- pgc-slowready:test >/dev/null
 	pgc_docker network create mosaic-internal >/dev/null
+	# The application's API container, which pg_container attaches to every
+	# user's network (the host of pg_container.api_url).
+	pgc_docker run -d --name mosaic-api --network mosaic-internal pgc-gateway:test >/dev/null
 }
 
 # The fault-injecting engine: passes through to our dockerd unless told

@@ -61,6 +61,7 @@ SELECT throws_ok($$SET pg_container.docker_api_version = 'latest'$$, '22023', NU
 
 -- Docker's errors name the operation, the HTTP status and Docker's message.
 SELECT pgc_test.use_dockerd() \g /dev/null
+SET pg_container.network_mode = 'shared';
 SET pg_container.network = 'pgc-no-such-network';
 SELECT pgc_test.error_of($$SELECT container_ensure_running('da-net')$$) AS net_error \gset
 SELECT is(:'net_error'::text,
@@ -71,6 +72,7 @@ RESET pg_container.network;
 SELECT lives_ok($$SELECT container_ensure_running('da-net')$$, 'with the setting fixed the next call succeeds');
 SELECT is(pgc_test.inspect('mosaic-user-da-net', '{{.HostConfig.NetworkMode}} {{.State.Status}}'), 'mosaic-internal running',
           '... remaking the half-made container from the current settings');
+RESET pg_container.network_mode;
 
 -- A 409 on create adopts the container holding the name.  A call whose
 -- transaction rolled back left a container without a row; the lookup by

@@ -3,7 +3,7 @@
 -- checked when they are set.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(16);
+SELECT plan(22);
 
 -- Defaults.
 SELECT container_ensure_running('hd-default') \g /dev/null
@@ -11,8 +11,33 @@ SELECT is(pgc_test.inspect('mosaic-user-hd-default',
           '{{.HostConfig.Privileged}} {{.HostConfig.SecurityOpt}} {{.HostConfig.RestartPolicy.Name}}'),
           'false [no-new-privileges] unless-stopped',
           'by default: not privileged, no-new-privileges, restart unless-stopped');
-SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}'), '0 0',
-          '... and no memory or CPU limit');
+SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}'),
+          '2147483648 2000000000 512', '... openclaw fleet''s limits: 2 GB of memory, 2 CPUs and 512 processes');
+SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{.HostConfig.CapDrop}} {{.HostConfig.Init}}'), '[ALL] true',
+          '... every capability dropped, and an init process as PID 1');
+SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{range .HostConfig.Binds}}{{.}}{{end}}'),
+          'mosaic-user-hd-default-state:/home/node/.openclaw', '... and no mount but the user''s own volume (never the Docker socket)');
+SET pg_container.drop_capabilities = off;
+SET pg_container.init = off;
+SELECT throws_ok($$SET pg_container.command = 'sh -c "quoted"'$$, '22023', NULL, 'a command with quotes is refused when set');
+RESET pg_container.command;
+SELECT container_ensure_running('hd-loose') \g /dev/null
+SELECT is(pgc_test.inspect('mosaic-user-hd-loose', '{{.HostConfig.CapDrop}} {{.HostConfig.Init}}'), '[] <nil>',
+          'drop_capabilities and init can be turned off');
+RESET pg_container.drop_capabilities;
+RESET pg_container.init;
+SET pg_container.command = '/bin/busybox httpd -f -p 18789 -h /www';
+SELECT container_ensure_running('hd-command') \g /dev/null
+SELECT is(pgc_test.inspect('mosaic-user-hd-command', '{{json .Config.Cmd}}'), '["/bin/busybox","httpd","-f","-p","18789","-h","/www"]',
+          'pg_container.command sets the container''s command, word by word');
+RESET pg_container.command;
+INSERT INTO container_profile (name, command) VALUES ('hd-own-cmd', '{}');
+SELECT container_set_profile('hd-profile-cmd', 'hd-own-cmd') \g /dev/null
+SET pg_container.command = '/bin/busybox false';
+SELECT container_ensure_running('hd-profile-cmd') \g /dev/null
+SELECT is(pgc_test.inspect('mosaic-user-hd-profile-cmd', '{{json .Config.Cmd}}'), pgc_test.inspect('pgc-gateway:test', '{{json .Config.Cmd}}'),
+          'a profile''s empty command keeps the image''s own, over the setting');
+RESET pg_container.command;
 SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}}{{end}}{{end}}'),
           '127.0.0.1', '... and the port published on 127.0.0.1 only');
 

@@ -2,7 +2,7 @@
 -- stop, start again, restart, and a container removed behind our back.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(36);
+SELECT plan(37);
 
 -- A new user: row, container, start.
 SELECT url AS url1, token AS token1 FROM container_ensure_running('lc-alice') \gset
@@ -32,10 +32,14 @@ SELECT ok(pgc_test.inspect('mosaic-user-lc-alice', '{{json .Config.Env}}')::json
           @> jsonb_build_array('MOSAIC_API_URL=http://mosaic-api:3000/api',
                                'AGENT_TOKEN=' || :'token1', 'AGENT_ID=' || :'row_id'),
           'the container gets MOSAIC_API_URL, AGENT_TOKEN and AGENT_ID');
+SELECT ok(pgc_test.inspect('mosaic-user-lc-alice', '{{json .Config.Env}}')::jsonb
+          @> jsonb_build_array('OPENCLAW_GATEWAY_TOKEN=' || :'token1', 'OPENCLAW_STATE_DIR=/home/node/.openclaw',
+                               'HOME=/home/node'),
+          '... and what OpenClaw reads: its gateway token, its state folder on the volume, and HOME');
 -- (Podman reports HostConfig.NetworkMode as "bridge" for a named network;
 -- both engines list the attachment under NetworkSettings.Networks.)
 SELECT is(pgc_test.inspect('mosaic-user-lc-alice', '{{range $name, $net := .NetworkSettings.Networks}}{{$name}}{{end}}'),
-          'mosaic-internal', 'the container joins pg_container.network');
+          'mosaic-user-lc-alice-net', 'the container joins a network of its own');
 
 -- Again, on a running container.
 SELECT url AS url2, token AS token2 FROM container_ensure_running('lc-alice') \gset

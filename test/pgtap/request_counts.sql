@@ -3,7 +3,7 @@
 -- request through to dockerd) and by PostgreSQL's own statistics.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(18);
+SELECT plan(20);
 
 SELECT container_ensure_running('rc-user') \g /dev/null
 SELECT container_id AS rc_id FROM user_container WHERE user_id = 'rc-user' \gset
@@ -51,7 +51,10 @@ SELECT is(pgc_test.fault_count('.') || ' ' || pgc_test.fault_count('^GET /v[0-9.
           'stop makes two Docker requests: an inspect of the recorded id and the stop');
 SELECT pgc_test.fault_reset() \g /dev/null
 SELECT container_ensure_running('rc-user') \g /dev/null
-SELECT is(pgc_test.fault_count('.'), 2, 'ensure on a stopped container makes two Docker requests');
+-- (and, with a network per user, attaches the API container to it again:
+-- a recreated API container has lost its attachments)
+SELECT is(pgc_test.fault_count('.'), 3, 'ensure on a stopped container makes three Docker requests');
+SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/networks/mosaic-user-rc-user-net/connect$'), 1, '... the third attaching the API container');
 SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/containers/' || :'rc_id' || '/start$'), 1, '... an inspect and a start');
 
 -- Only a missing container pays for the lookup by name, the labelled
@@ -59,7 +62,10 @@ SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/containers/' || :'rc_id' || '/st
 SELECT pgc_test.docker('rm -f mosaic-user-rc-user') \g /dev/null
 SELECT pgc_test.fault_reset() \g /dev/null
 SELECT container_ensure_running('rc-user') \g /dev/null
-SELECT is(pgc_test.fault_count('.'), 5, 'ensure on a missing container makes five Docker requests');
+SELECT is(pgc_test.fault_count('.'), 7, 'ensure on a missing container makes seven Docker requests');
+SELECT is(pgc_test.fault_count('^GET /v[0-9.]+/networks/mosaic-user-rc-user-net$') || ' ' ||
+          pgc_test.fault_count('^POST /v[0-9.]+/networks/mosaic-user-rc-user-net/connect$'),
+          '1 1', '... the user''s network, found, and the API container attached to it');
 SELECT is(pgc_test.fault_count('^GET /v[0-9.]+/containers/mosaic-user-rc-user/json$') || ' ' ||
           pgc_test.fault_count('^POST /v[0-9.]+/volumes/create') || ' ' ||
           pgc_test.fault_count('^POST /v[0-9.]+/containers/create') || ' ' ||
