@@ -154,7 +154,8 @@ inspect_scalar(JsonWalker *w, char *value, JsonTokenType type)
 	/* Most of an inspect is of no interest: drop it after one comparison. */
 	if (w->depth == 0 || w->depth > 5 || (top = w->path[0].field) == NULL)
 		return;
-	if (top[0] != 'I' && top[0] != 'N' && top[0] != 'S' && top[0] != 'H' && top[0] != 'C')
+	if (top[0] != 'I' && top[0] != 'N' && top[0] != 'S' && top[0] != 'H' && top[0] != 'C' &&
+		top[0] != 'R')
 		return;
 
 	if (json_walk_at(w, 1, "Id"))
@@ -176,6 +177,9 @@ inspect_scalar(JsonWalker *w, char *value, JsonTokenType type)
 		out->exit_code = atoi(value);
 	else if (json_walk_at(w, 1, "RestartCount") && type == JSON_TOKEN_NUMBER)
 		out->restart_count = atoi(value);
+	else if (json_walk_at(w, 3, "Config", "Env", "[*]") && is_string &&
+			 strncmp(value, "AGENT_TOKEN=", 12) == 0)
+		out->env_token = value + 12;
 	else if (json_walk_at(w, 5, "NetworkSettings", "Ports", iw->port_key, "[0]", "HostPort"))
 		iw->live_port = port_value(value);
 	else if (json_walk_at(w, 5, "HostConfig", "PortBindings", iw->port_key, "[0]", "HostPort"))

@@ -35,6 +35,7 @@ typedef struct DockerContainer
 	int64		created;		/* seconds since the epoch; 0 if not known */
 	int			exit_code;		/* State.ExitCode of the last run */
 	int			restart_count;	/* times Docker restarted it */
+	char	   *env_token;		/* its AGENT_TOKEN (inspect only), or NULL */
 } DockerContainer;
 
 /* Whose a named volume is, by its labels. */

@@ -525,6 +525,21 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 		}
 
 		/*
+		 * A container made by a call whose transaction rolled back carries
+		 * the token of a row that was never committed: the gateway would
+		 * refuse the one we hand out.  Make it again with the row's token.
+		 */
+		if (!created_here && c.env_token != NULL && strcmp(c.env_token, *token) != 0)
+		{
+			ereport(LOG,
+					(errmsg("container of user \"%s\" has another token than the user's row; making it again",
+							user_id)));
+			docker_remove_container(c.id, row.container_name);
+			have_container = false;
+			continue;
+		}
+
+		/*
 		 * A container that was created but never started was left by a call
 		 * that failed halfway (a bad setting, a rollback): it holds nothing,
 		 * so make it again from the current settings.  A dead one cannot be
@@ -600,6 +615,13 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 		break;
 	}
 
+	/*
+	 * A container Docker is restarting (its gateway crashed) is running by
+	 * Docker's word but answers nothing: it is waited for like a new one,
+	 * and reported if it never gets ready.
+	 */
+	if (!started_here && c.state != NULL && strcmp(c.state, "restarting") == 0)
+		wait_until_ready(c.id, row.container_name, port, *token);
 	if (started_here)
 	{
 		attach_to_network(spec_network_name(row.container_name));

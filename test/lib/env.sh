@@ -157,6 +157,7 @@ pgc_restart_dockerd() {
 #   pgc-sleeper:test    PID 1 ignores SIGTERM, so every stop waits stop_timeout
 #   pgc-unhealthy:test  the gateway with a HEALTHCHECK that always fails
 #   pgc-slowready:test  the gateway answers 404 on /readyz for its first 2 s
+#   pgc-crashloop:test  prints its token, refuses to start, exits 78
 pgc_build_images() {
 	pgc_log "building test images"
 	local rootfs="$PGC_WORK/rootfs"
@@ -174,6 +175,10 @@ pgc_build_images() {
 		- pgc-unhealthy:test >/dev/null
 	tar -C "$rootfs" -c . | pgc_docker import --change 'CMD ["/bin/busybox","sh","-c","trap \"exit 0\" TERM; /bin/busybox rm -f /www/readyz; /bin/busybox httpd -f -p 18789 -h /www & /bin/busybox sleep 2; echo ok > /www/readyz; wait"]' \
 		- pgc-slowready:test >/dev/null
+	# A gateway that refuses to start the way OpenClaw does without auth, and
+	# says so with the token in its output (for the redaction checks).
+	tar -C "$rootfs" -c . | pgc_docker import --change 'CMD ["/bin/busybox","sh","-c","echo \"token is $OPENCLAW_GATEWAY_TOKEN\"; echo \"Refusing to bind gateway to lan without auth\" >&2; exit 78"]' \
+		- pgc-crashloop:test >/dev/null
 	pgc_docker network create mosaic-internal >/dev/null
 	# The application's API container, which pg_container attaches to every
 	# user's network (the host of pg_container.api_url).

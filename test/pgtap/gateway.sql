@@ -1,0 +1,68 @@
+-- What the DBA sees of a gateway (issue 12): an ensure whose gateway never
+-- gets ready says what the container is doing, in psql; container_logs
+-- shows its output; the token is redacted from both.
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+SELECT plan(10);
+
+-- The user's row exists (as after a sign-up), so the failed ensure leaves
+-- it and its token in place for container_logs.
+SELECT container_set_idle_timeout('gw-crash', 30) \g /dev/null
+SET pg_container.image = 'pgc-crashloop:test';
+SET pg_container.ready_timeout = '4s';
+SELECT pgc_test.error_of($$SELECT container_ensure_running('gw-crash')$$) AS crash_error \gset
+RESET pg_container.ready_timeout;
+RESET pg_container.image;
+SELECT alike(:'crash_error'::text, '55000: container "mosaic-user-gw-crash" did not become ready within 4000 ms',
+            'a gateway that never gets ready is 55000, naming the container');
+
+-- The detail, as psql shows it.
+CREATE FUNCTION pg_temp.detail_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+BEGIN
+    EXECUTE stmt;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN detail;
+END $$;
+SET pg_container.image = 'pgc-crashloop:test';
+SET pg_container.ready_timeout = '4s';
+SELECT pg_temp.detail_of($$SELECT container_ensure_running('gw-crash')$$) AS crash_detail \gset
+RESET pg_container.ready_timeout;
+RESET pg_container.image;
+SELECT alike(:'crash_detail'::text, '%after % restarts; its last exit code was 78.%', '... its detail gives the restarts and the exit code');
+SELECT alike(:'crash_detail'::text, '%Refusing to bind gateway to lan without auth%', '... and the gateway''s own last words');
+SELECT alike(:'crash_detail'::text, '%token is <redacted>%', '... with the token redacted');
+
+-- container_logs: the same output, redacted, bounded by tail.
+SELECT container_ensure_running('gw-logs') \g /dev/null
+SELECT token AS gw_token FROM container_ensure_running('gw-logs') \gset
+SELECT pgc_test.inspect('mosaic-user-gw-crash', '{{.Id}}') AS crash_id \gset
+SELECT is((SELECT count(*) FROM container_logs('gw-crash', 2)), 2::bigint, 'container_logs returns at most tail lines');
+SELECT ok((SELECT bool_and(l !~ '[0-9a-f]{64}') FROM container_logs('gw-crash', 100) l)
+          AND (SELECT count(*) FROM container_logs('gw-crash', 100) l WHERE l = 'token is <redacted>') > 0,
+          '... with every token replaced by <redacted>');
+SELECT throws_ok($$SELECT container_logs('gw-crash', 0)$$, '22023', 'tail must be between 1 and 10000 lines',
+                 'a tail of 0 is refused');
+SELECT is_empty($$SELECT container_logs('gw-nobody')$$, 'an unknown user has no logs');
+-- A row pointed at another user's container gets that container's logs refused.
+UPDATE user_container SET container_id = :'crash_id' WHERE user_id = 'gw-logs';
+SET client_min_messages = error;
+SELECT is((SELECT count(*) FROM container_logs('gw-logs', 100) l WHERE l LIKE 'token is%'), 0::bigint,
+          'container_logs does not read a container whose labels are another user''s');
+SET client_min_messages = warning;
+
+-- A container made by an ensure that rolled back has the token of a row
+-- that never was: the next ensure must not hand out a token its gateway
+-- refuses.
+BEGIN;
+SELECT container_ensure_running('gw-rolled') \g /dev/null
+ROLLBACK;
+SELECT token AS rolled_token FROM container_ensure_running('gw-rolled') \gset
+SELECT ok(pgc_test.inspect('mosaic-user-gw-rolled', '{{json .Config.Env}}')::jsonb ? ('OPENCLAW_GATEWAY_TOKEN=' || :'rolled_token'),
+          'after a rolled-back ensure, the container the next ensure hands out checks the token it returns');
+
+SELECT container_remove('gw-crash') \g /dev/null
+SELECT * FROM finish();
