@@ -238,8 +238,12 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 						   psprintf("AGENT_TOKEN=%s", token),
 						   psprintf("AGENT_ID=%s", row->id));
 	spec->env = lappend(spec->env, psprintf("OPENCLAW_GATEWAY_TOKEN=%s", token));
-	spec->env = lappend(spec->env, psprintf("OPENCLAW_STATE_DIR=%s", pgc_state_path));
 	spec->env = lappend(spec->env, psprintf("HOME=%s", state_home(pgc_state_path)));
+	spec->env = lappend(spec->env, psprintf("OPENCLAW_HOME=%s", state_home(pgc_state_path)));
+	spec->env = lappend(spec->env, psprintf("OPENCLAW_STATE_DIR=%s", pgc_state_path));
+	spec->env = lappend(spec->env, psprintf("OPENCLAW_CONFIG_PATH=%s/openclaw.json", pgc_state_path));
+	spec->env = lappend(spec->env, psprintf("OPENCLAW_WORKSPACE_DIR=%s/workspace", pgc_state_path));
+	spec->env = lappend(spec->env, psprintf("XDG_CACHE_HOME=%s/cache", pgc_state_path));
 	if (profile != NULL)
 		foreach(lc, profile->extra_env)
 			spec->env = lappend(spec->env, fill_placeholders(lfirst(lc), row, token));

@@ -406,6 +406,15 @@ build_create_body(const ContainerSpec *spec)
 	appendStringInfoString(&buf, "{\"Image\":");
 	append_json_string(&buf, spec->image);
 
+	/*
+	 * The host name stays the same across recreations: OpenClaw leaves an
+	 * owner lease on its state folder naming the host, and a gateway killed
+	 * before releasing it blocks a successor on another host name for five
+	 * minutes.
+	 */
+	appendStringInfoString(&buf, ",\"Hostname\":");
+	append_json_string(&buf, psprintf("%.63s", spec->name));	/* HOST_NAME_MAX */
+
 	appendStringInfoString(&buf, ",\"Env\":[");
 	foreach(lc, spec->env)
 	{

@@ -2,7 +2,7 @@
 -- stop, start again, restart, and a container removed behind our back.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(37);
+SELECT plan(38);
 
 -- A new user: row, container, start.
 SELECT url AS url1, token AS token1 FROM container_ensure_running('lc-alice') \gset
@@ -34,8 +34,13 @@ SELECT ok(pgc_test.inspect('mosaic-user-lc-alice', '{{json .Config.Env}}')::json
           'the container gets MOSAIC_API_URL, AGENT_TOKEN and AGENT_ID');
 SELECT ok(pgc_test.inspect('mosaic-user-lc-alice', '{{json .Config.Env}}')::jsonb
           @> jsonb_build_array('OPENCLAW_GATEWAY_TOKEN=' || :'token1', 'OPENCLAW_STATE_DIR=/home/node/.openclaw',
-                               'HOME=/home/node'),
-          '... and what OpenClaw reads: its gateway token, its state folder on the volume, and HOME');
+                               'HOME=/home/node', 'OPENCLAW_HOME=/home/node',
+                               'OPENCLAW_CONFIG_PATH=/home/node/.openclaw/openclaw.json',
+                               'OPENCLAW_WORKSPACE_DIR=/home/node/.openclaw/workspace',
+                               'XDG_CACHE_HOME=/home/node/.openclaw/cache'),
+          '... and what OpenClaw reads: its gateway token, and the paths openclaw fleet pins, all on the volume');
+SELECT is(pgc_test.inspect('mosaic-user-lc-alice', '{{.Config.Hostname}}'), 'mosaic-user-lc-alice',
+          'the host name is the container name, the same across recreations (OpenClaw''s owner lease names it)');
 -- (Podman reports HostConfig.NetworkMode as "bridge" for a named network;
 -- both engines list the attachment under NetworkSettings.Networks.)
 SELECT is(pgc_test.inspect('mosaic-user-lc-alice', '{{range $name, $net := .NetworkSettings.Networks}}{{$name}}{{end}}'),
