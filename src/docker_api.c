@@ -776,6 +776,20 @@ docker_stop_containers(DockerStop *stops, int count, int max_parallel)
 	}
 }
 
+/* Give a container another name; it keeps everything else. */
+void
+docker_rename_container(const char *id, const char *new_name)
+{
+	DockerRequest *req;
+
+	req = docker_request_new("POST",
+							 psprintf("/containers/%s/rename?name=%s", url_segment(id), url_segment(new_name)),
+							 psprintf("rename container %.12s to \"%s\"", id, new_name));
+	docker_run_request(req);
+	if (req->status != 204 && req->status != 200)
+		docker_raise_failure(req);
+}
+
 void
 docker_unpause_container(const char *id, const char *name)
 {

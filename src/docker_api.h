@@ -96,6 +96,7 @@ extern char *docker_create_container(const ContainerSpec *spec, bool *name_taken
 extern DockerStartResult docker_start_container(const char *id, const char *name);
 extern bool docker_stop_container(const char *id, const char *name);
 extern void docker_unpause_container(const char *id, const char *name);
+extern void docker_rename_container(const char *id, const char *new_name);
 extern void docker_remove_container(const char *id, const char *name);
 extern VolumeOwner docker_create_network(const char *network, const char *subnet,
 										 const char *user_id, const char *installation,

@@ -20,11 +20,13 @@
 
 #include <time.h>
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/latch.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "lib/stringinfo.h"
@@ -133,8 +135,12 @@ find_users_container(const UserContainerRow *row, DockerContainer *c, bool stric
 {
 	if (row->container_id != NULL && docker_inspect_container(row->container_id, c))
 	{
-		if (container_is_users(c, row->user_id, row->container_id))
+		/* Under another name it is a previous container set aside. */
+		if (container_is_users(c, row->user_id, row->container_id) &&
+			c->name != NULL && strcmp(c->name, row->container_name) == 0)
 			return true;
+		if (container_is_users(c, row->user_id, row->container_id))
+			return find_by_name(row, c, strict);
 		ereport(WARNING,
 				(errmsg("the recorded container of user \"%s\" is not labelled as theirs; leaving it alone",
 						row->user_id),
@@ -668,41 +674,136 @@ lifecycle_stop(const char *user_id)
 		note(user_id, "stopped", json_detail("container", container_id, NULL));
 }
 
+/* The name the previous container has while its replacement is tried. */
+static char *
+previous_name(const char *container_name)
+{
+	return psprintf("%s-previous", container_name);
+}
+
+/*
+ * Put the user's stopped, outdated container aside under previous_name,
+ * after removing one a crashed recreation may have left there; returns
+ * its id.
+ */
+static char *
+set_previous_aside(const UserContainerRow *row, const DockerContainer *c)
+{
+	DockerContainer stale;
+
+	if (docker_inspect_container(previous_name(row->container_name), &stale) &&
+		container_is_users(&stale, row->user_id, NULL))
+		docker_remove_container(stale.id, previous_name(row->container_name));
+	docker_rename_container(c->id, previous_name(row->container_name));
+	return pstrdup(c->id);
+}
+
+/*
+ * The replacement did not become ready: remove it and bring the previous
+ * container back, with its volume, token and port, and wait for it.
+ */
+static void
+restore_previous(const UserContainerRow *row, const char *previous_id)
+{
+	DockerContainer c;
+	char	   *token = pgc_token_decrypt(row->gateway_token, row->user_id);
+
+	if (docker_inspect_container(row->container_name, &c) &&
+		container_is_users(&c, row->user_id, NULL) && strcmp(c.id, previous_id) != 0)
+		docker_remove_container(c.id, row->container_name);
+	docker_rename_container(previous_id, row->container_name);
+	if (docker_start_container(previous_id, row->container_name) == DOCKER_STARTED)
+		wait_until_ready(previous_id, row->container_name, row->gateway_port, token);
+	explicit_bzero(token, strlen(token));
+}
+
+/*
+ * Ensure the user's container runs after its previous one was set aside,
+ * in a subtransaction: if the replacement fails (never ready, a bad image),
+ * the table is as before and the previous container is back running.
+ */
+static void
+ensure_replacement(const UserContainerRow *row, const char *previous_id, const char *image,
+				   char **url, char **token)
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	ResourceOwner caller_owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller_context);
+	PG_TRY();
+	{
+		lifecycle_ensure_running(row->user_id, url, token);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller_context);
+		CurrentResourceOwner = caller_owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(caller_context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(caller_context);
+		CurrentResourceOwner = caller_owner;
+
+		restore_previous(row, previous_id);
+		ereport(ERROR,
+				(errcode(edata->sqlerrcode),
+				 errmsg("the new container of user \"%s\" from image \"%s\" failed, so the previous container is back",
+						row->user_id, image),
+				 errdetail("%s", edata->message),
+				 errhint("The user keeps the previous container, volume, token and port; fix the image or the settings and restart again.")));
+	}
+	PG_END_TRY();
+}
+
 /*
  * Stop, then start again; recreate the container first, keeping its
  * volume, token and port, if the settings or the user's profile have
  * changed since it was made (its spec hash differs).  Only here does a
- * container get recreated for a configuration change.
+ * container get recreated for a configuration change, and a recreation
+ * cannot take a working user down: the previous container is stopped and
+ * set aside, not removed, until its replacement is ready, and comes back
+ * if the replacement never is.  (Two gateways never run on one volume:
+ * OpenClaw holds a lease on its state folder.)
  */
 void
 lifecycle_restart(const char *user_id, char **url, char **token)
 {
 	UserContainerRow row;
-	bool		recreated = false;
+	char	   *previous_id = NULL;
+	ContainerProfile *profile = NULL;
+	char	   *current = NULL;
 
 	lifecycle_stop(user_id);
 
 	if (store_is_v2() && store_lock(user_id, &row))
 	{
-		char	   *current = spec_current_hash(load_profile(user_id, row.profile));
 		DockerContainer c;
-		bool		found;
 
-		if (row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0)
+		profile = load_profile(user_id, row.profile);
+		current = spec_current_hash(profile);
+		if ((row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0) &&
+			find_users_container(&row, &c, false))
 		{
-			found = find_users_container(&row, &c, false);
-			if (found)
-			{
-				docker_remove_container(c.id, row.container_name);
-				recreated = true;
-				note(user_id, "recreated",
-					 json_detail("old_spec_hash", row.spec_hash, "spec_hash", current, NULL));
-			}
+			previous_id = set_previous_aside(&row, &c);
+			note(user_id, "recreated",
+				 json_detail("old_spec_hash", row.spec_hash, "spec_hash", current, NULL));
 		}
 	}
 
-	lifecycle_ensure_running(user_id, url, token);
-	note(user_id, "restarted", json_detail("recreated", recreated ? "true" : "false", NULL));
+	if (previous_id == NULL)
+		lifecycle_ensure_running(user_id, url, token);
+	else
+	{
+		ensure_replacement(&row, previous_id, (profile && profile->image) ? profile->image : pgc_image,
+						   url, token);
+		docker_remove_container(previous_id, previous_name(row.container_name));
+	}
+	note(user_id, "restarted", json_detail("recreated", previous_id ? "true" : "false", NULL));
 }
 
 /*

@@ -3,7 +3,7 @@
 -- shows its output; the token is redacted from both.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(10);
+SELECT plan(19);
 
 -- The user's row exists (as after a sign-up), so the failed ensure leaves
 -- it and its token in place for container_logs.
@@ -63,6 +63,33 @@ ROLLBACK;
 SELECT token AS rolled_token FROM container_ensure_running('gw-rolled') \gset
 SELECT ok(pgc_test.inspect('mosaic-user-gw-rolled', '{{json .Config.Env}}')::jsonb ? ('OPENCLAW_GATEWAY_TOKEN=' || :'rolled_token'),
           'after a rolled-back ensure, the container the next ensure hands out checks the token it returns');
+
+-- An upgrade that cannot take a working user down: the replacement of an
+-- outdated container must get ready, or the previous one comes back.
+SELECT url AS roll_url, token AS roll_token FROM container_ensure_running('gw-roll') \gset
+SELECT container_id AS roll_id, gateway_port AS roll_port FROM user_container WHERE user_id = 'gw-roll' \gset
+INSERT INTO container_profile (name, image) VALUES ('gw-broken', 'pgc-crashloop:test');
+SELECT container_set_profile('gw-roll', 'gw-broken') \g /dev/null
+SET pg_container.ready_timeout = '4s';
+SELECT throws_ok($$SELECT container_restart('gw-roll')$$, '55000',
+                 'the new container of user "gw-roll" from image "pgc-crashloop:test" failed, so the previous container is back',
+                 'a recreation whose gateway never gets ready fails, naming the image');
+RESET pg_container.ready_timeout;
+SELECT is(pgc_test.inspect('mosaic-user-gw-roll', '{{.Id}} {{.State.Status}} {{.Config.Image}}'),
+          :'roll_id' || ' running pgc-gateway:test', '... and the previous container is back, running');
+SELECT is(pgc_test.http_status(:roll_port, '/readyz'), '200', '... answering on the same port');
+SELECT is((SELECT url || ' ' || token FROM container_ensure_running('gw-roll')), :'roll_url' || ' ' || :'roll_token',
+          '... with the same URL and token');
+SELECT is(pgc_test.docker('ps -a -q --filter name=mosaic-user-gw-roll-previous'), '', '... and nothing set aside is left');
+SELECT is((SELECT container_id || ' ' || profile FROM user_container WHERE user_id = 'gw-roll'), :'roll_id' || ' gw-broken',
+          '... and the row still records the previous container');
+-- A good replacement takes over, and the previous container goes.
+UPDATE container_profile SET image = NULL, memory_limit_mb = 64 WHERE name = 'gw-broken';
+SELECT lives_ok($$SELECT container_restart('gw-roll')$$, 'a recreation whose gateway gets ready succeeds');
+SELECT is(pgc_test.inspect('mosaic-user-gw-roll', '{{.HostConfig.Memory}} {{.State.Status}}'), '67108864 running',
+          '... with the new spec');
+SELECT is(pgc_test.docker('ps -a -q --filter name=mosaic-user-gw-roll-previous'), '', '... removing the previous container');
+SELECT container_remove('gw-roll') \g /dev/null
 
 SELECT container_remove('gw-crash') \g /dev/null
 SELECT * FROM finish();
