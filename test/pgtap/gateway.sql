@@ -90,6 +90,7 @@ SELECT is(pgc_test.inspect('mosaic-user-gw-roll', '{{.HostConfig.Memory}} {{.Sta
           '... with the new spec');
 SELECT is(pgc_test.docker('ps -a -q --filter name=mosaic-user-gw-roll-previous'), '', '... removing the previous container');
 SELECT container_remove('gw-roll') \g /dev/null
+DELETE FROM container_profile WHERE name = 'gw-broken';
 
 SELECT container_remove('gw-crash') \g /dev/null
 SELECT * FROM finish();
