@@ -182,7 +182,7 @@ pgc_build_images() {
 	pgc_docker network create mosaic-internal >/dev/null
 	# The application's API container, which pg_container attaches to every
 	# user's network (the host of pg_container.api_url).
-	pgc_docker run -d --name mosaic-api --network mosaic-internal pgc-gateway:test >/dev/null
+	pgc_docker run -d --name mosaic-api --restart unless-stopped --network mosaic-internal pgc-gateway:test >/dev/null
 }
 
 # The fault-injecting engine: passes through to our dockerd unless told
