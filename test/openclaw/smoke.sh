@@ -77,11 +77,21 @@ invoke() {
 		"$@" -d '{"tool":"session_status","args":{}}' "http://127.0.0.1:$PORT/tools/invoke"
 }
 
+# ok_ready DESC: passes when the gateway got ready; shows its log when not.
+ok_ready() {
+	local secs
+	secs=$(wait_ready)
+	if [ "$secs" = never ]; then
+		ok 1 "$1 (not within 300 s)"
+		docker logs --tail 20 "$C1" 2>&1 | sed 's/^/#   /'
+	else
+		ok 0 "$1 (after ${secs} s)"
+	fi
+}
+
 docker network create "$NET" >/dev/null
 gateway
-secs=$(wait_ready)
-ok $? "the gateway answers /readyz 200 (after ${secs}s)"
-[ "$secs" = never ] && docker logs --tail 20 "$C1" 2>&1 | sed 's/^/#   /'
+ok_ready "the gateway answers /readyz 200"
 
 is "$(invoke -H "Authorization: Bearer $TOKEN")" 200 "POST /tools/invoke with the token: 200"
 is "$(invoke)" 401 "... without a token: 401"
@@ -122,8 +132,7 @@ wait_ready >/dev/null
 docker kill -s KILL "$C1" >/dev/null
 docker rm -f "$C1" >/dev/null
 gateway
-secs=$(wait_ready)
-ok $? "after a SIGKILL, a new container with the same host name on the volume gets ready (${secs}s)"
+ok_ready "after a SIGKILL, a new container with the same host name on the volume gets ready"
 docker stop -t 60 "$C1" >/dev/null
 
 docker run -d --name "$C2" --network "$NET" "$IMAGE" >/dev/null
