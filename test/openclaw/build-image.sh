@@ -71,6 +71,8 @@ needed_libs() {
 }
 
 prepare_rootfs() {
+	# The files of uid 1000 in the tarball need chown.
+	[ "$(id -u)" = 0 ] || die "run as root to assemble the root file system"
 	ensure_npm
 	STAGE="$CACHE/stage.$$"
 	local stage=$STAGE
@@ -145,11 +147,15 @@ prepare_rootfs() {
 	[ -f "$rootfs/lib64/ld-linux-x86-64.so.2" ] || cp -L /lib64/ld-linux-x86-64.so.2 "$rootfs/lib64/"
 
 	# busybox gives `docker exec` a shell and the tests their tools
-	# (sh, ls, cat, wget, nc); /usr/bin/env serves openclaw.mjs's shebang.
-	[ -x /bin/busybox ] || {
-		apt-get install -y -qq --no-install-recommends busybox-static >/dev/null \
+	# (sh, ls, cat, nc; not wget, which segfaults in Debian 12's
+	# busybox-static 1.35: probe HTTP with node's fetch); /usr/bin/env
+	# serves openclaw.mjs's shebang.
+	if [ ! -x /bin/busybox ]; then
+		log "installing Debian's busybox-static"
+		apt-get update -qq >/dev/null
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends busybox-static >/dev/null \
 			|| die "apt-get install busybox-static failed"
-	}
+	fi
 	cp /bin/busybox "$rootfs/bin/busybox"
 	local applet
 	for applet in $(/bin/busybox --list); do
