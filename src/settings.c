@@ -43,7 +43,7 @@ int			pgc_stop_timeout_s = 10;
 int			pgc_orphan_grace_s = 600;
 int			pgc_url_mode = PGC_URL_INTERNAL;
 char	   *pgc_ready_path = NULL;
-int			pgc_ready_timeout_ms = 60000;
+int			pgc_ready_timeout_ms = 120000;
 int			pgc_memory_limit_mb = 2048;
 double		pgc_cpus = 2;
 int			pgc_pids_limit = 512;
@@ -497,7 +497,7 @@ pgc_define_settings(void)
 							"How long to wait for a started container's gateway to be ready.",
 							NULL,
 							&pgc_ready_timeout_ms,
-							60000, 0, INT_MAX / 2,
+							120000, 0, INT_MAX / 2,
 							PGC_SUSET,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
