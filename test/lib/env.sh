@@ -229,8 +229,25 @@ pgc_stop_podman() {
 	[ -f "$PGC_WORK/podman.started" ] || return 0
 	pgc_podman rm -a -f -t 1 >/dev/null 2>&1
 	pgc_podman network rm -f mosaic-internal >/dev/null 2>&1
-	kill -TERM "$(cat "$PGC_WORK/podman.started")" 2>/dev/null
+	pgc_stop_pid "$(cat "$PGC_WORK/podman.started")"
 	rm -f "$PGC_WORK/podman.started"
+}
+
+# pgc_stop_pid PID: SIGTERM, wait up to 30 s for it to go, then SIGKILL and
+# wait again: a process told to stop has stopped when this returns.
+pgc_stop_pid() {
+	local pid=$1 i
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 150); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.2
+	done
+	kill -KILL "$pid" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.2
+	done
 }
 
 # Write a fresh 256-bit key file readable by postgres only.
@@ -334,10 +351,25 @@ pgc_env_down() {
 		runuser -u postgres -- "$PGC_PG_BIN/pg_ctl" -D "$PGC_WORK/pgdata" -m immediate -w stop >/dev/null 2>&1
 	fi
 	if [ -f "$PGC_WORK/fault_engine.started" ]; then
-		kill -TERM "$(cat "$PGC_WORK/fault_engine.started")" 2>/dev/null
+		pgc_stop_pid "$(cat "$PGC_WORK/fault_engine.started")"
 	fi
 	pgc_stop_podman
 	pgc_stop_dockerd
+	# Nothing this run started may outlive it.  Children of what was just
+	# stopped (containerd, shims, backends) get a while to go by themselves;
+	# whatever is still there is reported in PGC_LEFTOVERS, then killed.
+	local i
+	PGC_LEFTOVERS=
+	for i in $(seq 1 60); do
+		PGC_LEFTOVERS=$(pgc_leftover_processes "$PGC_WORK")
+		[ -z "$PGC_LEFTOVERS" ] && break
+		sleep 0.5
+	done
+	if [ -n "$PGC_LEFTOVERS" ]; then
+		printf 'error: still running after the run stopped what it started:\n%s\n' "$PGC_LEFTOVERS" >&2
+		for i in $(printf '%s\n' "$PGC_LEFTOVERS" | awk '{print $1}'); do kill -KILL "$i" 2>/dev/null; done
+		status=1
+	fi
 	# Mounts dockerd left behind would make the folder impossible to delete.
 	grep -o " $PGC_WORK/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$PGC_WORK" 2>/dev/null
@@ -352,4 +384,53 @@ pgc_reset_world() {
 	ids=$(pgc_docker ps -aq --filter label=pg_container.managed)
 	[ -n "$ids" ] && pgc_docker rm -f $ids >/dev/null
 	pgc_docker volume prune -f >/dev/null
+}
+
+# The processes this run started that are still alive, one "pid command" a
+# line: every process whose environment holds this run's PGC_WORK (pgc_env_up
+# exports it, so everything started from here inherits it) or whose command
+# line names the folder (dockerd's containerd and shims, conmon), other than
+# the shell asking and its own ancestors.
+pgc_leftover_processes() {
+	local work=${1:-$PGC_WORK}
+	[ -n "$work" ] || return 0
+	env -u PGC_WORK python3 - "$work" <<'PY'
+import os, sys
+work = sys.argv[1].encode()
+mine = set()
+pid = os.getpid()
+while pid > 1:
+    mine.add(pid)
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            pid = int(f.read().rsplit(b")", 1)[1].split()[1])
+    except OSError:
+        break
+procs = {}
+for entry in os.listdir("/proc"):
+    if not entry.isdigit() or int(entry) in mine:
+        continue
+    try:
+        with open(f"/proc/{entry}/environ", "rb") as f:
+            environ = f.read().split(b"\0")
+        with open(f"/proc/{entry}/cmdline", "rb") as f:
+            cmdline = f.read().split(b"\0")
+        with open(f"/proc/{entry}/stat", "rb") as f:
+            ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+    except OSError:
+        continue
+    if not cmdline or cmdline == [b""]:
+        continue  # a kernel thread, or a zombie already gone
+    procs[int(entry)] = (ppid, b"PGC_WORK=" + work in environ or any(work in arg for arg in cmdline),
+                         b" ".join(cmdline).decode(errors="replace")[:200])
+# ... and their descendants: backends of our postmaster, processes in our containers.
+def ours(pid, depth=0):
+    if pid not in procs or depth > 64:
+        return False
+    ppid, marked, _ = procs[pid]
+    return marked or ours(ppid, depth + 1)
+for pid in sorted(procs):
+    if ours(pid):
+        print(pid, procs[pid][2])
+PY
 }
