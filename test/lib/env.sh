@@ -126,17 +126,24 @@ pgc_start_dockerd() {
 	pgc_die "dockerd did not answer /_ping within 30 s"
 }
 
-# Stop the dockerd we started, by its pid, waiting for it to finish.
+# Stop the dockerd we started, by its pid, waiting for it to finish.  With
+# "keep" (a restart), the containers stay: dockerd stops them as it shuts
+# down and brings back, when it starts, those their restart policy says.
 pgc_stop_dockerd() {
 	[ -f "$PGC_WORK/dockerd.started" ] || return 0
-	local pid i
+	local pid i ids
 	pid=$(cat "$PGC_WORK/dockerd.started")
 	if kill -0 "$pid" 2>/dev/null; then
 		# Containers whose PID 1 ignores SIGTERM would outlive a shutdown
-		# timeout, leaving their shims behind: remove them all first.
-		local ids
-		ids=$(pgc_docker ps -aq 2>/dev/null)
-		[ -n "$ids" ] && pgc_docker rm -f $ids >/dev/null 2>&1
+		# timeout, leaving their shims behind: remove them all first, or on
+		# a restart stop those (the pgc-sleeper:test ones) at once.
+		if [ "${1:-}" = keep ]; then
+			ids=$(pgc_docker ps -q --filter ancestor=pgc-sleeper:test 2>/dev/null)
+			[ -n "$ids" ] && pgc_docker stop -t 0 $ids >/dev/null 2>&1
+		else
+			ids=$(pgc_docker ps -aq 2>/dev/null)
+			[ -n "$ids" ] && pgc_docker rm -f $ids >/dev/null 2>&1
+		fi
 		kill -TERM "$pid"
 		for i in $(seq 1 120); do
 			kill -0 "$pid" 2>/dev/null || break
@@ -148,7 +155,7 @@ pgc_stop_dockerd() {
 }
 
 pgc_restart_dockerd() {
-	pgc_stop_dockerd
+	pgc_stop_dockerd keep
 	pgc_start_dockerd
 }
 
