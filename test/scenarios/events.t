@@ -12,12 +12,18 @@ reload() { q -c "SELECT pg_reload_conf()" >/dev/null; }
 
 q -c "DELETE FROM container_event WHERE user_id LIKE 'ev-%'"
 
-# A listener, for four seconds; meanwhile a user is created, stopped and removed.
-psql -X -qAt -d pgc_test -c "LISTEN pg_container" -c "SELECT pg_sleep(4)" >"$T/listener" 2>&1 &
+# A listener; once it listens, a user is created, stopped and removed.  Its
+# long sleep is then cancelled: psql prints what it was told as the
+# statement ends.  (No fixed wait: it listens once it is in its sleep.)
+PGAPPNAME=pgc-ev-listener psql -X -qAt -d pgc_test -c "LISTEN pg_container" -c "SELECT pg_sleep(300)" >"$T/listener" 2>&1 &
 listener=$!
-sleep 1
+listening() {
+	test "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgc-ev-listener' AND state = 'active' AND query LIKE 'SELECT pg_sleep%'")" = 1
+}
+wait_for 60 listening
 mark=$(stat -c %s "$LOG")
 q -c "SELECT container_ensure_running('ev-user')" -c "SELECT container_stop('ev-user')" -c "SELECT container_remove('ev-user')" >/dev/null
+q -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgc-ev-listener'" >/dev/null
 wait "$listener"
 
 # (uniq: a port found taken means a second "created", which is history too)
