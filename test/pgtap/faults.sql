@@ -137,9 +137,11 @@ BEGIN
     END IF;
 
     -- A slow answer is still passed on to dockerd later: let it land
-    -- before the next call, which must then see the truth.
-    IF fault = 'slow' THEN
-        PERFORM pg_sleep(2);
+    -- (the engine holds no request any more) before the next call, which
+    -- must then see the truth.
+    IF fault = 'slow' AND NOT pgc_test.wait_for($w$(pgc_test.fault_call('GET', '/_fault/stats')::jsonb ->> 'in_flight')::int = 0$w$,
+                                                '60 seconds') THEN
+        RETURN 'the delayed request never finished';
     END IF;
 
     -- The next call against the healthy engine succeeds.
