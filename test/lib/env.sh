@@ -217,7 +217,12 @@ pgc_start_podman() {
 		>"$PGC_WORK/podman/containers.conf"
 	printf '%s\n' '[storage]' 'driver = "overlay"' "graphroot = \"$PGC_WORK/podman/storage\"" \
 		"runroot = \"$PGC_WORK/podman/run\"" >"$PGC_WORK/podman/storage.conf"
-	pgc_podman system service --time=0 "unix://$PGC_WORK/podman.sock" >"$PGC_WORK/podman.log" 2>&1 &
+	# A plain command, not the pgc_podman function: run in the background, a
+	# function gets a subshell of its own, and $! would be the subshell's
+	# pid; stopping that left the service running after the run.
+	CONTAINERS_CONF="$PGC_WORK/podman/containers.conf" CONTAINERS_STORAGE_CONF="$PGC_WORK/podman/storage.conf" \
+		podman --root "$PGC_WORK/podman/storage" --runroot "$PGC_WORK/podman/run" --tmpdir "$PGC_WORK/podman/tmp" \
+		system service --time=0 "unix://$PGC_WORK/podman.sock" >"$PGC_WORK/podman.log" 2>&1 &
 	echo $! >"$PGC_WORK/podman.started"
 	local i
 	for i in $(seq 1 60); do
