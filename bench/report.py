@@ -32,7 +32,8 @@ def main(path):
     out.append(f"- Docker engine: {sh('dockerd --version')}")
     out.append(f"- libcurl: {sh('curl-config --version')}; OpenSSL: {sh('openssl version')}")
     repo = os.path.dirname(os.path.abspath(__file__))
-    dirty = sh(f"git -C {repo} status --porcelain --untracked-files=no")
+    # bench/run is writing RESULTS.md as this runs: it does not make the tree dirty.
+    dirty = sh(f"git -C {repo}/.. status --porcelain --untracked-files=no -- . ':!bench/RESULTS.md'")
     out.append(f"- pg_container: commit {sh(f'git -C {repo} rev-parse HEAD')}"
                f"{' with uncommitted changes' if dirty else ''} ({sh(f'git -C {repo} log -1 --format=%s')})\n")
     out.append("## Results\n")
