@@ -243,6 +243,14 @@ pgc_stop_podman() {
 	pgc_podman network rm -f mosaic-internal >/dev/null 2>&1
 	pgc_stop_pid "$(cat "$PGC_WORK/podman.started")"
 	rm -f "$PGC_WORK/podman.started"
+	# conmon, Podman's monitor of each container and exec session, runs
+	# detached from the service; those of exec sessions were seen to
+	# outlive their container's removal.  Stop whatever names our Podman
+	# folder, and what runs under it, by pid.
+	local pid
+	for pid in $(pgc_leftover_processes "$PGC_WORK/podman" | awk '{print $1}'); do
+		pgc_stop_pid "$pid"
+	done
 }
 
 # pgc_stop_pid PID: SIGTERM, wait up to 30 s for it to go, then SIGKILL and
