@@ -3,7 +3,7 @@
 # 1 MB user id (and 10,000 with a short bad one), each caught in a PL/pgSQL
 # exception block, against the same loop around a division by zero.
 source "$(dirname "$0")/../lib.sh"
-REPS=3
+REPS=7
 
 loop() {   # loop EXPRESSION: ms for 10,000 evaluations that each raise
 	bq -c "DO \$\$ DECLARE big text := repeat('x', 1048576); t0 timestamptz := clock_timestamp(); BEGIN

@@ -3,7 +3,7 @@
 # of the same spec through the CLI.  ensure also waits for the gateway to
 # answer on /readyz, which docker run does not; it is measured both ways.
 source "$(dirname "$0")/../lib.sh"
-REPS=5
+REPS=7
 
 ours=() ours_noready=() base=()
 for rep in $(seq 1 "$REPS"); do

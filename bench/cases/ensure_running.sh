@@ -4,7 +4,7 @@
 # container over a kept-alive connection to the same socket, plus a one-row
 # UPDATE of a plain table through pgbench (its commit included).
 source "$(dirname "$0")/../lib.sh"
-REPS=3
+REPS=7
 V=/v$(api_version)
 
 make_users sc- 50 pgc-sleeper:test
@@ -25,9 +25,9 @@ SQL
 for clients in 1 8; do
 	ours=() base=()
 	for rep in $(seq 1 "$REPS"); do
-		ours+=($(pgbench_latency_ms "$clients" 8 "$BENCH_TMP/ensure.sql"))
+		ours+=($(pgbench_latency_ms "$clients" 5 "$BENCH_TMP/ensure.sql"))
 		inspect=$(curl_latency_ms "$clients" 400 "$V/containers/$cid/json")
-		update=$(pgbench_latency_ms "$clients" 8 "$BENCH_TMP/plain_update.sql")
+		update=$(pgbench_latency_ms "$clients" 5 "$BENCH_TMP/plain_update.sql")
 		base+=($(python3 -c "print($inspect + $update)"))
 		echo "ensure $clients clients rep $rep: ours ${ours[-1]} ms; inspect $inspect ms + UPDATE $update ms" >&2
 	done

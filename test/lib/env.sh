@@ -126,17 +126,24 @@ pgc_start_dockerd() {
 	pgc_die "dockerd did not answer /_ping within 30 s"
 }
 
-# Stop the dockerd we started, by its pid, waiting for it to finish.
+# Stop the dockerd we started, by its pid, waiting for it to finish.  With
+# "keep" (a restart), the containers stay: dockerd stops them as it shuts
+# down and brings back, when it starts, those their restart policy says.
 pgc_stop_dockerd() {
 	[ -f "$PGC_WORK/dockerd.started" ] || return 0
-	local pid i
+	local pid i ids
 	pid=$(cat "$PGC_WORK/dockerd.started")
 	if kill -0 "$pid" 2>/dev/null; then
 		# Containers whose PID 1 ignores SIGTERM would outlive a shutdown
-		# timeout, leaving their shims behind: remove them all first.
-		local ids
-		ids=$(pgc_docker ps -aq 2>/dev/null)
-		[ -n "$ids" ] && pgc_docker rm -f $ids >/dev/null 2>&1
+		# timeout, leaving their shims behind: remove them all first, or on
+		# a restart stop those (the pgc-sleeper:test ones) at once.
+		if [ "${1:-}" = keep ]; then
+			ids=$(pgc_docker ps -q --filter ancestor=pgc-sleeper:test 2>/dev/null)
+			[ -n "$ids" ] && pgc_docker stop -t 0 $ids >/dev/null 2>&1
+		else
+			ids=$(pgc_docker ps -aq 2>/dev/null)
+			[ -n "$ids" ] && pgc_docker rm -f $ids >/dev/null 2>&1
+		fi
 		kill -TERM "$pid"
 		for i in $(seq 1 120); do
 			kill -0 "$pid" 2>/dev/null || break
@@ -148,7 +155,7 @@ pgc_stop_dockerd() {
 }
 
 pgc_restart_dockerd() {
-	pgc_stop_dockerd
+	pgc_stop_dockerd keep
 	pgc_start_dockerd
 }
 
@@ -218,7 +225,12 @@ pgc_start_podman() {
 		>"$PGC_WORK/podman/containers.conf"
 	printf '%s\n' '[storage]' 'driver = "overlay"' "graphroot = \"$PGC_WORK/podman/storage\"" \
 		"runroot = \"$PGC_WORK/podman/run\"" >"$PGC_WORK/podman/storage.conf"
-	pgc_podman system service --time=0 "unix://$PGC_WORK/podman.sock" >"$PGC_WORK/podman.log" 2>&1 &
+	# A plain command, not the pgc_podman function: run in the background, a
+	# function gets a subshell of its own, and $! would be the subshell's
+	# pid; stopping that left the service running after the run.
+	CONTAINERS_CONF="$PGC_WORK/podman/containers.conf" CONTAINERS_STORAGE_CONF="$PGC_WORK/podman/storage.conf" \
+		podman --root "$PGC_WORK/podman/storage" --runroot "$PGC_WORK/podman/run" --tmpdir "$PGC_WORK/podman/tmp" \
+		system service --time=0 "unix://$PGC_WORK/podman.sock" >"$PGC_WORK/podman.log" 2>&1 &
 	echo $! >"$PGC_WORK/podman.started"
 	local i
 	for i in $(seq 1 60); do
@@ -237,8 +249,33 @@ pgc_stop_podman() {
 	[ -f "$PGC_WORK/podman.started" ] || return 0
 	pgc_podman rm -a -f -t 1 >/dev/null 2>&1
 	pgc_podman network rm -f mosaic-internal >/dev/null 2>&1
-	kill -TERM "$(cat "$PGC_WORK/podman.started")" 2>/dev/null
+	pgc_stop_pid "$(cat "$PGC_WORK/podman.started")"
 	rm -f "$PGC_WORK/podman.started"
+	# conmon, Podman's monitor of each container and exec session, runs
+	# detached from the service; those of exec sessions were seen to
+	# outlive their container's removal.  Stop whatever names our Podman
+	# folder, and what runs under it, by pid.
+	local pid
+	for pid in $(pgc_leftover_processes "$PGC_WORK/podman" | awk '{print $1}'); do
+		pgc_stop_pid "$pid"
+	done
+}
+
+# pgc_stop_pid PID: SIGTERM, wait up to 30 s for it to go, then SIGKILL and
+# wait again: a process told to stop has stopped when this returns.
+pgc_stop_pid() {
+	local pid=$1 i
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for i in $(seq 1 150); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.2
+	done
+	kill -KILL "$pid" 2>/dev/null
+	for i in $(seq 1 50); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.2
+	done
 }
 
 # Write a fresh 256-bit key file readable by postgres only.
@@ -346,10 +383,25 @@ pgc_env_down() {
 		runuser -u postgres -- "$PGC_PG_BIN/pg_ctl" -D "$PGC_WORK/pgdata" -m immediate -w stop >/dev/null 2>&1
 	fi
 	if [ -f "$PGC_WORK/fault_engine.started" ]; then
-		kill -TERM "$(cat "$PGC_WORK/fault_engine.started")" 2>/dev/null
+		pgc_stop_pid "$(cat "$PGC_WORK/fault_engine.started")"
 	fi
 	pgc_stop_podman
 	pgc_stop_dockerd
+	# Nothing this run started may outlive it.  Children of what was just
+	# stopped (containerd, shims, backends) get a while to go by themselves;
+	# whatever is still there is reported in PGC_LEFTOVERS, then killed.
+	local i
+	PGC_LEFTOVERS=
+	for i in $(seq 1 60); do
+		PGC_LEFTOVERS=$(pgc_leftover_processes "$PGC_WORK")
+		[ -z "$PGC_LEFTOVERS" ] && break
+		sleep 0.5
+	done
+	if [ -n "$PGC_LEFTOVERS" ]; then
+		printf 'error: still running after the run stopped what it started:\n%s\n' "$PGC_LEFTOVERS" >&2
+		for i in $(printf '%s\n' "$PGC_LEFTOVERS" | awk '{print $1}'); do kill -KILL "$i" 2>/dev/null; done
+		status=1
+	fi
 	# Mounts dockerd left behind would make the folder impossible to delete.
 	grep -o " $PGC_WORK/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$PGC_WORK" 2>/dev/null
@@ -364,4 +416,53 @@ pgc_reset_world() {
 	ids=$(pgc_docker ps -aq --filter label=pg_container.managed)
 	[ -n "$ids" ] && pgc_docker rm -f $ids >/dev/null
 	pgc_docker volume prune -f >/dev/null
+}
+
+# The processes this run started that are still alive, one "pid command" a
+# line: every process whose environment holds this run's PGC_WORK (pgc_env_up
+# exports it, so everything started from here inherits it) or whose command
+# line names the folder (dockerd's containerd and shims, conmon), other than
+# the shell asking and its own ancestors.
+pgc_leftover_processes() {
+	local work=${1:-$PGC_WORK}
+	[ -n "$work" ] || return 0
+	env -u PGC_WORK python3 - "$work" <<'PY'
+import os, sys
+work = sys.argv[1].encode()
+mine = set()
+pid = os.getpid()
+while pid > 1:
+    mine.add(pid)
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            pid = int(f.read().rsplit(b")", 1)[1].split()[1])
+    except OSError:
+        break
+procs = {}
+for entry in os.listdir("/proc"):
+    if not entry.isdigit() or int(entry) in mine:
+        continue
+    try:
+        with open(f"/proc/{entry}/environ", "rb") as f:
+            environ = f.read().split(b"\0")
+        with open(f"/proc/{entry}/cmdline", "rb") as f:
+            cmdline = f.read().split(b"\0")
+        with open(f"/proc/{entry}/stat", "rb") as f:
+            ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+    except OSError:
+        continue
+    if not cmdline or cmdline == [b""]:
+        continue  # a kernel thread, or a zombie already gone
+    procs[int(entry)] = (ppid, b"PGC_WORK=" + work in environ or any(work in arg for arg in cmdline),
+                         b" ".join(cmdline).decode(errors="replace")[:200])
+# ... and their descendants: backends of our postmaster, processes in our containers.
+def ours(pid, depth=0):
+    if pid not in procs or depth > 64:
+        return False
+    ppid, marked, _ = procs[pid]
+    return marked or ours(ppid, depth + 1)
+for pid in sorted(procs):
+    if ours(pid):
+        print(pid, procs[pid][2])
+PY
 }

@@ -178,3 +178,73 @@ $$;
 -- Client connections the fault engine accepted since its last reset.
 CREATE OR REPLACE FUNCTION pgc_test.fault_connections() RETURNS integer
 LANGUAGE sql AS $$ SELECT (pgc_test.fault_call('GET', '/_fault/stats')::jsonb ->> 'connections')::integer; $$;
+
+-- Open a stored gateway token (pgc1$<key id>$<hex of IV || ciphertext ||
+-- tag>) with AES-256-GCM, independently of pg_container: OpenSSL's libcrypto
+-- through Python's ctypes, the key from its file, the user id as additional
+-- authenticated data.  Returns the plaintext, or 'error: ...'.
+CREATE OR REPLACE FUNCTION pgc_test.gcm_open(key_file text, user_id text, stored text) RETURNS text
+LANGUAGE sql AS $$
+    SELECT pgc_test.sh(format('python3 -c %s %s %s %s', pgc_test.shell_quote($py$
+import ctypes, ctypes.util, hashlib, re, sys
+key = bytes.fromhex(open(sys.argv[1]).read().strip())
+aad = sys.argv[2].encode()
+m = re.fullmatch(r"pgc1\$([0-9a-f]{8})\$([0-9a-f]+)", sys.argv[3])
+if not m:
+    sys.exit("error: not the pgc1 layout")
+if m.group(1) != hashlib.sha256(key).hexdigest()[:8]:
+    sys.exit("error: the key id is not the first 4 bytes of SHA-256 over this key")
+blob = bytes.fromhex(m.group(2))
+iv, ct, tag = blob[:12], blob[12:-16], blob[-16:]
+lib = ctypes.CDLL(ctypes.util.find_library("crypto") or "libcrypto.so.3")
+vp, ip = ctypes.c_void_p, ctypes.c_int
+lib.EVP_CIPHER_CTX_new.restype = vp
+lib.EVP_aes_256_gcm.restype = vp
+lib.EVP_DecryptInit_ex.argtypes = [vp, vp, vp, ctypes.c_char_p, ctypes.c_char_p]
+lib.EVP_CIPHER_CTX_ctrl.argtypes = [vp, ip, ip, vp]
+lib.EVP_DecryptUpdate.argtypes = [vp, vp, ctypes.POINTER(ip), ctypes.c_char_p, ip]
+lib.EVP_DecryptFinal_ex.argtypes = [vp, vp, ctypes.POINTER(ip)]
+lib.EVP_CIPHER_CTX_free.argtypes = [vp]
+ctx = lib.EVP_CIPHER_CTX_new()
+out = ctypes.create_string_buffer(len(ct) + 16)
+n = ip(0)
+fin = ip(0)
+tagbuf = ctypes.create_string_buffer(tag, 16)
+ok = (lib.EVP_DecryptInit_ex(ctx, lib.EVP_aes_256_gcm(), None, None, None) == 1
+      and lib.EVP_CIPHER_CTX_ctrl(ctx, 0x9, 12, None) == 1            # EVP_CTRL_GCM_SET_IVLEN
+      and lib.EVP_DecryptInit_ex(ctx, None, None, key, iv) == 1
+      and lib.EVP_DecryptUpdate(ctx, None, ctypes.byref(n), aad, len(aad)) == 1
+      and lib.EVP_DecryptUpdate(ctx, out, ctypes.byref(n), ct, len(ct)) == 1
+      and lib.EVP_CIPHER_CTX_ctrl(ctx, 0x11, 16, ctypes.cast(tagbuf, vp)) == 1  # EVP_CTRL_GCM_SET_TAG
+      and lib.EVP_DecryptFinal_ex(ctx, ctypes.cast(ctypes.byref(out, n.value), vp), ctypes.byref(fin)) == 1)
+lib.EVP_CIPHER_CTX_free(ctx)
+if not ok:
+    sys.exit("error: AES-256-GCM authentication failed")
+print(out.raw[:n.value + fin.value].decode())
+$py$), pgc_test.shell_quote(key_file), pgc_test.shell_quote(user_id), pgc_test.shell_quote(stored)));
+$$;
+
+-- pg_reload_conf(), then wait (up to 60 s) until the postmaster has loaded
+-- the file: a new connection sees a load time after the call.  The
+-- postmaster signals every backend before it accepts that connection, so
+-- this session takes the new settings at its next statement.  A fixed
+-- sleep instead can be too short on a loaded machine.
+CREATE OR REPLACE FUNCTION pgc_test.reload() RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    asked timestamptz := clock_timestamp();
+    deadline timestamptz := clock_timestamp() + interval '60 seconds';
+BEGIN
+    PERFORM pg_reload_conf();
+    LOOP
+        EXIT WHEN pgc_test.sh(format('psql -X -qAt -h %s -p %s -d %s -c %s',
+                                     (SELECT work_dir FROM pgc_test.config), current_setting('port'),
+                                     pgc_test.shell_quote(current_database()),
+                                     pgc_test.shell_quote(format('SELECT pg_conf_load_time() >= %L', asked)))) = 't';
+        IF clock_timestamp() > deadline THEN
+            RAISE EXCEPTION 'the server did not reload its configuration within 60 s';
+        END IF;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;

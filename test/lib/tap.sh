@@ -71,4 +71,14 @@ wait_for() {
 	return 0
 }
 
+# pg_reload_conf(), then wait (up to 60 s) until the postmaster has loaded
+# the file: a new connection sees a load time after the call, and so every
+# later connection has the new settings.
+reload_conf() {
+	local asked
+	asked=$(q -c "SELECT clock_timestamp()")
+	q -c "SELECT pg_reload_conf()" >/dev/null
+	wait_for 60 bash -c "[ \"\$(psql -X -qAt -d '${TEST_DB:-pgc_test}' -c \"SELECT pg_conf_load_time() >= '$asked'\")\" = t ]"
+}
+
 tap_exit() { exit $((TAP_FAILED > 0)); }

@@ -59,14 +59,8 @@ SET client_min_messages = warning;
 
 -- unless-stopped: a crashed gateway comes back; one we stopped stays stopped.
 SELECT pgc_test.docker('exec mosaic-user-hd-default /bin/busybox kill 1') \g /dev/null
-DO $$
-BEGIN
-    FOR i IN 1..50 LOOP
-        EXIT WHEN pgc_test.inspect('mosaic-user-hd-default', '{{.RestartCount}} {{.State.Status}}') = '1 running';
-        PERFORM pg_sleep(0.2);
-    END LOOP;
-END
-$$;
+SELECT pgc_test.wait_for($$pgc_test.inspect('mosaic-user-hd-default', '{{.RestartCount}} {{.State.Status}}') = '1 running'$$,
+                         '60 seconds') \g /dev/null
 SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{.RestartCount}} {{.State.Status}}'), '1 running',
           'a gateway whose process died is restarted by Docker');
 SELECT container_stop('hd-default') \g /dev/null

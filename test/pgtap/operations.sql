@@ -2,7 +2,7 @@
 -- orphans, the event log and the overview.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(43);
+SELECT plan(44);
 
 -- Restart applies fresh configuration; ensure never recreates on its own.
 SELECT container_ensure_running('op-user') \g /dev/null
@@ -95,9 +95,14 @@ SELECT pgc_test.docker('rm -f op-manual mosaic-user-op-orphan') \g /dev/null
 -- Events: every state change, in order.
 SELECT is((SELECT string_agg(event, ',' ORDER BY id) FROM container_event WHERE user_id = 'op-pro'),
           'profile,created,started', 'events record each state change of a user');
-SELECT ok((SELECT bool_and(event IN ('stopped', 'recreated', 'created', 'started', 'restarted', 'profile'))
-             FROM container_event WHERE user_id = 'op-user' AND id > (SELECT min(id) FROM container_event WHERE event = 'recreated' AND user_id = 'op-user')),
-          'a fresh-config restart records recreated, created, started and restarted');
+SELECT is((SELECT string_agg(event, ',' ORDER BY id)
+             FROM (SELECT id, event FROM container_event WHERE user_id = 'op-user' ORDER BY id LIMIT 10) e),
+          'created,started,stopped,recreated,created,started,restarted,stopped,started,restarted',
+          'a fresh-config restart records stopped, recreated, created, started, restarted; a plain one stopped, started, restarted');
+SELECT is((SELECT detail ->> 'old_spec_hash' FROM container_event WHERE user_id = 'op-user' AND event = 'recreated' ORDER BY id LIMIT 1)
+          || ' ' || (SELECT detail ->> 'container' FROM container_event WHERE user_id = 'op-user' AND event = 'created' ORDER BY id OFFSET 1 LIMIT 1),
+          :'op_hash' || ' ' || :'op_cid2',
+          '... naming the old spec and the new container');
 SELECT is((SELECT detail ->> 'volume_kept' FROM container_event WHERE user_id = 'op-rm2' AND event = 'removed'), 'false',
           'removal records whether the volume was kept');
 

@@ -86,7 +86,8 @@ SELECT pgc_test.docker('run -d --name sf-squatter --network mosaic-internal -p 1
 SELECT pgc_test.sh(format('(setsid python3 -c %s >/dev/null 2>&1 & echo $! > %s/sf-listener.pid)',
        pgc_test.shell_quote('import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 19991)); s.listen(); time.sleep(120)'),
        (SELECT work_dir FROM pgc_test.config))) \g /dev/null
-SELECT pg_sleep(0.5) \g /dev/null
+SELECT pgc_test.wait_for($$pgc_test.sh('bash -c "exec 3<>/dev/tcp/127.0.0.1/19991" && echo listening') = 'listening'$$,
+                         '60 seconds') \g /dev/null
 SET pg_container.port_range_end = 19992;
 SET pg_container.port_range_start = 19990;
 SELECT lives_ok($$SELECT container_ensure_running('sf-d')$$, 'ensure succeeds when the first free ports are bound outside pg_container');

@@ -22,8 +22,15 @@ out=$(q -c "SELECT url FROM container_ensure_running('env-user')" 2>&1)
 is "$out" "http://mosaic-user-env-user:18789" "with docker_host empty, ensure works through the server's DOCKER_HOST"
 like "$(fault GET /_fault/log)" '/containers/create\?name=mosaic-user-env-user' "... and its requests went to the engine DOCKER_HOST names"
 
+# The server keeps DOCKER_HOST pointing at the fault engine: only if the
+# configured docker_host wins again does the engine see no request.
 q -c "ALTER SYSTEM RESET pg_container.docker_host"
-restart_with_env
-is "$(q -c "SELECT count(*) FROM container_ensure_running('env-user')")" 1 "the configured docker_host is used again after the reset"
+restart_with_env DOCKER_HOST="unix://$PGC_WORK/fault.sock"
+fault POST /_fault/reset >/dev/null
+is "$(q -c "SELECT count(*) FROM container_ensure_running('env-user')") $(fault GET /_fault/log)" "1 []" \
+	"the configured docker_host is used again after the reset, not the server's DOCKER_HOST"
+
+# Back to a server without DOCKER_HOST, as the rest of the suite had it.
+restart_with_env -u DOCKER_HOST
 
 tap_exit

@@ -13,16 +13,22 @@ reload() { q -c "SELECT pg_reload_conf()" >/dev/null; }
 
 q -c "DELETE FROM container_event WHERE user_id LIKE 'ev-%'"
 
-# Listeners, for four seconds: the test's superuser and a role with no
-# grants at all; meanwhile a user is created, stopped and removed.
+# Listeners: the test's superuser and a role with no grants at all; once
+# both listen, a user is created, stopped and removed.  Their long sleeps
+# are then cancelled: psql prints what it was told as the statement ends.
+# (No fixed wait: each listens once it is in its sleep.)
 TEST_DB=postgres q -c "DROP ROLE IF EXISTS pgc_nobody" -c "CREATE ROLE pgc_nobody LOGIN"
-psql -X -qAt -d pgc_test -c "LISTEN pg_container" -c "SELECT pg_sleep(4)" >"$T/listener" 2>&1 &
+PGAPPNAME=pgc-ev-listener psql -X -qAt -d pgc_test -c "LISTEN pg_container" -c "SELECT pg_sleep(300)" >"$T/listener" 2>&1 &
 listener=$!
-psql -X -qAt -U pgc_nobody -d pgc_test -c "LISTEN pg_container" -c "SELECT pg_sleep(4)" >"$T/nobody" 2>&1 &
+PGAPPNAME=pgc-ev-listener psql -X -qAt -U pgc_nobody -d pgc_test -c "LISTEN pg_container" -c "SELECT pg_sleep(300)" >"$T/nobody" 2>&1 &
 nobody=$!
-sleep 1
+listening() {
+	test "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgc-ev-listener' AND state = 'active' AND query LIKE 'SELECT pg_sleep%'")" = 2
+}
+wait_for 60 listening
 mark=$(stat -c %s "$LOG")
 q -c "SELECT container_ensure_running('ev-user')" -c "SELECT container_stop('ev-user')" -c "SELECT container_remove('ev-user')" >/dev/null
+q -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgc-ev-listener'" >/dev/null
 wait "$listener" "$nobody"
 
 # The payload is the event's id; the event itself is read from the table.

@@ -12,7 +12,10 @@ TEST_DB=postgres q -c "DROP DATABASE IF EXISTS pgc_later" -c "CREATE DATABASE pg
 q -c "ALTER SYSTEM SET pg_container.database = 'pgc_later'"
 mark=$(stat -c %s "$LOG")
 pgc_restart_postgres
-sleep 12   # more than two of the worker's 5 s polls
+# The restart and the worker's start take what they take; then more than
+# two of its 5 s polls, to see it logs the wait only once.
+wait_for 60 bash -c "tail -c +$((mark + 1)) '$LOG' | grep -q 'waiting for CREATE EXTENSION pg_container in database \"pgc_later\"'"
+sleep 12
 
 waiting=$(tail -c +"$((mark + 1))" "$LOG" | grep -c 'waiting for CREATE EXTENSION pg_container in database "pgc_later"')
 is "$waiting" 1 "without the extension the worker logs that it waits, once"
