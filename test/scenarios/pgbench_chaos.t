@@ -26,7 +26,7 @@ SQL
 
 # Short stops keep the run short; every other setting is the default.
 q -c "ALTER DATABASE pgc_test SET pg_container.stop_timeout = 1"
-/usr/lib/postgresql/15/bin/pgbench -n -c 8 -j 2 -t 250 -f "$T/chaos.sql" pgc_test >"$T/pgbench.out" 2>&1
+"$PGC_PG_BIN/pgbench" -n -c 8 -j 2 -t 250 -f "$T/chaos.sql" pgc_test >"$T/pgbench.out" 2>&1
 status=$?
 q -c "ALTER DATABASE pgc_test RESET pg_container.stop_timeout"
 diag "$(grep -E 'transactions actually processed|failed transactions|latency average|tps' "$T/pgbench.out" | tr '\n' ';')"
