@@ -69,8 +69,11 @@ BEGIN
     SELECT e.expected INTO expected FROM fault_expectations e WHERE e.fn = p_fn AND e.fault = p_fault;
     SELECT k.rule INTO rule FROM fault_kinds k WHERE k.fault = p_fault;
 
-    -- A running container, idle for the reap case.
+    -- A running container, idle for the reap case.  Only the call under
+    -- fault has the short docker_timeout: a container start alone can take
+    -- over a second (Docker 26 on a loaded machine).
     PERFORM pgc_test.use_dockerd();
+    PERFORM set_config('pg_container.docker_timeout', '30s', false);
     PERFORM container_ensure_running(user_id);
     IF fn = 'reap' THEN
         UPDATE user_container u SET last_active_at = now() - interval '2 hours' WHERE u.user_id = 'fx-reap';
@@ -84,7 +87,9 @@ BEGIN
                 WHEN 'health' THEN '/containers/json'
                 ELSE '/containers/' || cid || '/stop' END)));
 
+    PERFORM set_config('pg_container.docker_timeout', '1s', false);
     outcome := pgc_test.error_of(call);
+    PERFORM set_config('pg_container.docker_timeout', '30s', false);
     IF fn = 'reap' THEN
         outcome := CASE WHEN (SELECT u.status FROM user_container u WHERE u.user_id = 'fx-reap') = 'stopped'
                         THEN 'ok' ELSE 'warning' END;
@@ -118,6 +123,7 @@ BEGIN
     IF outcome <> 'no error' THEN
         RETURN 'the next call failed: ' || outcome;
     END IF;
+    PERFORM set_config('pg_container.docker_timeout', '1s', false);
     RETURN 'as expected';
 END
 $$;
