@@ -67,6 +67,10 @@ pgc_install_packages() {
 		"postgresql-$PGC_PG_MAJOR-pgtap" "postgresql-$PGC_PG_MAJOR-cron")
 	# From Debian 13 the docker command is in docker-cli, not docker.io.
 	apt-cache show docker-cli >/dev/null 2>&1 && PGC_PACKAGES+=(docker-cli)
+	# From Debian 13 Podman's networks are netavark's, which needs nft and,
+	# for a network of its own, aardvark-dns (both only recommended).
+	apt-cache show --no-all-versions podman 2>/dev/null | grep -q '^Depends:.*netavark' &&
+		PGC_PACKAGES+=(nftables aardvark-dns)
 	for p in "${PGC_PACKAGES[@]}"; do
 		dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
