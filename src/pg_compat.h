@@ -3,7 +3,7 @@
  * pg_compat.h
  *	  The differences between the PostgreSQL majors pg_container builds
  *	  against (15 to 18), as macros, so the code itself has no version
- *	  checks.
+ *	  checks.  Include it after postgres.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,6 +42,15 @@
 #define pgc_json_lex_make(json, len, encoding) \
 	makeJsonLexContextCstringLen((json), (int) (len), (encoding), true)
 #define pgc_json_lex_free(lex) ((void) (lex))
+#endif
+
+/*
+ * PostgreSQL 18 replaced the pg_attribute_noreturn() suffix with the
+ * pg_noreturn prefix (C11's _Noreturn).  Declare a function that never
+ * returns as "pg_noreturn extern void name(...);".
+ */
+#ifndef pg_noreturn
+#define pg_noreturn pg_attribute_noreturn()
 #endif
 
 #endif							/* PGC_PG_COMPAT_H */
