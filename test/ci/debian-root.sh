@@ -121,7 +121,7 @@ stop_leg_processes() {
 	local pids i
 	pids=$(leg_pids)
 	[ -n "$pids" ] || return 0
-	log "stopping what is left running in the root: $(echo $pids)"
+	log "stopping what is left running in the root: $(ps -o pid=,comm= -p "$(echo $pids | tr ' ' ,)" | awk '{printf "%s%s(%s)", n++ ? " " : "", $1, $2}')"
 	kill -TERM $pids 2>/dev/null
 	for i in $(seq 1 40); do
 		pids=$(leg_pids)
