@@ -10,8 +10,9 @@
 # for the next run; every run works on a fresh copy of it with nothing
 # installed, into which this clone's files are copied.  The copy is entered
 # in a private mount namespace (unshare --mount --propagation private) with
-# /proc, /sys (cgroups included) and /dev bound in and a fresh /run, then
-# chroot; there, as root, test/run-tests installs what it needs, builds, and
+# /proc, /sys (cgroups included) and /dev bound in and a fresh /run, made
+# that namespace's root with pivot_root, then chroot; there, as root,
+# test/run-tests installs what it needs, builds, and
 # runs its own dockerd and PostgreSQL exactly as on the host.  NAME=VALUE
 # pairs go into its environment (PG_CONFIG to choose the major, PGC_TESTS).
 #
@@ -141,13 +142,13 @@ cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 # This clone's files (tracked, or new and not ignored), not its build output.
 mkdir -p "$root/root/pg_container"
 git -C "$src" ls-files -z --cached --others --exclude-standard |
-	(cd "$src" && xargs -0 tar -c --no-recursion 2>/dev/null) | tar -C "$root/root/pg_container" -x
+	tar -C "$src" -c --no-recursion --ignore-failed-read --null -T - 2>/dev/null |
+	tar -C "$root/root/pg_container" -x
 
 env_args=(HOME=/root TERM=dumb LANG=C.UTF-8 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$@")
 
-# In the new mount namespace, nothing mounted here is seen outside, and it
-# all goes away when the last process in it ends.
-# The root becomes the namespace's own root with pivot_root, then chroot
+# Nothing mounted in the new mount namespace is seen outside, and it all
+# goes away when the last process in it ends.  The root becomes the namespace's own root with pivot_root, then chroot
 # starts the suite in it.  Only a real root (not a chroot directory) gives
 # Docker's containers a root of their own: "docker exec" enters a
 # container's mount namespace at that namespace's root, which in a mere
