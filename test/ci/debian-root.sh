@@ -16,7 +16,8 @@
 # runs its own dockerd and PostgreSQL exactly as on the host.  NAME=VALUE
 # pairs go into its environment (PG_CONFIG to choose the major, PGC_TESTS).
 #
-# Downloaded packages are kept between runs in $PGC_CI_CACHE/apt/SUITE and
+# Downloaded packages are kept between runs in $PGC_CI_CACHE/apt/SUITE (and
+# the OpenClaw image's files in $PGC_CI_CACHE/openclaw/SUITE) and
 # the pristine root is made again when it is older than
 # $PGC_CI_ROOT_MAX_DAYS days (default 7), so sid stays current.  The exit
 # status and last line are test/run-tests'.
@@ -32,6 +33,9 @@ cache=${PGC_CI_CACHE:-/var/cache/pg_container-ci}
 pristine=$cache/roots/$suite
 root=$cache/run/$suite
 archives=$cache/apt/$suite
+# What test/openclaw/build-image.sh fetches from npm and assembles (it is
+# built from the root's own libraries, so per release).
+openclaw=$cache/openclaw/$suite
 
 log() { printf '==> [%s] %s\n' "$suite" "$*" >&2; }
 
@@ -136,7 +140,7 @@ make_pristine
 
 log "fresh copy of the root in $root"
 rm -rf "$root" || { echo "error: cannot remove $root" >&2; exit 1; }
-mkdir -p "$cache/run" "$archives/partial"
+mkdir -p "$cache/run" "$archives/partial" "$openclaw"
 cp -a "$pristine" "$root"
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
 # This clone's files (tracked, or new and not ignored), not its build output.
@@ -157,8 +161,8 @@ env_args=(HOME=/root TERM=dumb LANG=C.UTF-8 "PATH=/usr/local/sbin:/usr/local/bin
 # namespaces of their own when they unpack layers.
 set +e
 unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
-	root=$1 archives=$2
-	shift 2
+	root=$1 archives=$2 openclaw=$3
+	shift 3
 	mount --bind "$root" "$root"
 	mount --bind /proc "$root/proc"
 	mount --rbind /sys "$root/sys"
@@ -166,12 +170,14 @@ unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
 	mount -t tmpfs -o mode=0755 tmpfs "$root/run"
 	mount -t tmpfs -o mode=1777 tmpfs "$root/dev/shm"
 	mount --bind "$archives" "$root/var/cache/apt/archives"
+	mkdir -p "$root/var/cache/pg_container-test/openclaw"
+	mount --bind "$openclaw" "$root/var/cache/pg_container-test/openclaw"
 	mkdir "$root/run/old-root"
 	cd "$root"
 	pivot_root . run/old-root
 	exec chroot / /bin/sh -c "umount -l /run/old-root && rmdir /run/old-root && exec \"\$@\"" sh \
 		/usr/bin/env -i "$@" /bin/bash -c "cd /root/pg_container && exec bash test/run-tests"
-' pgc-ci "$root" "$archives" "${env_args[@]}" &
+' pgc-ci "$root" "$archives" "$openclaw" "${env_args[@]}" &
 child=$!
 # Its mount namespace, once unshare has made it.
 self_ns=$(readlink /proc/self/ns/mnt)
