@@ -14,10 +14,12 @@ DATA = $(wildcard sql/pg_container--*.sql)
 # pg_regress: inputs in sql/, expected output in expected/.
 REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/pg_container--%,$(wildcard sql/*.sql)))
 
+# Any PostgreSQL from 15 to 18 (src/pg_compat.h); test/run-tests chooses
+# PG_CONFIG itself.
 PG_CONFIG ?= pg_config
 
-# -Wextra minus unused-parameter, which PostgreSQL 15's own headers trip
-# over (lib/ilist.h, storage/bufpage.h).
+# -Wextra minus unused-parameter, which PostgreSQL's own headers trip over
+# (lib/ilist.h, storage/bufpage.h).
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 SHLIB_LINK = -lcurl -lcrypto
 

@@ -31,7 +31,7 @@ make_users() {
 		-c "SELECT count(*) FROM generate_series(1, $count) i, container_ensure_running('$prefix' || i)" >/dev/null
 }
 
-PGBENCH=/usr/lib/postgresql/15/bin/pgbench
+PGBENCH=$PGC_PG_BIN/pgbench
 BENCH_TMP=$(mktemp -d)
 
 # median of numbers on stdin

@@ -28,7 +28,7 @@ def main(path):
     out.append("compare the ratios rather than the absolute times: the machines are shared and noisy).\n")
     out.append("## Machine and versions\n")
     out.append(f"- CPU cores: {os.cpu_count()}; memory: {mem_kb / 1024 / 1024:.1f} GiB; kernel {platform.release()}")
-    out.append(f"- PostgreSQL: {sh('/usr/lib/postgresql/15/bin/postgres --version')}")
+    out.append(f"- PostgreSQL: {sh(os.environ.get('PGC_PG_BIN', '/usr/bin') + '/postgres --version')}")
     out.append(f"- Docker engine: {sh('dockerd --version')}")
     out.append(f"- libcurl: {sh('curl-config --version')}; OpenSSL: {sh('openssl version')}")
     repo = os.path.dirname(os.path.abspath(__file__))

@@ -87,7 +87,12 @@ SET pg_container.port_range_start = 0;
 SET pg_container.port_range_end = 65536;
 SET pg_container.gateway_port = 70000;
 SET pg_container.url_mode = 'sideways';
+-- PostgreSQL 17 names the unit in this message, so show its SQLSTATE and
+-- the bounds, which are the same on every major.
+\set VERBOSITY sqlstate
 SET pg_container.docker_timeout = 0;
+\set VERBOSITY default
+SELECT min_val, max_val, unit FROM pg_settings WHERE name = 'pg_container.docker_timeout';
 -- Good values are taken.
 SET pg_container.docker_host = 'tcp://127.0.0.1:2375';
 SET pg_container.docker_host = '/run/docker.sock';

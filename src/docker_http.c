@@ -240,6 +240,24 @@ check_endpoint_security(void)
 				 errhint("Use a unix socket, https://, or tcp:// with pg_container.docker_cert_path.")));
 }
 
+/*
+ * Close every kept-alive connection.  libcurl 8 (Debian 13) reuses a TLS
+ * connection to the same host and port for a plain http:// URL, so after a
+ * change of endpoint settings the old connections must not be offered.
+ * No transfer is running when this is called.
+ */
+static void
+drop_connections(void)
+{
+	while (idle_count > 0)
+		curl_easy_cleanup(idle_handles[--idle_count]);
+	if (multi != NULL)
+	{
+		curl_multi_cleanup(multi);
+		multi = NULL;
+	}
+}
+
 /* Re-resolve the endpoint when any setting that shapes it has changed. */
 static void
 resolve_endpoint(void)
@@ -255,6 +273,8 @@ resolve_endpoint(void)
 		endpoint.tls_verify == tls_verify)
 		return;
 
+	if (endpoint.resolved)
+		drop_connections();
 	memset(&endpoint, 0, sizeof(endpoint));
 	strlcpy(endpoint.source, host, sizeof(endpoint.source));
 	strlcpy(endpoint.cert_path, cert_path, sizeof(endpoint.cert_path));

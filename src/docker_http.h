@@ -8,6 +8,8 @@
 #ifndef PGC_DOCKER_HTTP_H
 #define PGC_DOCKER_HTTP_H
 
+#include "pg_compat.h"
+
 /* Why a request got no usable HTTP answer. */
 typedef enum DockerFailure
 {
@@ -46,7 +48,7 @@ extern DockerRequest *docker_request_new(const char *method, char *path, char *w
 extern void docker_run_request(DockerRequest *req);
 extern void docker_run_requests(DockerRequest **requests, int count, int max_parallel);
 
-extern void docker_raise_failure(DockerRequest *req) pg_attribute_noreturn();
+pg_noreturn extern void docker_raise_failure(DockerRequest *req);
 extern char *docker_failure_message(DockerRequest *req);
 extern char *docker_error_message(DockerRequest *req);
 extern const char *docker_endpoint_name(void);

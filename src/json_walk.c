@@ -19,6 +19,7 @@
 #include "mb/pg_wchar.h"
 
 #include "json_walk.h"
+#include "pg_compat.h"
 
 static void
 push(JsonWalker *w, const char *field, int index)
@@ -42,16 +43,17 @@ pop(JsonWalker *w)
 		w->depth--;
 }
 
-static void
+static PGC_JSON_ACTION
 on_object_start(void *state)
 {
 	JsonWalker *w = state;
 
 	if (w->on_container_start != NULL && w->overflow == 0)
 		w->on_container_start(w, true);
+	PGC_JSON_ACTION_DONE;
 }
 
-static void
+static PGC_JSON_ACTION
 on_array_start(void *state)
 {
 	JsonWalker *w = state;
@@ -60,41 +62,47 @@ on_array_start(void *state)
 		w->next_index[w->depth] = 0;
 	if (w->on_container_start != NULL && w->overflow == 0)
 		w->on_container_start(w, false);
+	PGC_JSON_ACTION_DONE;
 }
 
-static void
+static PGC_JSON_ACTION
 on_field_start(void *state, char *fname, bool isnull)
 {
 	push((JsonWalker *) state, fname, -1);
+	PGC_JSON_ACTION_DONE;
 }
 
-static void
+static PGC_JSON_ACTION
 on_field_end(void *state, char *fname, bool isnull)
 {
 	pop((JsonWalker *) state);
+	PGC_JSON_ACTION_DONE;
 }
 
-static void
+static PGC_JSON_ACTION
 on_element_start(void *state, bool isnull)
 {
 	JsonWalker *w = state;
 
 	push(w, NULL, w->overflow == 0 ? w->next_index[w->depth]++ : 0);
+	PGC_JSON_ACTION_DONE;
 }
 
-static void
+static PGC_JSON_ACTION
 on_element_end(void *state, bool isnull)
 {
 	pop((JsonWalker *) state);
+	PGC_JSON_ACTION_DONE;
 }
 
-static void
+static PGC_JSON_ACTION
 on_scalar(void *state, char *token, JsonTokenType tokentype)
 {
 	JsonWalker *w = state;
 
 	if (w->overflow == 0)
 		w->on_scalar(w, token, tokentype);
+	PGC_JSON_ACTION_DONE;
 }
 
 /*
@@ -104,7 +112,7 @@ on_scalar(void *state, char *token, JsonTokenType tokentype)
 JsonParseErrorType
 json_walk(JsonWalker *w, char *json, size_t len, char **error_detail)
 {
-	JsonLexContext *lex = makeJsonLexContextCstringLen(json, (int) len, GetDatabaseEncoding(), true);
+	JsonLexContext *lex = pgc_json_lex_make(json, len, GetDatabaseEncoding());
 	JsonSemAction sem;
 	JsonParseErrorType rc;
 
@@ -121,7 +129,9 @@ json_walk(JsonWalker *w, char *json, size_t len, char **error_detail)
 	w->depth = 0;
 	w->overflow = 0;
 	rc = pg_parse_json(lex, &sem);
-	*error_detail = rc == JSON_SUCCESS ? NULL : json_errdetail(rc, lex);
+	/* The detail belongs to the lexer's context from PostgreSQL 17 on. */
+	*error_detail = rc == JSON_SUCCESS ? NULL : pstrdup(json_errdetail(rc, lex));
+	pgc_json_lex_free(lex);
 	return rc;
 }
 

@@ -4,14 +4,17 @@
 #
 # It needs root: it installs Debian packages, runs its own dockerd (on a
 # private socket, data root and exec root, never /var/run/docker.sock) and
-# runs PostgreSQL 15 as the postgres user in a cluster made with initdb in
-# a temporary folder, listening on 127.0.0.1 and a socket in that folder.
+# runs PostgreSQL as the postgres user in a cluster made with initdb in a
+# temporary folder, listening on 127.0.0.1 and a socket in that folder.
+#
+# The PostgreSQL major is PG_CONFIG's, if set (it need not exist yet:
+# /usr/lib/postgresql/N/bin/pg_config names major N), else the newest
+# installed server's, else the one Debian's postgresql package depends on;
+# that major's server, headers, pgTAP and pg_cron are installed.
 
 PGC_ROOT=${PGC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-PGC_PG_BIN=/usr/lib/postgresql/15/bin
 
 PGC_PACKAGES=(
-	postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap postgresql-15-cron
 	libcurl4-openssl-dev libssl-dev build-essential
 	docker.io busybox-static curl openssl python3 perl libtap-parser-sourcehandler-pgtap-perl
 	podman runc
@@ -20,8 +23,54 @@ PGC_PACKAGES=(
 pgc_log() { printf '==> %s\n' "$*" >&2; }
 pgc_die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# Sets PGC_PG_MAJOR, and PG_CONFIG and PGC_PG_BIN once they can exist.
+pgc_find_postgres() {
+	local v
+	if [ -n "${PG_CONFIG:-}" ]; then
+		if [[ $PG_CONFIG =~ ^/usr/lib/postgresql/([0-9]+)/bin/pg_config$ ]]; then
+			PGC_PG_MAJOR=${BASH_REMATCH[1]}
+		elif [ -x "$PG_CONFIG" ] || command -v "$PG_CONFIG" >/dev/null; then
+			v=$("$PG_CONFIG" --version) || pgc_die "$PG_CONFIG --version failed"
+			[[ $v =~ ^PostgreSQL\ ([0-9]+) ]] || pgc_die "cannot read the major from: $v"
+			PGC_PG_MAJOR=${BASH_REMATCH[1]}
+		else
+			pgc_die "PG_CONFIG=$PG_CONFIG does not exist"
+		fi
+	else
+		v=$(ls /usr/lib/postgresql/*/bin/postgres 2>/dev/null | sed -E 's|^/usr/lib/postgresql/([0-9]+)/.*|\1|' | sort -n | tail -n 1)
+		if [ -z "$v" ]; then
+			# Nothing installed yet: the release's own major.
+			v=$(pgc_debian_pg_major)
+		fi
+		[ -n "$v" ] || pgc_die "no PostgreSQL server installed, and apt offers none"
+		PGC_PG_MAJOR=$v
+		PG_CONFIG=/usr/lib/postgresql/$v/bin/pg_config
+	fi
+	PGC_PG_BIN=$("$PG_CONFIG" --bindir 2>/dev/null) || PGC_PG_BIN=/usr/lib/postgresql/$PGC_PG_MAJOR/bin
+	export PG_CONFIG PGC_PG_MAJOR PGC_PG_BIN
+}
+
+# The major Debian's "postgresql" package depends on (postgresql-N).
+pgc_debian_pg_major() {
+	local v
+	v=$(apt-cache depends postgresql 2>/dev/null | sed -E -n 's/^ *Depends: postgresql-([0-9]+)$/\1/p' | head -n 1)
+	if [ -z "$v" ]; then
+		apt-get update -qq >/dev/null 2>&1
+		v=$(apt-cache depends postgresql 2>/dev/null | sed -E -n 's/^ *Depends: postgresql-([0-9]+)$/\1/p' | head -n 1)
+	fi
+	echo "$v"
+}
+
 pgc_install_packages() {
 	local missing=() p
+	PGC_PACKAGES+=("postgresql-$PGC_PG_MAJOR" "postgresql-server-dev-$PGC_PG_MAJOR"
+		"postgresql-$PGC_PG_MAJOR-pgtap" "postgresql-$PGC_PG_MAJOR-cron")
+	# From Debian 13 the docker command is in docker-cli, not docker.io.
+	apt-cache show docker-cli >/dev/null 2>&1 && PGC_PACKAGES+=(docker-cli)
+	# From Debian 13 Podman's networks are netavark's, which needs nft and,
+	# for a network of its own, aardvark-dns (both only recommended).
+	apt-cache show --no-all-versions podman 2>/dev/null | grep -q '^Depends:.*netavark' &&
+		PGC_PACKAGES+=(nftables aardvark-dns)
 	for p in "${PGC_PACKAGES[@]}"; do
 		dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
@@ -32,13 +81,18 @@ pgc_install_packages() {
 		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
 			|| pgc_die "apt-get install failed"
 	fi
+	# The server package creates the postgres user; everything below runs
+	# PostgreSQL as it and gives it its files.
+	id -u postgres >/dev/null 2>&1 || pgc_die "there is no postgres user after installing postgresql-$PGC_PG_MAJOR"
+	[ -x "$PG_CONFIG" ] || command -v "$PG_CONFIG" >/dev/null || pgc_die "$PG_CONFIG is missing"
+	PGC_PG_BIN=$("$PG_CONFIG" --bindir)
 }
 
 pgc_build_install() {
 	pgc_log "building and installing pg_container"
-	make -C "$PGC_ROOT" -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config >/dev/null \
+	make -C "$PGC_ROOT" -s PG_CONFIG="$PG_CONFIG" >/dev/null \
 		|| pgc_die "build failed"
-	make -C "$PGC_ROOT" -s PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config install >/dev/null \
+	make -C "$PGC_ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null \
 		|| pgc_die "make install failed"
 }
 
@@ -290,7 +344,7 @@ pgc_make_key() {
 pgc_start_postgres() {
 	PGC_PGDATA="$PGC_WORK/pgdata"
 	PGPORT=$(pgc_free_port 25432)
-	pgc_log "starting PostgreSQL 15 on 127.0.0.1:$PGPORT (socket in $PGC_WORK)"
+	pgc_log "starting PostgreSQL $PGC_PG_MAJOR on 127.0.0.1:$PGPORT (socket in $PGC_WORK)"
 	mkdir -p "$PGC_WORK/keys"
 	chown postgres:postgres "$PGC_WORK/keys"
 	chmod 0700 "$PGC_WORK/keys"
@@ -349,14 +403,16 @@ pgc_create_test_db() {
 
 pgc_env_up() {
 	[ "$(id -u)" = 0 ] || pgc_die "run as root: this installs packages and starts dockerd"
+	pgc_find_postgres
 	PGC_WORK=$(mktemp -d /tmp/pgc.XXXXXX)
-	# postgres owns it: the cluster, its socket and the key files live here.
-	chown postgres:postgres "$PGC_WORK"
-	chmod 0755 "$PGC_WORK"
 	export PGC_WORK
 	trap pgc_env_down EXIT
 	trap 'exit 130' INT TERM
+	# First the packages: on a fresh machine they create the postgres user.
 	pgc_install_packages
+	# postgres owns it: the cluster, its socket and the key files live here.
+	chown postgres:postgres "$PGC_WORK" || pgc_die "cannot give $PGC_WORK to postgres"
+	chmod 0755 "$PGC_WORK"
 	pgc_build_install
 	pgc_start_dockerd
 	pgc_build_images
@@ -368,6 +424,7 @@ pgc_env_up() {
 export PGC_WORK='$PGC_WORK' PGHOST='$PGC_WORK' PGPORT='$PGPORT' PGUSER=postgres
 export PGC_PGDATA='$PGC_PGDATA' DOCKER_HOST='unix://$PGC_WORK/docker.sock'
 export PGC_FAULT_TCP_PORT='$PGC_FAULT_TCP_PORT' PGC_DOCKER_TLS_PORT='$PGC_DOCKER_TLS_PORT'
+export PG_CONFIG='$PG_CONFIG' PGC_PG_MAJOR='$PGC_PG_MAJOR' PGC_PG_BIN='$PGC_PG_BIN'
 EOF
 }
 

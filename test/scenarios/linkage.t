@@ -4,7 +4,7 @@
 source "$(dirname "$0")/../lib/tap.sh"
 plan 2
 
-lib=$(/usr/lib/postgresql/15/bin/pg_config --pkglibdir)/pg_container.so
+lib=$("$PG_CONFIG" --pkglibdir)/pg_container.so
 needed=$(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
 like "$needed" '^libc\.so\.6 libcrypto\.so\.3 libcurl\.so\.4 $' "pg_container.so needs only libc, libcrypto and libcurl (got: $needed)"
 is "$(readelf -d "$lib" | grep -c 'libssl')" 0 "... and not libssl itself"

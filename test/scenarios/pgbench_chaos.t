@@ -28,7 +28,7 @@ SQL
 q -c "ALTER DATABASE pgc_test SET pg_container.stop_timeout = 1"
 # --verbose-errors: a failed transaction (a deadlock, a serialization
 # failure) is counted by pgbench, not printed, unless asked.
-/usr/lib/postgresql/15/bin/pgbench -n -c 8 -j 2 -t 250 --failures-detailed --verbose-errors -f "$T/chaos.sql" pgc_test >"$T/pgbench.out" 2>&1
+"$PGC_PG_BIN/pgbench" -n -c 8 -j 2 -t 250 --failures-detailed --verbose-errors -f "$T/chaos.sql" pgc_test >"$T/pgbench.out" 2>&1
 status=$?
 q -c "ALTER DATABASE pgc_test RESET pg_container.stop_timeout"
 diag "$(grep -E 'transactions actually processed|failed transactions|latency average|tps' "$T/pgbench.out" | tr '\n' ';')"
