@@ -391,9 +391,15 @@ describe_unready(const char *container_id, const char *container_name, const cha
 	initStringInfo(&buf);
 	if (!docker_inspect_container(container_id, &c))
 		return pstrdup("The container no longer exists.");
-	appendStringInfo(&buf, "The container is %s after %d restarts; its last exit code was %d.",
-					 c.state ? docker_printable(c.state) : "in an unknown state",
-					 c.restart_count, c.exit_code);
+	/* Docker resets the exit code when it restarts a container. */
+	if (c.running && c.restart_count > 0)
+		appendStringInfo(&buf, "The container keeps exiting: Docker has restarted it %d times.",
+						 c.restart_count);
+	else if (!c.running)
+		appendStringInfo(&buf, "The container is %s; its last exit code was %d.",
+						 c.state ? docker_printable(c.state) : "not running", c.exit_code);
+	else
+		appendStringInfoString(&buf, "The container is running.");
 	foreach(lc, docker_container_logs(container_id, container_name, UNREADY_LOG_LINES, 0, token))
 		appendStringInfo(&buf, "\n%s", (char *) lfirst(lc));
 	return buf.data;

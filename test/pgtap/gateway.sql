@@ -32,7 +32,8 @@ SET pg_container.ready_timeout = '4s';
 SELECT pg_temp.detail_of($$SELECT container_ensure_running('gw-crash')$$) AS crash_detail \gset
 RESET pg_container.ready_timeout;
 RESET pg_container.image;
-SELECT alike(:'crash_detail'::text, '%after % restarts; its last exit code was 78.%', '... its detail gives the restarts and the exit code');
+SELECT matches(:'crash_detail'::text, 'Docker has restarted it [0-9]+ times|its last exit code was 78',
+               '... its detail says it keeps exiting (Docker resets the exit code at each restart)');
 SELECT alike(:'crash_detail'::text, '%Refusing to bind gateway to lan without auth%', '... and the gateway''s own last words');
 SELECT alike(:'crash_detail'::text, '%token is <redacted>%', '... with the token redacted');
 
