@@ -2,7 +2,7 @@
 -- and a clear error with a hint when no usable key is configured.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(18);
+SELECT plan(21);
 
 SELECT token AS tk_token FROM container_ensure_running('tk-user') \gset
 SELECT gateway_token AS tk_stored FROM user_container WHERE user_id = 'tk-user' \gset
