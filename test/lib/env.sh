@@ -17,7 +17,7 @@ PGC_ROOT=${PGC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 PGC_PACKAGES=(
 	libcurl4-openssl-dev libssl-dev build-essential
 	docker.io busybox-static curl openssl python3 perl libtap-parser-sourcehandler-pgtap-perl
-	podman runc
+	podman runc catatonit
 )
 
 pgc_log() { printf '==> %s\n' "$*" >&2; }
@@ -274,8 +274,12 @@ pgc_podman() {
 pgc_start_podman() {
 	pgc_log "starting Podman's API service on $PGC_WORK/podman.sock"
 	mkdir -p "$PGC_WORK/podman/tmp"
+	# Its network configurations too: Podman keeps them in /etc by default,
+	# where every run (and every user network) would see the last run's.
+	mkdir -p "$PGC_WORK/podman/networks"
 	printf '%s\n' '[containers]' 'default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]' '' \
-		'[engine]' 'runtime = "runc"' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' \
+		'[engine]' 'runtime = "runc"' 'cgroup_manager = "cgroupfs"' 'events_logger = "file"' '' \
+		'[network]' "network_config_dir = \"$PGC_WORK/podman/networks\"" \
 		>"$PGC_WORK/podman/containers.conf"
 	printf '%s\n' '[storage]' 'driver = "overlay"' "graphroot = \"$PGC_WORK/podman/storage\"" \
 		"runroot = \"$PGC_WORK/podman/run\"" >"$PGC_WORK/podman/storage.conf"
