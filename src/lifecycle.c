@@ -197,11 +197,14 @@ static bool
 claim_network(const UserContainerRow *row, const char *network, int host_port)
 {
 	bool		subnet_taken;
+	VolumeOwner owner;
 
 	if (pgc_network_mode != PGC_NETWORK_PER_USER)
 		return true;
-	if (docker_create_network(network, spec_network_subnet(host_port), row->user_id,
-							  store_installation_id(), &subnet_taken) == VOLUME_OURS)
+	owner = docker_create_network(network, spec_network_subnet(host_port), row->user_id,
+								  store_installation_id(), &subnet_taken);
+	/* As with volumes: one made while the tables predated 0.3.0. */
+	if (owner == VOLUME_OURS || (owner == VOLUME_UNLABELLED && row->container_id != NULL))
 		return true;
 	if (subnet_taken)
 	{
