@@ -873,6 +873,41 @@ decode_volume_owner(DockerRequest *req, const char *user_id, const char *install
 }
 
 /*
+ * Whose a volume or network (collection "volumes" or "networks") is, by
+ * its labels; false if it does not exist.
+ */
+static bool
+inspect_owner(const char *collection, const char *kind, const char *name, const char *user_id,
+			  const char *installation, VolumeOwner *owner)
+{
+	DockerRequest *req;
+
+	req = docker_request_new("GET", psprintf("/%s/%s", collection, url_segment(name)),
+							 psprintf("inspect %s \"%s\"", kind, name));
+	docker_run_request(req);
+	if (req->status == 404)
+		return false;
+	if (req->status != 200)
+		docker_raise_failure(req);
+	*owner = decode_volume_owner(req, user_id, installation);
+	return true;
+}
+
+/* ,"Labels":{...} saying whose a volume or network is. */
+static void
+append_owner_labels(StringInfo buf, const char *user_id, const char *installation)
+{
+	appendStringInfo(buf, ",\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
+	append_json_string(buf, user_id);
+	if (installation != NULL)
+	{
+		appendStringInfo(buf, ",\"%s\":", PGC_LABEL_INSTALLATION);
+		append_json_string(buf, installation);
+	}
+	appendStringInfoChar(buf, '}');
+}
+
+/*
  * Make the user's named volume, labelled for the user and this
  * installation, before the container that mounts it: otherwise Docker makes
  * it unlabelled, and nothing would tell it from another installation's.
@@ -888,14 +923,8 @@ docker_create_volume(const char *volume, const char *user_id, const char *instal
 	initStringInfo(&body);
 	appendStringInfoString(&body, "{\"Name\":");
 	append_json_string(&body, volume);
-	appendStringInfo(&body, ",\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
-	append_json_string(&body, user_id);
-	if (installation != NULL)
-	{
-		appendStringInfo(&body, ",\"%s\":", PGC_LABEL_INSTALLATION);
-		append_json_string(&body, installation);
-	}
-	appendStringInfoString(&body, "}}");
+	append_owner_labels(&body, user_id, installation);
+	appendStringInfoChar(&body, '}');
 
 	req = docker_request_new("POST", "/volumes/create", psprintf("create volume \"%s\"", volume));
 	req->body = body.data;
@@ -937,14 +966,9 @@ docker_create_network(const char *network, const char *subnet, const char *user_
 	append_json_string(&body, network);
 	appendStringInfoString(&body, ",\"CheckDuplicate\":true,\"Driver\":\"bridge\",\"IPAM\":{\"Config\":[{\"Subnet\":");
 	append_json_string(&body, subnet);
-	appendStringInfo(&body, "}]},\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
-	append_json_string(&body, user_id);
-	if (installation != NULL)
-	{
-		appendStringInfo(&body, ",\"%s\":", PGC_LABEL_INSTALLATION);
-		append_json_string(&body, installation);
-	}
-	appendStringInfoString(&body, "}}");
+	appendStringInfoString(&body, "}]}");
+	append_owner_labels(&body, user_id, installation);
+	appendStringInfoChar(&body, '}');
 
 	*subnet_taken = false;
 	req = docker_request_new("POST", "/networks/create", psprintf("create network \"%s\"", network));
@@ -967,34 +991,36 @@ bool
 docker_inspect_network(const char *network, const char *user_id, const char *installation,
 					   VolumeOwner *owner)
 {
-	DockerRequest *req;
+	return inspect_owner("networks", "network", network, user_id, installation, owner);
+}
 
-	req = docker_request_new("GET", psprintf("/networks/%s", url_segment(network)),
-							 psprintf("inspect network \"%s\"", network));
+/* POST /networks/{network}/{connect|disconnect} for one container. */
+static DockerRequest *
+network_membership(const char *network, const char *container, bool attach)
+{
+	DockerRequest *req;
+	StringInfoData body;
+
+	initStringInfo(&body);
+	appendStringInfoString(&body, attach ? "{\"Container\":" : "{\"Force\":true,\"Container\":");
+	append_json_string(&body, container);
+	appendStringInfoChar(&body, '}');
+	req = docker_request_new("POST",
+							 psprintf("/networks/%s/%s", url_segment(network), attach ? "connect" : "disconnect"),
+							 attach ?
+							 psprintf("attach container \"%s\" to network \"%s\"", container, network) :
+							 psprintf("detach container \"%s\" from network \"%s\"", container, network));
+	req->body = body.data;
 	docker_run_request(req);
-	if (req->status == 404)
-		return false;
-	if (req->status != 200)
-		docker_raise_failure(req);
-	*owner = decode_volume_owner(req, user_id, installation);
-	return true;
+	return req;
 }
 
 /* Detach a container from a network, if it is attached. */
 void
 docker_disconnect_network(const char *network, const char *container)
 {
-	DockerRequest *req;
-	StringInfoData body;
+	DockerRequest *req = network_membership(network, container, false);
 
-	initStringInfo(&body);
-	appendStringInfoString(&body, "{\"Force\":true,\"Container\":");
-	append_json_string(&body, container);
-	appendStringInfoChar(&body, '}');
-	req = docker_request_new("POST", psprintf("/networks/%s/disconnect", url_segment(network)),
-							 psprintf("detach container \"%s\" from network \"%s\"", container, network));
-	req->body = body.data;
-	docker_run_request(req);
 	/* Not attached, or no such container: either way it is detached. */
 	if (req->status != 200 && req->status != 404 && req->status != 403 && req->status != 500)
 		docker_raise_failure(req);
@@ -1007,17 +1033,8 @@ docker_disconnect_network(const char *network, const char *container)
 bool
 docker_connect_network(const char *network, const char *container)
 {
-	DockerRequest *req;
-	StringInfoData body;
+	DockerRequest *req = network_membership(network, container, true);
 
-	initStringInfo(&body);
-	appendStringInfoString(&body, "{\"Container\":");
-	append_json_string(&body, container);
-	appendStringInfoChar(&body, '}');
-	req = docker_request_new("POST", psprintf("/networks/%s/connect", url_segment(network)),
-							 psprintf("attach container \"%s\" to network \"%s\"", container, network));
-	req->body = body.data;
-	docker_run_request(req);
 	if (req->status == 200)
 		return true;
 	if (req->status == 404 && strstr(docker_error_message(req), "network") == NULL)
@@ -1047,17 +1064,7 @@ bool
 docker_inspect_volume(const char *volume, const char *user_id, const char *installation,
 					  VolumeOwner *owner)
 {
-	DockerRequest *req;
-
-	req = docker_request_new("GET", psprintf("/volumes/%s", url_segment(volume)),
-							 psprintf("inspect volume \"%s\"", volume));
-	docker_run_request(req);
-	if (req->status == 404)
-		return false;
-	if (req->status != 200)
-		docker_raise_failure(req);
-	*owner = decode_volume_owner(req, user_id, installation);
-	return true;
+	return inspect_owner("volumes", "volume", volume, user_id, installation, owner);
 }
 
 /*
