@@ -150,7 +150,14 @@ git -C "$src" ls-files -z --cached --others --exclude-standard |
 	tar -C "$src" -c --no-recursion --ignore-failed-read --null -T - 2>/dev/null |
 	tar -C "$root/root/pg_container" -x
 
-env_args=(HOME=/root TERM=dumb LANG=C.UTF-8 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$@")
+env_args=(HOME=/root TERM=dumb LANG=C.UTF-8 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+# Certificate authorities this machine adds for node (npm, for the OpenClaw
+# image), such as a proxy's: the root reaches the same network.
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+	cp -L "$NODE_EXTRA_CA_CERTS" "$root/etc/pgc-ci-node-extra-ca.crt"
+	env_args+=(NODE_EXTRA_CA_CERTS=/etc/pgc-ci-node-extra-ca.crt)
+fi
+env_args+=("$@")
 
 # Nothing mounted in the new mount namespace is seen outside, and it all
 # goes away when the last process in it ends.  The root becomes the namespace's own root with pivot_root, then chroot
