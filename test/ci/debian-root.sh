@@ -12,8 +12,9 @@
 # in a private mount namespace (unshare --mount --propagation private) with
 # /proc, /sys (cgroups included) and /dev bound in and a fresh /run, made
 # that namespace's root with pivot_root, then chroot; there, as root,
-# test/run-tests installs what it needs, builds, and
-# runs its own dockerd and PostgreSQL exactly as on the host.  NAME=VALUE
+# test/ci/suite-in-netns.sh installs what the suite needs and runs
+# test/run-tests in a network namespace of its own, with its own dockerd
+# and PostgreSQL, exactly as on the host.  NAME=VALUE
 # pairs go into its environment (PG_CONFIG to choose the major, PGC_TESTS).
 #
 # Downloaded packages are kept between runs in $PGC_CI_CACHE/apt/SUITE (and
@@ -149,7 +150,14 @@ git -C "$src" ls-files -z --cached --others --exclude-standard |
 	tar -C "$src" -c --no-recursion --ignore-failed-read --null -T - 2>/dev/null |
 	tar -C "$root/root/pg_container" -x
 
-env_args=(HOME=/root TERM=dumb LANG=C.UTF-8 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "$@")
+env_args=(HOME=/root TERM=dumb LANG=C.UTF-8 "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+# Certificate authorities this machine adds for node (npm, for the OpenClaw
+# image), such as a proxy's: the root reaches the same network.
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+	cp -L "$NODE_EXTRA_CA_CERTS" "$root/etc/pgc-ci-node-extra-ca.crt"
+	env_args+=(NODE_EXTRA_CA_CERTS=/etc/pgc-ci-node-extra-ca.crt)
+fi
+env_args+=("$@")
 
 # Nothing mounted in the new mount namespace is seen outside, and it all
 # goes away when the last process in it ends.  The root becomes the namespace's own root with pivot_root, then chroot
@@ -176,7 +184,7 @@ unshare --mount --propagation private -- /bin/bash -euo pipefail -c '
 	cd "$root"
 	pivot_root . run/old-root
 	exec chroot / /bin/sh -c "umount -l /run/old-root && rmdir /run/old-root && exec \"\$@\"" sh \
-		/usr/bin/env -i "$@" /bin/bash -c "cd /root/pg_container && exec bash test/run-tests"
+		/usr/bin/env -i "$@" /bin/bash /root/pg_container/test/ci/suite-in-netns.sh
 ' pgc-ci "$root" "$archives" "$openclaw" "${env_args[@]}" &
 child=$!
 # Its mount namespace, once unshare has made it.
