@@ -7,7 +7,7 @@
 source "$(dirname "$0")/../lib.sh"
 REPS=${REPS:-3}
 
-IMAGE=$(DOCKER_HOST="unix://$PGC_WORK/docker.sock" "$(dirname "$0")/../../test/openclaw/build-image.sh") || exit 1
+IMAGE=$(DOCKER_HOST="unix://$PGC_WORK/docker.sock" "$(dirname "$0")/../../test/openclaw/build-image.sh" 2>"$PGC_WORK/openclaw-build.log") || exit 1
 oc() { bq -c "SET pg_container.image = '$IMAGE'" -c "SET pg_container.ready_timeout = '300s'" -c "SET pg_container.stop_timeout = '30s'" "$@"; }
 ready_after_run() {
 	local port=$1 start
@@ -28,7 +28,7 @@ for rep in $(seq 1 "$REPS"); do
 
 	port=$((29100 + rep))
 	start=$(now_ms)
-	bdk run -d --name "oc-base-$rep" --hostname "oc-base-$rep" -p "127.0.0.1:$port:18789" \
+	bdk run -d --name "oc-base-$rep" --hostname "oc-base-$rep" --network mosaic-internal -p "127.0.0.1:$port:18789" \
 		-v "oc-base-$rep-state:/home/node/.openclaw" -e "OPENCLAW_GATEWAY_TOKEN=$(openssl rand -hex 32)" \
 		--cap-drop ALL --security-opt no-new-privileges --init --pids-limit 512 --memory 2g --cpus 2 \
 		"$IMAGE" >/dev/null
