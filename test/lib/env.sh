@@ -390,8 +390,10 @@ EOF
 	pgc_psql -d postgres -c "CREATE DATABASE pgc_test"
 }
 
+# Restart the cluster; NAME=VALUE arguments go into the server's environment
+# (DOCKER_HOST and its TLS variables, for the tests of that fallback).
 pgc_restart_postgres() {
-	runuser -u postgres -- "$PGC_PG_BIN/pg_ctl" -D "$PGC_PGDATA" -l "$PGC_WORK/postgres.log" \
+	runuser -u postgres -- env "$@" "$PGC_PG_BIN/pg_ctl" -D "$PGC_PGDATA" -l "$PGC_WORK/postgres.log" \
 		-w -t 60 -m fast restart >/dev/null
 }
 

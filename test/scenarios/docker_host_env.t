@@ -7,15 +7,10 @@ source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/env.sh"
 plan 3
 
-restart_with_env() {
-	runuser -u postgres -- env "$@" "$PGC_PG_BIN/pg_ctl" -D "$PGC_PGDATA" -l "$PGC_WORK/postgres.log" \
-		-w -t 60 -m fast restart >/dev/null
-}
-
 fault() { curl -s --unix-socket "$PGC_WORK/fault.sock" -X "$1" "http://fault$2"; }
 
 q -c "ALTER SYSTEM SET pg_container.docker_host = ''" 
-restart_with_env DOCKER_HOST="unix://$PGC_WORK/fault.sock"
+pgc_restart_postgres DOCKER_HOST="unix://$PGC_WORK/fault.sock"
 fault POST /_fault/reset >/dev/null
 
 out=$(q -c "SELECT url FROM container_ensure_running('env-user')" 2>&1)
@@ -25,12 +20,12 @@ like "$(fault GET /_fault/log)" '/containers/create\?name=mosaic-user-env-user' 
 # The server keeps DOCKER_HOST pointing at the fault engine: only if the
 # configured docker_host wins again does the engine see no request.
 q -c "ALTER SYSTEM RESET pg_container.docker_host"
-restart_with_env DOCKER_HOST="unix://$PGC_WORK/fault.sock"
+pgc_restart_postgres DOCKER_HOST="unix://$PGC_WORK/fault.sock"
 fault POST /_fault/reset >/dev/null
 is "$(q -c "SELECT count(*) FROM container_ensure_running('env-user')") $(fault GET /_fault/log)" "1 []" \
 	"the configured docker_host is used again after the reset, not the server's DOCKER_HOST"
 
 # Back to a server without DOCKER_HOST, as the rest of the suite had it.
-restart_with_env -u DOCKER_HOST
+pgc_restart_postgres -u DOCKER_HOST
 
 tap_exit

@@ -8,11 +8,6 @@ source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/env.sh"
 plan 8
 
-restart_with_env() {
-	runuser -u postgres -- env "$@" "$PGC_PG_BIN/pg_ctl" -D "$PGC_PGDATA" -l "$PGC_WORK/postgres.log" \
-		-w -t 60 -m fast restart >/dev/null
-}
-
 # Clear text over TCP: a WARNING, since create bodies carry tokens.
 out=$(q -c "SET pg_container.docker_host = 'tcp://127.0.0.1:$PGC_FAULT_TCP_PORT'" \
 	-c "SELECT count(*) FROM container_ensure_running('tr-user')" 2>&1)
@@ -46,12 +41,12 @@ TEST_DB=postgres q -c "DROP ROLE pgc_tr_app"
 
 # DOCKER_HOST from the environment with Docker's TLS variables.
 q -c "ALTER SYSTEM SET pg_container.docker_host = ''"
-restart_with_env DOCKER_HOST="tcp://127.0.0.1:$PGC_DOCKER_TLS_PORT" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$PGC_WORK/tls/client"
+pgc_restart_postgres DOCKER_HOST="tcp://127.0.0.1:$PGC_DOCKER_TLS_PORT" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$PGC_WORK/tls/client"
 out=$(q -c "SELECT count(*) FROM container_ensure_running('tr-user')" 2>&1)
 is "$out" "1" "DOCKER_HOST with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH speaks verified TLS with the client certificate"
-restart_with_env DOCKER_HOST="tcp://127.0.0.1:$PGC_DOCKER_TLS_PORT" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$PGC_WORK/tls/other-ca"
+pgc_restart_postgres DOCKER_HOST="tcp://127.0.0.1:$PGC_DOCKER_TLS_PORT" DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH="$PGC_WORK/tls/other-ca"
 out=$(q -c "SELECT count(*) FROM container_ensure_running('tr-user')" 2>&1)
 like "$out" 'could not connect to the Docker engine' "... and refuses an engine whose certificate another CA signed"
 q -c "ALTER SYSTEM RESET pg_container.docker_host"
-restart_with_env
+pgc_restart_postgres
 tap_exit
