@@ -8,30 +8,23 @@ SELECT plan(19);
 -- The user's row exists (as after a sign-up), so the failed ensure leaves
 -- it and its token in place for container_logs.
 SELECT container_set_idle_timeout('gw-crash', 30) \g /dev/null
+-- One failed ensure; its message and its detail, as psql shows them.
+CREATE FUNCTION pg_temp.failure_of(stmt text, OUT message text, OUT detail text) LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE stmt;
+    message := 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
+    message := SQLSTATE || ': ' || message;
+END $$;
 SET pg_container.image = 'pgc-crashloop:test';
 SET pg_container.ready_timeout = '4s';
-SELECT pgc_test.error_of($$SELECT container_ensure_running('gw-crash')$$) AS crash_error \gset
+SELECT message AS crash_error, detail AS crash_detail
+  FROM pg_temp.failure_of($$SELECT container_ensure_running('gw-crash')$$) \gset
 RESET pg_container.ready_timeout;
 RESET pg_container.image;
 SELECT alike(:'crash_error'::text, '55000: container "mosaic-user-gw-crash" did not become ready within 4000 ms',
             'a gateway that never gets ready is 55000, naming the container');
-
--- The detail, as psql shows it.
-CREATE FUNCTION pg_temp.detail_of(stmt text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    detail text;
-BEGIN
-    EXECUTE stmt;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RETURN detail;
-END $$;
-SET pg_container.image = 'pgc-crashloop:test';
-SET pg_container.ready_timeout = '4s';
-SELECT pg_temp.detail_of($$SELECT container_ensure_running('gw-crash')$$) AS crash_detail \gset
-RESET pg_container.ready_timeout;
-RESET pg_container.image;
 SELECT matches(:'crash_detail'::text, 'Docker has restarted it [0-9]+ times|its last exit code was 78',
                '... its detail says it keeps exiting (Docker resets the exit code at each restart)');
 SELECT alike(:'crash_detail'::text, '%Refusing to bind gateway to lan without auth%', '... and the gateway''s own last words');
