@@ -263,3 +263,19 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->spec_hash = spec_current_hash(profile);
 	spec->installation = store_installation_id();
 }
+
+/* A user's profile by name, or NULL for the settings alone. */
+ContainerProfile *
+spec_load_profile(const char *user_id, const char *profile_name)
+{
+	ContainerProfile *profile;
+
+	if (profile_name == NULL)
+		return NULL;
+	profile = palloc(sizeof(ContainerProfile));
+	if (!store_get_profile(profile_name, profile))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("container profile \"%s\" of user \"%s\" does not exist", profile_name, user_id)));
+	return profile;
+}

@@ -12,29 +12,37 @@
 #include "nodes/pg_list.h"
 
 #include "container_store.h"
-#include "docker_api.h"
 
 /* Hex digits of SHA-256 kept in the spec hash label. */
 #define PGC_SPEC_HASH_LENGTH 16
 
-/* A container_profile row; unset columns fall back to the settings. */
-typedef struct ContainerProfile
+/* Everything a user's container is created from. */
+typedef struct ContainerSpec
 {
-	char	   *name;
-	char	   *image;			/* NULL: pg_container.image */
-	int			memory_limit_mb;	/* -1: pg_container.memory_limit */
-	double		cpus;			/* -1: pg_container.cpus */
-	int			pids_limit;		/* -1: pg_container.pids_limit */
-	int			idle_timeout_min;	/* -1: the row keeps its own */
-	List	   *extra_env;		/* "KEY=VALUE" templates, may be NIL */
-	List	   *command;		/* words; used only if has_command */
-	bool		has_command;	/* false: pg_container.command */
-	int			init;			/* 1, 0, or -1: pg_container.init */
-	int			drop_capabilities;	/* 1, 0, or -1: pg_container.drop_capabilities */
-} ContainerProfile;
+	const char *name;
+	const char *user_id;
+	const char *image;
+	List	   *env;			/* of char *, "KEY=VALUE" */
+	const char *volume;
+	const char *state_path;
+	const char *network;
+	int			gateway_port;	/* inside the container */
+	const char *publish_address;
+	int			host_port;
+	int64		memory_bytes;	/* 0: no limit */
+	int64		nano_cpus;		/* 0: no limit */
+	int64		pids_limit;		/* 0: no limit */
+	const char *restart_policy;
+	const char *spec_hash;		/* recorded as PGC_LABEL_SPEC_HASH */
+	const char *installation;	/* PGC_LABEL_INSTALLATION; NULL before 0.3.0 */
+	List	   *command;		/* of char *; NIL: the image's own */
+	bool		drop_capabilities;	/* CapDrop ALL */
+	bool		init;			/* an init process as PID 1 */
+} ContainerSpec;
 
 extern void spec_build(ContainerSpec *spec, const UserContainerRow *row,
 					   const ContainerProfile *profile, const char *token, int host_port);
+extern ContainerProfile *spec_load_profile(const char *user_id, const char *profile_name);
 extern char *spec_current_hash(const ContainerProfile *profile);
 extern char *spec_network_name(const char *container_name);
 extern char *spec_network_subnet(int host_port);

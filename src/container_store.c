@@ -37,7 +37,6 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "container_spec.h"
 #include "container_store.h"
 #include "settings.h"
 

@@ -52,7 +52,21 @@ typedef struct OverviewRow
 	TimestampTz last_error_at;	/* 0: none */
 } OverviewRow;
 
-struct ContainerProfile;
+/* A container_profile row; unset columns fall back to the settings. */
+typedef struct ContainerProfile
+{
+	char	   *name;
+	char	   *image;			/* NULL: pg_container.image */
+	int			memory_limit_mb;	/* -1: pg_container.memory_limit */
+	double		cpus;			/* -1: pg_container.cpus */
+	int			pids_limit;		/* -1: pg_container.pids_limit */
+	int			idle_timeout_min;	/* -1: the row keeps its own */
+	List	   *extra_env;		/* "KEY=VALUE" templates, may be NIL */
+	List	   *command;		/* words; used only if has_command */
+	bool		has_command;	/* false: pg_container.command */
+	int			init;			/* 1, 0, or -1: pg_container.init */
+	int			drop_capabilities;	/* 1, 0, or -1: pg_container.drop_capabilities */
+} ContainerProfile;
 
 /* A row's identity and container, as sweeps need it. */
 typedef struct ContainerRef
@@ -86,7 +100,7 @@ extern void store_lock_all_tokens(List **user_ids, List **tokens);
 extern void store_set_token(const char *user_id, const char *encrypted_token);
 extern bool store_status_v2(const char *user_id, char **profile, char **spec_hash,
 							char **container_id);
-extern bool store_get_profile(const char *name, struct ContainerProfile *profile);
+extern bool store_get_profile(const char *name, ContainerProfile *profile);
 extern bool store_set_profile(const char *user_id, const char *profile);
 extern void store_event(const char *user_id, const char *event, const char *detail_json);
 extern uint64 store_prune_events(int retention_min);

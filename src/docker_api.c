@@ -727,17 +727,27 @@ docker_start_container(const char *id, const char *name)
 	docker_raise_failure(req);
 }
 
+/*
+ * A request to stop a container, waiting up to pg_container.stop_timeout:
+ * the engine answers only once the container is down.
+ */
+static DockerRequest *
+stop_request(const char *id, const char *name)
+{
+	DockerRequest *req = docker_request_new("POST",
+											psprintf("/containers/%s/stop?t=%d", url_segment(id), pgc_stop_timeout_s),
+											psprintf("stop container \"%s\"", name));
+
+	req->timeout_ms = pgc_docker_timeout_ms + pgc_stop_timeout_s * 1000;
+	return req;
+}
+
 /* Stop a container; false if it does not exist.  Never removes it. */
 bool
 docker_stop_container(const char *id, const char *name)
 {
-	DockerRequest *req;
+	DockerRequest *req = stop_request(id, name);
 
-	req = docker_request_new("POST",
-							 psprintf("/containers/%s/stop?t=%d", url_segment(id), pgc_stop_timeout_s),
-							 psprintf("stop container \"%s\"", name));
-	/* The engine answers only once the container is down. */
-	req->timeout_ms = pgc_docker_timeout_ms + pgc_stop_timeout_s * 1000;
 	docker_run_request(req);
 	if (req->status == 204 || req->status == 304)
 		return true;
@@ -757,12 +767,7 @@ docker_stop_containers(DockerStop *stops, int count, int max_parallel)
 	DockerRequest **reqs = palloc(sizeof(DockerRequest *) * Max(count, 1));
 
 	for (int i = 0; i < count; i++)
-	{
-		reqs[i] = docker_request_new("POST",
-									 psprintf("/containers/%s/stop?t=%d", url_segment(stops[i].id), pgc_stop_timeout_s),
-									 psprintf("stop container \"%s\"", stops[i].name));
-		reqs[i]->timeout_ms = pgc_docker_timeout_ms + pgc_stop_timeout_s * 1000;
-	}
+		reqs[i] = stop_request(stops[i].id, stops[i].name);
 	docker_run_requests(reqs, count, max_parallel);
 
 	for (int i = 0; i < count; i++)

@@ -10,6 +10,8 @@
 
 #include "nodes/pg_list.h"
 
+#include "container_spec.h"
+
 /* Labels that mark what pg_container manages. */
 #define PGC_LABEL_MANAGED "pg_container.managed"
 #define PGC_LABEL_USER_ID "pg_container.user_id"
@@ -45,30 +47,6 @@ typedef enum VolumeOwner
 	VOLUME_UNLABELLED,			/* no installation label: made before 0.3.0, or by hand */
 	VOLUME_FOREIGN				/* labelled for another user or installation */
 } VolumeOwner;
-
-/* Everything a user's container is created from. */
-typedef struct ContainerSpec
-{
-	const char *name;
-	const char *user_id;
-	const char *image;
-	List	   *env;			/* of char *, "KEY=VALUE" */
-	const char *volume;
-	const char *state_path;
-	const char *network;
-	int			gateway_port;	/* inside the container */
-	const char *publish_address;
-	int			host_port;
-	int64		memory_bytes;	/* 0: no limit */
-	int64		nano_cpus;		/* 0: no limit */
-	int64		pids_limit;		/* 0: no limit */
-	const char *restart_policy;
-	const char *spec_hash;		/* recorded as PGC_LABEL_SPEC_HASH */
-	const char *installation;	/* PGC_LABEL_INSTALLATION; NULL before 0.3.0 */
-	List	   *command;		/* of char *; NIL: the image's own */
-	bool		drop_capabilities;	/* CapDrop ALL */
-	bool		init;			/* an init process as PID 1 */
-} ContainerSpec;
 
 typedef enum DockerStartResult
 {

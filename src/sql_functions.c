@@ -25,7 +25,9 @@
 #include "docker_api.h"
 #include "lifecycle.h"
 #include "settings.h"
+#include "sweeps.h"
 #include "token_crypto.h"
+#include "views.h"
 
 #define USER_ID_MAX_LENGTH 63
 #define USER_ID_RULE "^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
@@ -237,7 +239,7 @@ container_status(PG_FUNCTION_ARGS)
 			char	   *container_id;
 
 			if (store_status_v2(user_id, &profile, &spec_hash, &container_id))
-				values[3] = BoolGetDatum(lifecycle_outdated_one(user_id, profile, spec_hash, container_id));
+				values[3] = BoolGetDatum(view_outdated_one(user_id, profile, spec_hash, container_id));
 			else
 				nulls[3] = true;
 		}
@@ -315,7 +317,7 @@ container_reap_idle(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 
 	store_open(extension_namespace(fcinfo));
-	stopped = lifecycle_reap_idle(caller_context);
+	stopped = sweep_reap_idle(caller_context);
 	store_close();
 
 	return_strings(fcinfo, stopped);
@@ -340,7 +342,7 @@ container_health_check_all(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	store_open(extension_namespace(fcinfo));
-	results = lifecycle_health_check(caller_context);
+	results = sweep_health_check(caller_context);
 	store_close();
 
 	foreach(lc, results)
@@ -491,7 +493,7 @@ container_outdated(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	store_open(extension_namespace(fcinfo));
-	outdated = lifecycle_outdated(caller_context);
+	outdated = view_outdated(caller_context);
 	store_close();
 	return_strings(fcinfo, outdated);
 	return (Datum) 0;
@@ -513,7 +515,7 @@ container_orphans(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	store_open(extension_namespace(fcinfo));
-	orphans = lifecycle_orphans(caller_context);
+	orphans = view_orphans(caller_context);
 	store_close();
 
 	foreach(lc, orphans)
@@ -546,7 +548,7 @@ container_overview_rows(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	store_open(extension_namespace(fcinfo));
-	rows = lifecycle_overview(caller_context);
+	rows = view_overview(caller_context);
 	store_close();
 
 	foreach(lc, rows)

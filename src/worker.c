@@ -44,8 +44,8 @@
 
 #include "container_store.h"
 #include "docker_http.h"
-#include "lifecycle.h"
 #include "settings.h"
+#include "sweeps.h"
 #include "worker.h"
 
 /* How often to look again for the extension while it is not installed. */
@@ -201,9 +201,9 @@ run_pass(WorkerPass pass)
 									: "pg_container: checking container health");
 			store_open(namespace_oid);
 			if (pass == PASS_REAP)
-				(void) lifecycle_reap_idle(pass_context);
+				(void) sweep_reap_idle(pass_context);
 			else
-				(void) lifecycle_health_check(pass_context);
+				(void) sweep_health_check(pass_context);
 			(void) store_prune_events(pgc_event_retention_min);
 			store_close();
 		}

@@ -1,0 +1,133 @@
+/*-------------------------------------------------------------------------
+ *
+ * gateway.c
+ *	  Talking to a user's gateway rather than to Docker: the URL an ensure
+ *	  hands out, and the readiness probe that makes sure the gateway
+ *	  answers before anyone gets that URL.  The probe is plain HTTP to the
+ *	  port the container publishes; it rides on the transport in
+ *	  docker_http.c for its libcurl handling, interrupts and time limits.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+
+#include "lib/stringinfo.h"
+
+#include "docker_api.h"
+#include "docker_http.h"
+#include "gateway.h"
+#include "settings.h"
+
+/* Lines of output an unready container's error shows. */
+#define UNREADY_LOG_LINES 10
+
+/* http://<publish address>:<port>, with a wildcard address made dialable. */
+static char *
+published_url(int host_port)
+{
+	const char *host = pgc_publish_address;
+
+	if (strcmp(host, "0.0.0.0") == 0)
+		host = "127.0.0.1";
+	else if (strcmp(host, "::") == 0)
+		host = "::1";
+	if (strchr(host, ':') != NULL)
+		return psprintf("http://[%s]:%d", host, host_port);
+	return psprintf("http://%s:%d", host, host_port);
+}
+
+/* The URL a caller reaches the gateway at, per pg_container.url_mode. */
+char *
+gateway_url(const char *container_name, int host_port)
+{
+	if (pgc_url_mode == PGC_URL_INTERNAL)
+		return psprintf("http://%s:%d", container_name, pgc_gateway_port);
+	return published_url(host_port);
+}
+
+/*
+ * What a container that did not become ready is doing: its state, restarts
+ * and last exit code, and its last lines of output with the token
+ * redacted, so the DBA reads the gateway's own complaint in psql.
+ */
+static char *
+describe_unready(const char *container_id, const char *container_name, const char *token)
+{
+	DockerContainer c;
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	if (!docker_inspect_container(container_id, &c))
+		return pstrdup("The container no longer exists.");
+	/* Docker resets the exit code when it restarts a container. */
+	if (c.running && c.restart_count > 0)
+		appendStringInfo(&buf, "The container keeps exiting: Docker has restarted it %d times.",
+						 c.restart_count);
+	else if (!c.running)
+		appendStringInfo(&buf, "The container is %s; its last exit code was %d.",
+						 c.state ? docker_printable(c.state) : "not running", c.exit_code);
+	else
+		appendStringInfoString(&buf, "The container is running.");
+	foreach(lc, docker_container_logs(container_id, container_name, UNREADY_LOG_LINES, 0, token))
+		appendStringInfo(&buf, "\n%s", (char *) lfirst(lc));
+	return buf.data;
+}
+
+/*
+ * Wait until the gateway of a container we just started answers 2xx on
+ * pg_container.ready_path through its published port, so callers never get
+ * a URL that refuses connections.  A 404 is not ready: it may be a web
+ * server that is up before the application behind it.  On timeout the
+ * container is left running; the next call finds it and waits again.
+ */
+void
+gateway_wait_until_ready(const char *container_id, const char *container_name, int host_port,
+						 const char *token)
+{
+	char	   *url;
+	TimestampTz deadline;
+	DockerRequest *probe = NULL;
+
+	if (pgc_ready_path == NULL || pgc_ready_path[0] == '\0')
+		return;
+
+	url = psprintf("%s%s", published_url(host_port), pgc_ready_path);
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pgc_ready_timeout_ms);
+	for (;;)
+	{
+		long		remaining_ms;
+
+		remaining_ms = (deadline - GetCurrentTimestamp()) / 1000;
+		probe = docker_request_new("GET", NULL,
+								   psprintf("check readiness of container \"%s\"", container_name));
+		probe->url = url;
+		probe->timeout_ms = (int) Max(Min(remaining_ms, 1000), 100);
+		docker_run_requests(&probe, 1, 1);
+		if (probe->failure == DOCKER_ANSWERED && probe->status >= 200 && probe->status < 300)
+			return;
+		if (GetCurrentTimestamp() >= deadline)
+			break;
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 50, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("container \"%s\" did not become ready within %d ms", container_name, pgc_ready_timeout_ms),
+			 probe->failure == DOCKER_ANSWERED ?
+			 errdetail("The last GET %s answered HTTP %ld. %s", url, probe->status,
+					   describe_unready(container_id, container_name, token)) :
+			 errdetail("The last GET %s failed: %s. %s", url,
+					   probe->failure_detail ? probe->failure_detail : "no answer",
+					   describe_unready(container_id, container_name, token)),
+			 errhint("pg_container.ready_path and pg_container.ready_timeout set the check; container_logs() shows more of its output.")));
+}

@@ -1,0 +1,307 @@
+/*-------------------------------------------------------------------------
+ *
+ * sweeps.c
+ *	  The passes over all of an installation's users that the worker runs
+ *	  on a timer, and that container_reap_idle() and
+ *	  container_health_check() run on demand: stopping idle containers and
+ *	  orphans, and checking that the rows that say 'running' are.
+ *
+ * Each pass takes one list of our containers before it locks any row, so
+ * a slow or hung engine never holds a lock that container_touch, the
+ * application's hot path, would wait for; rows are then locked skipping
+ * those an ensure or a touch holds, so activity racing a sweep wins.
+ * Docker's failures are recorded per container rather than raised, and
+ * the table writes are by key on rows we hold, so no per-container
+ * subtransaction is needed.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "container_index.h"
+#include "container_store.h"
+#include "docker_api.h"
+#include "event_journal.h"
+#include "settings.h"
+#include "sweeps.h"
+
+/* The candidates of a reap, each with its container, if listed. */
+typedef struct ReapCandidate
+{
+	ContainerRef *ref;
+	bool		listed;
+	DockerContainer container;
+	DockerStop *stop;			/* NULL when there was nothing to stop */
+} ReapCandidate;
+
+/*
+ * Record the outcome of reaping a user's container: stopped, gone (no stop
+ * was sent, or it was gone), or not stopped; false in that last case.
+ */
+static bool
+record_reaped(const ReapCandidate *cand)
+{
+	const char *user_id = cand->ref->user_id;
+	const DockerStop *stop = cand->stop;
+
+	if (stop != NULL && !stop->stopped)
+	{
+		ereport(WARNING,
+				(errmsg("could not stop the idle container of user \"%s\"", user_id),
+				 errdetail_internal("%s", stop->error)));
+		store_event(user_id, "error", event_detail("operation", "reap", "message", stop->error, NULL));
+		return false;
+	}
+	store_record_stopped(user_id, (stop == NULL || stop->gone) ? NULL : cand->container.id);
+	ereport(LOG,
+			(errmsg("stopped the idle container of user \"%s\"", user_id)));
+	store_event(user_id, "reaped",
+				event_detail("container", cand->listed ? cand->container.id : NULL, NULL));
+	return true;
+}
+
+/* An orphan was stopped, or could not be. */
+static void
+record_orphan_stopped(const DockerContainer *c, const DockerStop *stop)
+{
+	if (!stop->stopped)
+	{
+		ereport(WARNING,
+				(errmsg("could not stop container %.12s, which no row owns", c->id),
+				 errdetail_internal("%s", stop->error)));
+		return;
+	}
+	ereport(LOG,
+			(errmsg("stopped container %.12s labelled for user \"%s\", which no row owns", c->id,
+					c->user_label ? docker_printable(c->user_label) : "")));
+	store_event(c->user_label, "reaped", event_detail("container", c->id, "orphan", "true", NULL));
+}
+
+/*
+ * Running containers labelled as this installation's that no row owns,
+ * made longer than pg_container.orphan_grace ago: left by a transaction
+ * that created a container and rolled back, or by a deleted row.  Their
+ * restart policy would keep them up for good.  The grace period spares
+ * the container of an ensure whose transaction has not committed yet.
+ */
+static List *
+running_orphans(List *listed)
+{
+	const char *installation = store_installation_id();
+	int64		cutoff = (int64) time(NULL) - pgc_orphan_grace_s;
+	HTAB	   *by_user;
+	List	   *orphans = NIL;
+	ListCell   *lc;
+
+	if (installation == NULL)
+		return NIL;
+	by_user = row_index_build(store_all_rows());
+	foreach(lc, listed)
+	{
+		DockerContainer *c = lfirst(lc);
+
+		if (c->running && c->created > 0 && c->created <= cutoff &&
+			c->installation_label != NULL && strcmp(c->installation_label, installation) == 0 &&
+			row_index_owner(by_user, c) == NULL)
+			orphans = lappend(orphans, c);
+	}
+	return orphans;
+}
+
+/*
+ * Pair each idle row with its listed container, and fill stops with one
+ * stop per container found, then one per orphan; returns the stop count.
+ */
+static int
+plan_stops(ReapCandidate *cands, List *candidates, List *orphans, ContainerIndex *index,
+		   DockerStop *stops)
+{
+	int			nstops = 0;
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, candidates)
+	{
+		ReapCandidate *cand = &cands[i++];
+
+		cand->ref = lfirst(lc);
+		cand->listed = container_index_find_users(index, cand->ref, &cand->container);
+		if (!cand->listed)
+			continue;
+		cand->stop = &stops[nstops++];
+		cand->stop->id = cand->container.id;
+		cand->stop->name = cand->ref->container_name;
+	}
+	foreach(lc, orphans)
+	{
+		DockerContainer *c = lfirst(lc);
+
+		stops[nstops].id = c->id;
+		stops[nstops].name = c->name ? c->name : c->id;
+		nstops++;
+	}
+	return nstops;
+}
+
+/*
+ * Stop every running container idle past its row's timeout, and every
+ * orphan (running_orphans), all at once (at most
+ * pg_container.max_parallel_requests in flight), and return the user ids
+ * of the rows it stopped, as a list built in result_context.  A row's
+ * container must be in the list, labelled as the user's, to be stopped,
+ * so a row pointed at another container stops nothing.  A container that
+ * fails to stop gets a WARNING and keeps its row as it is.
+ */
+List *
+sweep_reap_idle(MemoryContext result_context)
+{
+	List	   *listed = docker_list_managed_containers();
+	List	   *candidates = store_lock_idle();
+	List	   *orphans = running_orphans(listed);
+	int			count = list_length(candidates) + list_length(orphans);
+	ReapCandidate *cands;
+	DockerStop *stops;
+	List	   *stopped = NIL;
+	int			nstops;
+	int			i;
+	ListCell   *lc;
+
+	if (count == 0)
+		return NIL;
+
+	cands = palloc0(sizeof(ReapCandidate) * Max(list_length(candidates), 1));
+	stops = palloc0(sizeof(DockerStop) * count);
+	nstops = plan_stops(cands, candidates, orphans, container_index_build(listed), stops);
+	docker_stop_containers(stops, nstops, pgc_max_parallel_requests);
+
+	for (i = 0; i < list_length(candidates); i++)
+	{
+		if (record_reaped(&cands[i]))
+		{
+			/* The caller reads the list after SPI_finish: build it in its context. */
+			MemoryContext old_context = MemoryContextSwitchTo(result_context);
+
+			stopped = lappend(stopped, pstrdup(cands[i].ref->user_id));
+			MemoryContextSwitchTo(old_context);
+		}
+	}
+	nstops -= list_length(orphans);
+	foreach(lc, orphans)
+		record_orphan_stopped(lfirst(lc), &stops[nstops++]);
+	return stopped;
+}
+
+/*
+ * How a running row's container is, from the list: NULL when healthy,
+ * else the error to record; *down when it is no longer running at all.
+ */
+static const char *
+judge_container(const ContainerRef *ref, bool listed, const DockerContainer *c, bool *down)
+{
+	*down = false;
+	if (!listed)
+	{
+		*down = true;
+		ereport(LOG,
+				(errmsg("the container of user \"%s\" no longer exists; marking it stopped",
+						ref->user_id)));
+		return "container not found";
+	}
+	if (!c->running)
+	{
+		*down = true;
+		ereport(LOG,
+				(errmsg("the container of user \"%s\" is %s; marking it stopped",
+						ref->user_id, c->state ? docker_printable(c->state) : "not running")));
+		return "container not running";
+	}
+	if (c->paused)
+		return "container not running";	/* up, frozen: ensure unpauses it */
+	if (c->health != NULL && strcmp(c->health, "unhealthy") == 0)
+		return "container healthcheck failed";
+	return NULL;
+}
+
+/* Events mark changes: going unhealthy, recovering, going down. */
+static void
+record_health_change(const ContainerRef *ref, bool healthy, bool down, const char *error)
+{
+	if (down)
+		store_event(ref->user_id, "stopped", event_detail("reason", error, NULL));
+	else if (!healthy && ref->previously_healthy != 'f')
+		record_event(ref->user_id, "unhealthy", event_detail("error", error, NULL));
+	else if (healthy && ref->previously_healthy == 'f')
+		record_event(ref->user_id, "recovered", NULL);
+}
+
+/*
+ * Append a HealthResult to results, both in the caller's context: the
+ * caller reads them after SPI_finish.
+ */
+static List *
+append_health_result(List *results, MemoryContext result_context, const char *user_id,
+					 const char *error)
+{
+	MemoryContext old_context = MemoryContextSwitchTo(result_context);
+	HealthResult *result = palloc(sizeof(HealthResult));
+
+	result->user_id = pstrdup(user_id);
+	result->healthy = error == NULL;
+	result->error = error ? pstrdup(error) : NULL;
+	results = lappend(results, result);
+	MemoryContextSwitchTo(old_context);
+	return results;
+}
+
+/*
+ * Check every running row against one list of the containers we manage,
+ * record the outcome in the rows, and return it (a list of HealthResult in
+ * result_context).  A row whose container has exited or vanished becomes
+ * 'stopped', so the table never says 'running' for longer than one health
+ * interval after the fact.  Rows that changed after the list was taken
+ * are skipped; the next pass sees them.
+ */
+List *
+sweep_health_check(MemoryContext result_context)
+{
+	TimestampTz listed_at = GetCurrentTimestamp();
+	List	   *listed = docker_list_managed_containers();
+	List	   *rows = store_lock_running(listed_at);
+	int			count = list_length(rows);
+	ContainerIndex *index;
+	List	   *user_ids = NIL;
+	List	   *errors = NIL;
+	bool	   *healthy;
+	bool	   *down;
+	List	   *results = NIL;
+	int			i = 0;
+	ListCell   *lc;
+
+	if (count == 0)
+		return NIL;
+
+	index = container_index_build(listed);
+	healthy = palloc(sizeof(bool) * count);
+	down = palloc(sizeof(bool) * count);
+	foreach(lc, rows)
+	{
+		ContainerRef *ref = lfirst(lc);
+		DockerContainer c;
+		bool		listed_here = container_index_find_users(index, ref, &c);
+		const char *error = judge_container(ref, listed_here, &c, &down[i]);
+
+		healthy[i] = error == NULL;
+		record_health_change(ref, healthy[i], down[i], error);
+		user_ids = lappend(user_ids, ref->user_id);
+		errors = lappend(errors, (char *) error);
+		results = append_health_result(results, result_context, ref->user_id, error);
+		i++;
+	}
+	store_record_health(user_ids, healthy, errors, down);
+	return results;
+}
