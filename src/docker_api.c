@@ -395,12 +395,76 @@ append_json_string(StringInfo buf, const char *s)
 	escape_json(buf, s ? s : "");
 }
 
+/* ,"key":["a","b",...] */
+static void
+append_json_string_array(StringInfo buf, const char *key, List *values)
+{
+	ListCell   *lc;
+
+	appendStringInfo(buf, ",\"%s\":[", key);
+	foreach(lc, values)
+	{
+		if (lc != list_head(values))
+			appendStringInfoChar(buf, ',');
+		append_json_string(buf, (const char *) lfirst(lc));
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/* ,"Labels":{...}: what says the container is ours, whose, and from what spec. */
+static void
+append_spec_labels(StringInfo buf, const ContainerSpec *spec)
+{
+	appendStringInfo(buf, ",\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
+	append_json_string(buf, spec->user_id);
+	if (spec->installation != NULL)
+	{
+		appendStringInfo(buf, ",\"%s\":", PGC_LABEL_INSTALLATION);
+		append_json_string(buf, spec->installation);
+	}
+	if (spec->spec_hash != NULL)
+	{
+		appendStringInfo(buf, ",\"%s\":", PGC_LABEL_SPEC_HASH);
+		append_json_string(buf, spec->spec_hash);
+	}
+	appendStringInfoChar(buf, '}');
+}
+
+/* ,"HostConfig":{...}: volume, published port, network, hardening, limits. */
+static void
+append_host_config(StringInfo buf, const ContainerSpec *spec)
+{
+	appendStringInfoString(buf, ",\"HostConfig\":{\"Binds\":[");
+	append_json_string(buf, psprintf("%s:%s", spec->volume, spec->state_path));
+	appendStringInfo(buf, "],\"PortBindings\":{\"%d/tcp\":[{\"HostIp\":", spec->gateway_port);
+	append_json_string(buf, spec->publish_address);
+	appendStringInfo(buf, ",\"HostPort\":\"%d\"}]}", spec->host_port);
+	appendStringInfoString(buf, ",\"NetworkMode\":");
+	append_json_string(buf, spec->network);
+
+	/* Never privileged, never gaining privileges through setuid binaries. */
+	appendStringInfoString(buf, ",\"Privileged\":false,\"SecurityOpt\":[\"no-new-privileges\"]");
+	if (spec->drop_capabilities)
+		appendStringInfoString(buf, ",\"CapDrop\":[\"ALL\"]");
+	if (spec->init)
+		appendStringInfoString(buf, ",\"Init\":true");
+	appendStringInfoString(buf, ",\"RestartPolicy\":{\"Name\":");
+	append_json_string(buf, spec->restart_policy);
+	appendStringInfoChar(buf, '}');
+	if (spec->memory_bytes > 0)
+		appendStringInfo(buf, ",\"Memory\":" INT64_FORMAT, spec->memory_bytes);
+	if (spec->nano_cpus > 0)
+		appendStringInfo(buf, ",\"NanoCpus\":" INT64_FORMAT, spec->nano_cpus);
+	if (spec->pids_limit > 0)
+		appendStringInfo(buf, ",\"PidsLimit\":" INT64_FORMAT, spec->pids_limit);
+	appendStringInfoChar(buf, '}');
+}
+
+
 static char *
 build_create_body(const ContainerSpec *spec)
 {
 	StringInfoData buf;
-	ListCell   *lc;
-	bool		first = true;
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "{\"Image\":");
@@ -414,69 +478,13 @@ build_create_body(const ContainerSpec *spec)
 	 */
 	appendStringInfoString(&buf, ",\"Hostname\":");
 	append_json_string(&buf, psprintf("%.63s", spec->name));	/* HOST_NAME_MAX */
-
-	appendStringInfoString(&buf, ",\"Env\":[");
-	foreach(lc, spec->env)
-	{
-		if (!first)
-			appendStringInfoChar(&buf, ',');
-		append_json_string(&buf, (const char *) lfirst(lc));
-		first = false;
-	}
-	appendStringInfoChar(&buf, ']');
-
-	appendStringInfo(&buf, ",\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
-	append_json_string(&buf, spec->user_id);
-	if (spec->installation != NULL)
-	{
-		appendStringInfo(&buf, ",\"%s\":", PGC_LABEL_INSTALLATION);
-		append_json_string(&buf, spec->installation);
-	}
-	if (spec->spec_hash != NULL)
-	{
-		appendStringInfo(&buf, ",\"%s\":", PGC_LABEL_SPEC_HASH);
-		append_json_string(&buf, spec->spec_hash);
-	}
-	appendStringInfoChar(&buf, '}');
-
+	append_json_string_array(&buf, "Env", spec->env);
+	append_spec_labels(&buf, spec);
 	if (spec->command != NIL)
-	{
-		appendStringInfoString(&buf, ",\"Cmd\":[");
-		foreach(lc, spec->command)
-		{
-			if (lc != list_head(spec->command))
-				appendStringInfoChar(&buf, ',');
-			append_json_string(&buf, (const char *) lfirst(lc));
-		}
-		appendStringInfoChar(&buf, ']');
-	}
-
+		append_json_string_array(&buf, "Cmd", spec->command);
 	appendStringInfo(&buf, ",\"ExposedPorts\":{\"%d/tcp\":{}}", spec->gateway_port);
-
-	appendStringInfoString(&buf, ",\"HostConfig\":{\"Binds\":[");
-	append_json_string(&buf, psprintf("%s:%s", spec->volume, spec->state_path));
-	appendStringInfo(&buf, "],\"PortBindings\":{\"%d/tcp\":[{\"HostIp\":", spec->gateway_port);
-	append_json_string(&buf, spec->publish_address);
-	appendStringInfo(&buf, ",\"HostPort\":\"%d\"}]}", spec->host_port);
-	appendStringInfoString(&buf, ",\"NetworkMode\":");
-	append_json_string(&buf, spec->network);
-
-	/* Never privileged, never gaining privileges through setuid binaries. */
-	appendStringInfoString(&buf, ",\"Privileged\":false,\"SecurityOpt\":[\"no-new-privileges\"]");
-	if (spec->drop_capabilities)
-		appendStringInfoString(&buf, ",\"CapDrop\":[\"ALL\"]");
-	if (spec->init)
-		appendStringInfoString(&buf, ",\"Init\":true");
-	appendStringInfoString(&buf, ",\"RestartPolicy\":{\"Name\":");
-	append_json_string(&buf, spec->restart_policy);
+	append_host_config(&buf, spec);
 	appendStringInfoChar(&buf, '}');
-	if (spec->memory_bytes > 0)
-		appendStringInfo(&buf, ",\"Memory\":" INT64_FORMAT, spec->memory_bytes);
-	if (spec->nano_cpus > 0)
-		appendStringInfo(&buf, ",\"NanoCpus\":" INT64_FORMAT, spec->nano_cpus);
-	if (spec->pids_limit > 0)
-		appendStringInfo(&buf, ",\"PidsLimit\":" INT64_FORMAT, spec->pids_limit);
-	appendStringInfoString(&buf, "}}");
 	return buf.data;
 }
 
