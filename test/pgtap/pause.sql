@@ -4,7 +4,7 @@
 -- container works on a paused one.  Against the real dockerd.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(48);
+SELECT plan(51);
 
 -- What an earlier, interrupted run may have left.
 SELECT container_remove(user_id) FROM user_container WHERE user_id LIKE 'pz-%' \g /dev/null
@@ -146,6 +146,24 @@ SELECT container_stop('pz-podman') \g /dev/null
 SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/containers/[0-9a-f]+/unpause'), 1, 'container_stop unpauses a paused container before it stops it');
 SELECT pgc_test.use_dockerd() \g /dev/null
 SELECT is(pg_temp.states('pz-podman'), 'pz-podman=exited', '... it is down');
+
+-- An engine that cannot pause (rootless Podman on cgroups v1): a WARNING
+-- and an error event, and the container stays running until its timeout.
+SELECT container_ensure_running('pz-nopause') \g /dev/null
+SELECT container_set_pause_after('pz-nopause', 5) \g /dev/null
+SELECT pg_temp.idle('pz-nopause', 10) \g /dev/null
+SELECT container_id AS nopause_id FROM user_container WHERE user_id = 'pz-nopause' \gset
+SELECT pgc_test.use_fault_engine() \g /dev/null
+SELECT pgc_test.fault_rules(format('[{"method": "POST", "path": "/containers/%s/pause", "action": "respond", "status": 500, "message": "pause is not supported on cgroups v1 rootless"}]', :'nopause_id')::jsonb) \g /dev/null
+SELECT pgc_test.sh(format('psql -X -qAt -h %s -p %s -d pgc_test -c %s', (SELECT work_dir FROM pgc_test.config), current_setting('port'),
+       pgc_test.shell_quote(format('SET pg_container.docker_host = %L; SELECT count(*) FROM container_reap_idle()',
+                                   current_setting('pg_container.docker_host'))))) AS nopause_output \gset
+SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT matches(:'nopause_output'::text, 'WARNING:  could not pause the idle container of user "pz-nopause"',
+               'an engine that cannot pause gets a WARNING naming the user');
+SELECT is((SELECT detail ->> 'operation' FROM container_event WHERE user_id = 'pz-nopause' AND event = 'error'), 'pause', '... and an error event');
+SELECT is(pg_temp.states('pz-nopause') || ' ' || pg_temp.statuses('pz-nopause'), 'pz-nopause=running pz-nopause=running',
+          '... and the container stays running, to be stopped at its idle timeout');
 
 -- Paused or unpaused by hand: the health check reconciles the table.
 SELECT pgc_test.docker('pause mosaic-user-pz-default') \g /dev/null
