@@ -853,8 +853,10 @@ fetch_container_refs(void)
 List *
 store_lock_idle(void)
 {
-	Datum		values[2] = {Int32GetDatum(pgc_memory_limit_mb),
-	Int32GetDatum(pgc_paused_memory_budget_mb)};
+	Datum		values[2] = {
+		Int32GetDatum(pgc_memory_limit_mb),
+		Int32GetDatum(pgc_paused_memory_budget_mb)
+	};
 
 	if (current_is_v4)
 		run(STMT_LOCK_TIERS, values, NULL, 0);
