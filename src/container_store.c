@@ -77,6 +77,13 @@ typedef enum StoreStatement
 	/* 0.3.0 */
 	STMT_GET_INSTALLATION,
 	STMT_GET_PROFILE_V3,
+	/* 0.4.0: pause, then stop */
+	STMT_INSERT_V4,
+	STMT_LOCK_TIERS,
+	STMT_RECORD_PAUSED,
+	STMT_SET_PAUSE_AFTER,
+	STMT_SET_PROFILE_V4,
+	STMT_RECORD_UNPAUSED,
 	STMT_COUNT
 } StoreStatement;
 
@@ -84,7 +91,7 @@ typedef struct StatementDef
 {
 	const char *sql;			/* "@extschema@" stands for the schema */
 	int			nargs;
-	Oid			argtypes[4];
+	Oid			argtypes[5];
 } StatementDef;
 
 #define ROW_COLUMNS "id::text, user_id, container_id, container_name, gateway_port, gateway_token, status"
@@ -188,9 +195,9 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 	 * their Docker call, so this catches every change the list missed.
 	 */
 	[STMT_LOCK_RUNNING] = {
-		"SELECT user_id, container_id, container_name, healthy"
+		"SELECT user_id, container_id, container_name, healthy, status"
 		"  FROM @extschema@.user_container"
-		" WHERE status = 'running' AND updated_at < $1"
+		" WHERE status IN ('running', 'paused') AND updated_at < $1"
 		" ORDER BY user_id"
 		"   FOR UPDATE SKIP LOCKED",
 		1, {TIMESTAMPTZOID}
@@ -290,7 +297,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 	/* Last error: the newest error event, else the last health check's. */
 	[STMT_OVERVIEW] = {
 		"SELECT c.user_id, c.status, c.gateway_port,"
-		"       CASE WHEN c.status = 'running' AND c.last_active_at IS NOT NULL"
+		"       CASE WHEN c.status IN ('running', 'paused') AND c.last_active_at IS NOT NULL"
 		/* In bigint, clamped: a last activity far in the past must not overflow. */
 		"            THEN GREATEST(0, LEAST(c.idle_timeout_min::bigint, c.idle_timeout_min - pg_catalog.floor("
 		"                 pg_catalog.date_part('epoch', pg_catalog.now() - c.last_active_at) / 60)::bigint))::integer"
@@ -319,6 +326,89 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" LIMIT 1",
 		0, {}
 	},
+	[STMT_INSERT_V4] = {
+		"INSERT INTO @extschema@.user_container"
+		"       (user_id, container_name, gateway_token, status, idle_timeout_min, pause_after_min)"
+		"VALUES ($1, $2, $3, 'stopped', $4, $5)"
+		"    ON CONFLICT (user_id) DO NOTHING",
+		5, {TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+	},
+
+	/*
+	 * What the idle sweep does to each row, in one statement: 'stop' past
+	 * idle_timeout_min (paused or not), 'pause' past pause_after_min.  The
+	 * paused tier (rows paused, or about to be) is then walked newest first
+	 * and every row past the memory budget ($2 MB; 0: none) is stopped
+	 * instead, which stops the longest-paused first.  Each counts at its
+	 * memory limit ($1 is pg_container.memory_limit), one without a limit
+	 * at the whole budget.  The rows acted on are locked, skipping busy
+	 * ones; a row whose status or last activity changed since the scan
+	 * fails the recheck under FOR UPDATE, so a touch racing the sweep wins.
+	 */
+	[STMT_LOCK_TIERS] = {
+		"WITH a AS ("
+		"  SELECT c.user_id, c.status, c.last_active_at, c.paused_at,"
+		"         CASE WHEN c.last_active_at < pg_catalog.statement_timestamp()"
+		"                   - pg_catalog.make_interval(mins => c.idle_timeout_min) THEN 'stop'"
+		"              WHEN c.status = 'paused' THEN 'keep'"
+		"              WHEN c.pause_after_min > 0 AND c.last_active_at < pg_catalog.statement_timestamp()"
+		"                   - pg_catalog.make_interval(mins => c.pause_after_min) THEN 'pause'"
+		"         END AS action,"
+		"         coalesce(NULLIF(coalesce(p.memory_limit_mb, $1), 0), $2)::bigint AS charge"
+		"    FROM @extschema@.user_container c"
+		"    LEFT JOIN @extschema@.container_profile p ON p.name = c.profile"
+		"   WHERE c.status IN ('running', 'paused')),"
+		" tier AS ("
+		"  SELECT user_id,"
+		"         CASE WHEN $2 > 0 AND pg_catalog.sum(charge) OVER (ORDER BY paused_at DESC NULLS FIRST,"
+		"                  last_active_at DESC, user_id) > $2 THEN 'stop' ELSE action END AS action"
+		"    FROM a WHERE action IN ('keep', 'pause')),"
+		" plan AS ("
+		"  SELECT a.user_id, a.status, a.last_active_at, coalesce(tier.action, a.action) AS action"
+		"    FROM a LEFT JOIN tier ON tier.user_id = a.user_id)"
+		"SELECT c.user_id, c.container_id, c.container_name, c.healthy, c.status, plan.action"
+		"  FROM @extschema@.user_container c"
+		"  JOIN plan ON plan.user_id = c.user_id"
+		" WHERE plan.action IN ('stop', 'pause')"
+		"   AND c.status = plan.status AND c.last_active_at = plan.last_active_at"
+		" ORDER BY c.user_id"
+		"   FOR UPDATE OF c SKIP LOCKED",
+		2, {INT4OID, INT4OID}
+	},
+	/* Paused is neither healthy nor unhealthy: the health columns are cleared. */
+	[STMT_RECORD_PAUSED] = {
+		"UPDATE @extschema@.user_container"
+		"   SET container_id = coalesce($2, container_id), status = 'paused',"
+		"       paused_at = pg_catalog.clock_timestamp(),"
+		"       healthy = NULL, health_error = NULL, health_checked_at = NULL,"
+		"       updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1",
+		2, {TEXTOID, TEXTOID}
+	},
+	[STMT_RECORD_UNPAUSED] = {
+		"UPDATE @extschema@.user_container"
+		"   SET status = 'running', updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1 AND status = 'paused'",
+		1, {TEXTOID}
+	},
+	[STMT_SET_PAUSE_AFTER] = {
+		"UPDATE @extschema@.user_container"
+		"   SET pause_after_min = $2, updated_at = pg_catalog.now()"
+		" WHERE user_id = $1",
+		2, {TEXTOID, INT4OID}
+	},
+	[STMT_SET_PROFILE_V4] = {
+		"UPDATE @extschema@.user_container AS c"
+		"   SET profile = $2, updated_at = pg_catalog.now(),"
+		"       idle_timeout_min = coalesce((SELECT p.idle_timeout_min"
+		"                                      FROM @extschema@.container_profile p"
+		"                                     WHERE p.name = $2), c.idle_timeout_min),"
+		"       pause_after_min = coalesce((SELECT p.pause_after_min"
+		"                                     FROM @extschema@.container_profile p"
+		"                                    WHERE p.name = $2), c.pause_after_min)"
+		" WHERE c.user_id = $1",
+		2, {TEXTOID, TEXTOID}
+	},
 	[STMT_SET_TOKEN] = {
 		"UPDATE @extschema@.user_container"
 		"   SET gateway_token = $2, updated_at = pg_catalog.now()"
@@ -331,6 +421,7 @@ static SPIPlanPtr plans[STMT_COUNT];
 static Oid	plans_namespace = InvalidOid;
 static Oid	current_namespace = InvalidOid;
 static bool current_is_v2 = false;
+static bool current_is_v4 = false;
 static Oid	current_installation_relid = InvalidOid;
 
 /* This installation's identity, once read, and the table it was read from. */
@@ -361,6 +452,9 @@ store_open(Oid extension_namespace)
 
 		current_is_v2 = OidIsValid(relid) &&
 			get_attnum(relid, "spec_hash") != InvalidAttrNumber;
+		/* 0.4.0 added pausing. */
+		current_is_v4 = OidIsValid(relid) &&
+			get_attnum(relid, "pause_after_min") != InvalidAttrNumber;
 		/* 0.3.0 added the installation's identity. */
 		current_installation_relid = get_relname_relid("container_installation", extension_namespace);
 	}
@@ -371,6 +465,13 @@ bool
 store_is_v2(void)
 {
 	return current_is_v2;
+}
+
+/* Whether the tables are 0.4.0's: containers are paused before stopped. */
+bool
+store_is_v4(void)
+{
+	return current_is_v4;
 }
 
 static void
@@ -524,6 +625,7 @@ fetch_row(UserContainerRow *row)
 	row->gateway_token = column_text(6);
 	status = column_text(7);
 	row->running = status != NULL && strcmp(status, "running") == 0;
+	row->paused = status != NULL && strcmp(status, "paused") == 0;
 	row->profile = NULL;
 	row->spec_hash = NULL;
 	if (SPI_tuptable->tupdesc->natts >= 9)
@@ -560,14 +662,15 @@ store_lock(const char *user_id, UserContainerRow *row)
 void
 store_insert(const char *user_id, const char *container_name, const char *encrypted_token)
 {
-	Datum		values[4] = {
+	Datum		values[5] = {
 		CStringGetTextDatum(user_id),
 		CStringGetTextDatum(container_name),
 		CStringGetTextDatum(encrypted_token),
-		Int32GetDatum(pgc_default_idle_timeout_min)
+		Int32GetDatum(pgc_default_idle_timeout_min),
+		Int32GetDatum(pgc_default_pause_after_min)
 	};
 
-	run(STMT_INSERT, values, NULL, 0);
+	run(current_is_v4 ? STMT_INSERT_V4 : STMT_INSERT, values, NULL, 0);
 }
 
 /* Record a running container; spec_hash may be NULL (unknown). */
@@ -720,17 +823,88 @@ fetch_container_refs(void)
 
 			ref->previously_healthy = h ? h[0] : 0;
 		}
+		ref->paused = false;
+		ref->pause = false;
+		if (SPI_tuptable->tupdesc->natts >= 6)
+		{
+			char	   *status = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 5);
+			char	   *action = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 6);
+
+			ref->paused = status != NULL && strcmp(status, "paused") == 0;
+			ref->pause = action != NULL && strcmp(action, "pause") == 0;
+		}
+		else if (SPI_tuptable->tupdesc->natts >= 5)
+		{
+			char	   *status = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 5);
+
+			ref->paused = status != NULL && strcmp(status, "paused") == 0;
+		}
 		refs = lappend(refs, ref);
 	}
 	return refs;
 }
 
-/* Lock and return the running rows idle past their timeout, skipping busy ones. */
+/*
+ * Lock and return the rows the idle sweep acts on, skipping busy ones:
+ * before 0.4.0 the running rows idle past their timeout; from 0.4.0 on
+ * also the rows to pause (ref->pause), and the paused ones past the
+ * memory budget (see STMT_LOCK_TIERS).
+ */
 List *
 store_lock_idle(void)
 {
-	run(STMT_LOCK_IDLE, NULL, NULL, 0);
+	Datum		values[2] = {
+		Int32GetDatum(pgc_memory_limit_mb),
+		Int32GetDatum(pgc_paused_memory_budget_mb)
+	};
+
+	if (current_is_v4)
+		run(STMT_LOCK_TIERS, values, NULL, 0);
+	else
+		run(STMT_LOCK_IDLE, NULL, NULL, 0);
 	return fetch_container_refs();
+}
+
+/*
+ * Record that the user's container is paused (container_id NULL: keep the
+ * recorded one).  Only on 0.4.0's tables, the only ones that know the state.
+ */
+void
+store_record_paused(const char *user_id, const char *container_id)
+{
+	Datum		values[2] = {
+		CStringGetTextDatum(user_id),
+		container_id ? CStringGetTextDatum(container_id) : (Datum) 0
+	};
+	char		nulls[2] = {' ', container_id ? ' ' : 'n'};
+
+	if (current_is_v4)
+		run(STMT_RECORD_PAUSED, values, nulls, 0);
+}
+
+/* Record that a paused row's container runs again (unpaused by hand). */
+void
+store_record_unpaused(const char *user_id)
+{
+	Datum		values[1] = {CStringGetTextDatum(user_id)};
+
+	run(STMT_RECORD_UNPAUSED, values, NULL, 0);
+}
+
+/* Set pause_after_min (is_null: NULL); returns false if the user has no row. */
+bool
+store_set_pause_after(const char *user_id, int minutes, bool is_null)
+{
+	Datum		values[2] = {CStringGetTextDatum(user_id), Int32GetDatum(minutes)};
+	char		nulls[2] = {' ', is_null ? 'n' : ' '};
+
+	if (!current_is_v4)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("pg_container's tables predate version 0.4.0, which added pausing"),
+				 errhint("Run ALTER EXTENSION pg_container UPDATE.")));
+	run(STMT_SET_PAUSE_AFTER, values, nulls, 0);
+	return SPI_processed > 0;
 }
 
 /*
@@ -936,7 +1110,7 @@ store_set_profile(const char *user_id, const char *profile)
 					 errmsg("container profile \"%s\" does not exist", profile),
 					 errhint("Insert it into container_profile first.")));
 	}
-	run(STMT_SET_PROFILE, values, nulls, 0);
+	run(current_is_v4 ? STMT_SET_PROFILE_V4 : STMT_SET_PROFILE, values, nulls, 0);
 	return SPI_processed > 0;
 }
 

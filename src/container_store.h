@@ -21,6 +21,7 @@ typedef struct UserContainerRow
 	int			gateway_port;	/* host port; 0 when none is assigned */
 	char	   *gateway_token;	/* encrypted */
 	bool		running;		/* status = 'running' */
+	bool		paused;			/* status = 'paused' (0.4.0) */
 	char	   *profile;		/* NULL: the settings alone (and on 0.1.0) */
 	char	   *spec_hash;		/* recorded at create; NULL if unknown */
 } UserContainerRow;
@@ -75,6 +76,8 @@ typedef struct ContainerRef
 	char	   *container_id;	/* NULL when none is recorded */
 	char	   *container_name;
 	char		previously_healthy;	/* 't', 'f', or 0 if never checked */
+	bool		paused;			/* its row says 'paused' */
+	bool		pause;			/* the idle sweep pauses it rather than stops it */
 } ContainerRef;
 
 extern void store_open(Oid extension_namespace);
@@ -85,6 +88,10 @@ extern bool store_lock(const char *user_id, UserContainerRow *row);
 extern void store_insert(const char *user_id, const char *container_name,
 						 const char *encrypted_token);
 extern bool store_is_v2(void);
+extern bool store_is_v4(void);
+extern void store_record_paused(const char *user_id, const char *container_id);
+extern void store_record_unpaused(const char *user_id);
+extern bool store_set_pause_after(const char *user_id, int minutes, bool is_null);
 extern const char *store_installation_id(void);
 extern void store_record_running(const char *user_id, const char *container_id, int port,
 								 const char *spec_hash);

@@ -336,6 +336,17 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.token);
 		record_event(user_id, "started", event_detail("container", st.c.id, NULL));
 	}
+	else if (st.unpaused)
+	{
+		/*
+		 * A thawed gateway answers at once: the readiness check is one GET,
+		 * and it proves the URL we hand out works before we hand it out.
+		 */
+		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.token);
+		/* Before 0.4.0 the event table does not know this event. */
+		if (store_is_v4())
+			record_event(user_id, "unpaused", event_detail("container", st.c.id, NULL));
+	}
 	else if (st.c.state != NULL && strcmp(st.c.state, "restarting") == 0)
 		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.token);
 
@@ -358,12 +369,17 @@ lifecycle_stop(const char *user_id)
 		return;
 	ownership_check_name(&row);
 
-	if (ownership_inspect(&row, &c, false) &&
-		docker_stop_container(c.id, row.container_name))
-		container_id = c.id;
+	if (ownership_inspect(&row, &c, false))
+	{
+		/* Podman refuses to stop a paused container; Docker does not mind. */
+		if (c.paused)
+			docker_unpause_container(c.id, row.container_name);
+		if (docker_stop_container(c.id, row.container_name))
+			container_id = c.id;
+	}
 
 	store_record_stopped(user_id, container_id);
-	if (row.running)
+	if (row.running || row.paused)
 		record_event(user_id, "stopped", event_detail("container", container_id, NULL));
 }
 
@@ -595,6 +611,27 @@ void
 lifecycle_set_idle_timeout(const char *user_id, int minutes)
 {
 	write_making_row(user_id, set_idle_timeout, &minutes);
+}
+
+/* NULL minutes, passed as a negative number: never paused. */
+static bool
+set_pause_after(const char *user_id, void *minutes)
+{
+	int			m = *(int *) minutes;
+
+	return store_set_pause_after(user_id, m < 0 ? 0 : m, m < 0);
+}
+
+/*
+ * Set the minutes idle before the user's container is paused (is_null:
+ * NULL, never), making the row if it is missing, as for the idle timeout.
+ */
+void
+lifecycle_set_pause_after(const char *user_id, int minutes, bool is_null)
+{
+	int			m = is_null ? -1 : minutes;
+
+	write_making_row(user_id, set_pause_after, &m);
 }
 
 static bool

@@ -60,6 +60,8 @@ double		pgc_reap_interval_s = 60;
 double		pgc_health_check_interval_s = 30;
 int			pgc_max_parallel_requests = 16;
 int			pgc_default_idle_timeout_min = 30;
+int			pgc_default_pause_after_min = 0;
+int			pgc_paused_memory_budget_mb = 0;
 int			pgc_event_retention_min = 7 * 24 * 60;
 
 static const struct config_enum_entry network_mode_options[] = {
@@ -654,6 +656,24 @@ pgc_define_settings(void)
 							30, 1, PGC_MAX_IDLE_TIMEOUT_MIN,
 							PGC_SUSET,
 							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.pause_after",
+							"Idle time after which a new user's container is paused; 0: never.",
+							"Each row's pause_after_min starts at this value.  A paused container keeps its memory and resumes in milliseconds; it is still stopped at its idle timeout.",
+							&pgc_default_pause_after_min,
+							0, 0, PGC_MAX_IDLE_TIMEOUT_MIN,
+							PGC_SUSET,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.paused_memory_budget",
+							"Memory the paused containers may hold together; past it the reaper stops the longest-paused first. 0: no budget.",
+							"Each paused container counts at its memory limit (its profile's, else pg_container.memory_limit); one without a limit counts as the whole budget.",
+							&pgc_paused_memory_budget_mb,
+							0, 0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MB,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.event_retention",

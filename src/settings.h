@@ -74,6 +74,8 @@ extern double pgc_health_check_interval_s;
 extern int	pgc_max_parallel_requests;
 extern int	pgc_orphan_grace_s;
 extern int	pgc_default_idle_timeout_min;
+extern int	pgc_default_pause_after_min;
+extern int	pgc_paused_memory_budget_mb;
 
 /*
  * The longest idle timeout, in minutes: a week.  The tables' CHECKs say the

@@ -42,6 +42,7 @@ PG_FUNCTION_INFO_V1(container_reap_idle);
 PG_FUNCTION_INFO_V1(container_logs);
 PG_FUNCTION_INFO_V1(container_health_check_all);
 PG_FUNCTION_INFO_V1(container_set_idle_timeout);
+PG_FUNCTION_INFO_V1(container_set_pause_after);
 PG_FUNCTION_INFO_V1(container_set_profile);
 PG_FUNCTION_INFO_V1(container_remove);
 PG_FUNCTION_INFO_V1(container_outdated);
@@ -349,7 +350,7 @@ container_health_check_all(PG_FUNCTION_ARGS)
 	{
 		HealthResult *r = lfirst(lc);
 		Datum		values[3];
-		bool		nulls[3] = {false, false, r->error == NULL};
+		bool		nulls[3] = {false, r->paused, r->error == NULL};
 
 		values[0] = CStringGetTextDatum(r->user_id);
 		values[1] = BoolGetDatum(r->healthy);
@@ -383,6 +384,30 @@ container_set_idle_timeout(PG_FUNCTION_ARGS)
 
 	store_open(extension_namespace(fcinfo));
 	lifecycle_set_idle_timeout(user_id, minutes);
+	store_close();
+	PG_RETURN_VOID();
+}
+
+/*
+ * container_set_pause_after(user_id text, minutes integer) returns void
+ *
+ * Lets an application role choose when a user's idle container is paused;
+ * NULL or 0 never pauses it.
+ */
+Datum
+container_set_pause_after(PG_FUNCTION_ARGS)
+{
+	char	   *user_id = user_id_arg(fcinfo, 0);
+	int32		minutes = PG_ARGISNULL(1) ? 0 : PG_GETARG_INT32(1);
+
+	if (minutes < 0 || minutes > PGC_MAX_IDLE_TIMEOUT_MIN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("pause_after must be between 0 and %d minutes", PGC_MAX_IDLE_TIMEOUT_MIN),
+				 errdetail("The value given is %d.", minutes)));
+
+	store_open(extension_namespace(fcinfo));
+	lifecycle_set_pause_after(user_id, minutes, PG_ARGISNULL(1));
 	store_close();
 	PG_RETURN_VOID();
 }

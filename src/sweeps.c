@@ -27,6 +27,7 @@
 #include "container_store.h"
 #include "docker_api.h"
 #include "event_journal.h"
+#include "pause.h"
 #include "settings.h"
 #include "sweeps.h"
 
@@ -116,10 +117,12 @@ running_orphans(List *listed)
 /*
  * Pair each idle row with its listed container, and fill stops with one
  * stop per container found, then one per orphan; returns the stop count.
+ * Rows to pause get no stop (pause.c pauses them); was_paused says which
+ * stops are of a paused container, for engines that refuse those.
  */
 static int
 plan_stops(ReapCandidate *cands, List *candidates, List *orphans, ContainerIndex *index,
-		   DockerStop *stops)
+		   DockerStop *stops, bool *was_paused)
 {
 	int			nstops = 0;
 	int			i = 0;
@@ -131,8 +134,9 @@ plan_stops(ReapCandidate *cands, List *candidates, List *orphans, ContainerIndex
 
 		cand->ref = lfirst(lc);
 		cand->listed = container_index_find_users(index, cand->ref, &cand->container);
-		if (!cand->listed)
+		if (!cand->listed || cand->ref->pause)
 			continue;
+		was_paused[nstops] = cand->container.paused;
 		cand->stop = &stops[nstops++];
 		cand->stop->id = cand->container.id;
 		cand->stop->name = cand->ref->container_name;
@@ -141,6 +145,7 @@ plan_stops(ReapCandidate *cands, List *candidates, List *orphans, ContainerIndex
 	{
 		DockerContainer *c = lfirst(lc);
 
+		was_paused[nstops] = c->paused;
 		stops[nstops].id = c->id;
 		stops[nstops].name = c->name ? c->name : c->id;
 		nstops++;
@@ -148,11 +153,26 @@ plan_stops(ReapCandidate *cands, List *candidates, List *orphans, ContainerIndex
 	return nstops;
 }
 
+/* Pause the rows the sweep chose to pause (pause.c), each with its container. */
+static void
+pause_candidates(ReapCandidate *cands, List *candidates)
+{
+	int			n = list_length(candidates);
+	DockerContainer **found = palloc0(sizeof(DockerContainer *) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		found[i] = cands[i].listed ? &cands[i].container : NULL;
+	(void) pause_idle_containers(candidates, found);
+}
+
 /*
- * Stop every running container idle past its row's timeout, and every
+ * Pause every running container idle past its row's pause_after_min, and
+ * stop every running or paused one idle past its row's timeout or past the
+ * paused tier's memory budget (store_lock_idle decides which), and every
  * orphan (running_orphans), all at once (at most
- * pg_container.max_parallel_requests in flight), and return the user ids
- * of the rows it stopped, as a list built in result_context.  A row's
+ * pg_container.max_parallel_requests in flight), the pauses first since
+ * they take milliseconds; return the user ids of the rows it stopped, as
+ * a list built in result_context.  A row's
  * container must be in the list, labelled as the user's, to be stopped,
  * so a row pointed at another container stops nothing.  A container that
  * fails to stop gets a WARNING and keeps its row as it is.
@@ -166,6 +186,7 @@ sweep_reap_idle(MemoryContext result_context)
 	int			count = list_length(candidates) + list_length(orphans);
 	ReapCandidate *cands;
 	DockerStop *stops;
+	bool	   *was_paused;
 	List	   *stopped = NIL;
 	int			nstops;
 	int			i;
@@ -176,11 +197,16 @@ sweep_reap_idle(MemoryContext result_context)
 
 	cands = palloc0(sizeof(ReapCandidate) * Max(list_length(candidates), 1));
 	stops = palloc0(sizeof(DockerStop) * count);
-	nstops = plan_stops(cands, candidates, orphans, container_index_build(listed), stops);
+	was_paused = palloc0(sizeof(bool) * count);
+	nstops = plan_stops(cands, candidates, orphans, container_index_build(listed), stops, was_paused);
+	pause_candidates(cands, candidates);
 	docker_stop_containers(stops, nstops, pgc_max_parallel_requests);
+	pause_retry_stops(stops, was_paused, nstops);
 
 	for (i = 0; i < list_length(candidates); i++)
 	{
+		if (cands[i].ref->pause)
+			continue;
 		if (record_reaped(&cands[i]))
 		{
 			/* The caller reads the list after SPI_finish: build it in its context. */
@@ -220,8 +246,6 @@ judge_container(const ContainerRef *ref, bool listed, const DockerContainer *c, 
 						ref->user_id, c->state ? docker_printable(c->state) : "not running")));
 		return "container not running";
 	}
-	if (c->paused)
-		return "container not running";	/* up, frozen: ensure unpauses it */
 	if (c->health != NULL && strcmp(c->health, "unhealthy") == 0)
 		return "container healthcheck failed";
 	return NULL;
@@ -248,7 +272,7 @@ append_health_result(List *results, MemoryContext result_context, const char *us
 					 const char *error)
 {
 	MemoryContext old_context = MemoryContextSwitchTo(result_context);
-	HealthResult *result = palloc(sizeof(HealthResult));
+	HealthResult *result = palloc0(sizeof(HealthResult));
 
 	result->user_id = pstrdup(user_id);
 	result->healthy = error == NULL;
@@ -259,7 +283,7 @@ append_health_result(List *results, MemoryContext result_context, const char *us
 }
 
 /*
- * Check every running row against one list of the containers we manage,
+ * Check every running or paused row against one list of the containers we manage,
  * record the outcome in the rows, and return it (a list of HealthResult in
  * result_context).  A row whose container has exited or vanished becomes
  * 'stopped', so the table never says 'running' for longer than one health
@@ -293,8 +317,16 @@ sweep_health_check(MemoryContext result_context)
 		ContainerRef *ref = lfirst(lc);
 		DockerContainer c;
 		bool		listed_here = container_index_find_users(index, ref, &c);
-		const char *error = judge_container(ref, listed_here, &c, &down[i]);
+		const char *error;
 
+		/* Frozen: neither healthy nor unhealthy, and nothing to write. */
+		if (listed_here && c.running && pause_reconcile(ref, &c))
+		{
+			results = append_health_result(results, result_context, ref->user_id, "container paused");
+			((HealthResult *) llast(results))->paused = true;
+			continue;
+		}
+		error = judge_container(ref, listed_here, &c, &down[i]);
 		healthy[i] = error == NULL;
 		record_health_change(ref, healthy[i], down[i], error);
 		user_ids = lappend(user_ids, ref->user_id);

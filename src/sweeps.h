@@ -15,6 +15,7 @@ typedef struct HealthResult
 {
 	char	   *user_id;
 	bool		healthy;
+	bool		paused;			/* paused: neither healthy nor unhealthy */
 	char	   *error;			/* NULL when healthy */
 } HealthResult;
 

@@ -1,0 +1,64 @@
+-- pg_container 0.3.0 -> 0.4.0
+
+\echo Use "ALTER EXTENSION pg_container UPDATE TO '0.4.0'" to load this file. \quit
+
+-- ===== BEGIN issue 17: idle in two steps (pause, then stop) =====
+--
+-- An idle container is first paused (Docker's cgroup freezer: it keeps
+-- its memory, frees the CPU, and comes back in milliseconds), then stopped
+-- at idle_timeout_min as before.  'paused' is a state of its own in the
+-- table, so status, the overview and the sweeps can tell it from running.
+--
+-- pause_after_min: minutes idle before the pause; NULL or 0 never pauses,
+-- which is what every existing row and every profile gets here: nobody is
+-- paused who did not opt in.  New rows take pg_container.pause_after
+-- (default 0), as they take pg_container.default_idle_timeout.
+-- paused_at: when the container was paused, so that the paused tier's
+-- memory budget stops the longest-paused first.
+--
+-- NOTE for whoever concatenates this file with the event stream's block:
+-- container_event_event_check is made again below with 'paused' and
+-- 'unpaused' added; if the other block also remakes that constraint, keep
+-- one ALTER with the union of both lists.
+
+ALTER TABLE @extschema@.user_container
+    DROP CONSTRAINT user_container_status_check,
+    ADD CONSTRAINT user_container_status_check
+        CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['stopped', 'running', 'paused']::pg_catalog.text[])),
+    ADD COLUMN pause_after_min integer
+        CONSTRAINT user_container_pause_after_min_check
+        CHECK (pause_after_min OPERATOR(pg_catalog.>=) 0 AND pause_after_min OPERATOR(pg_catalog.<=) 10080),
+    ADD COLUMN paused_at timestamptz;
+
+COMMENT ON COLUMN @extschema@.user_container.pause_after_min IS
+    'Minutes idle before the container is paused; NULL or 0: never paused, only stopped at idle_timeout_min.';
+COMMENT ON COLUMN @extschema@.user_container.paused_at IS
+    'When the container was last paused; meaningful while status is ''paused''.';
+
+ALTER TABLE @extschema@.container_profile
+    ADD COLUMN pause_after_min integer
+        CONSTRAINT container_profile_pause_after_min_check
+        CHECK (pause_after_min OPERATOR(pg_catalog.>=) 0 AND pause_after_min OPERATOR(pg_catalog.<=) 10080);
+
+COMMENT ON COLUMN @extschema@.container_profile.pause_after_min IS
+    'pause_after_min given to the users of this profile when it is assigned; NULL: leave theirs as it is.';
+
+ALTER TABLE @extschema@.container_event
+    DROP CONSTRAINT container_event_event_check,
+    ADD CONSTRAINT container_event_event_check
+        CHECK (event OPERATOR(pg_catalog.=) ANY (ARRAY['created', 'started', 'stopped', 'reaped',
+                                        'restarted', 'recreated', 'unhealthy', 'recovered', 'removed',
+                                        'profile', 'error', 'paused', 'unpaused']::pg_catalog.text[]));
+
+CREATE FUNCTION @extschema@.container_set_pause_after(user_id text, minutes integer)
+RETURNS void
+AS 'MODULE_PATHNAME', 'container_set_pause_after'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_set_pause_after(text, integer) IS
+    'Sets the minutes idle before the user''s container is paused; NULL or 0: never.';
+
+REVOKE ALL ON FUNCTION @extschema@.container_set_pause_after(text, integer) FROM PUBLIC;
+
+-- ===== END issue 17 =====
