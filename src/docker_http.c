@@ -630,6 +630,38 @@ release_transfer(Transfer *t)
 }
 
 /*
+ * The wait event of a backend blocked on the Docker engine ("DockerRequest")
+ * or on a container's gateway ("GatewayProbe"), as pg_stat_activity shows
+ * it; plain "Extension" before PostgreSQL 17.  Registered once per process:
+ * the registration takes a shared lock.
+ */
+uint32
+docker_wait_event(bool gateway)
+{
+	static uint32 engine_event = 0;
+	static uint32 gateway_event = 0;
+
+	if (gateway)
+	{
+		if (gateway_event == 0)
+			gateway_event = pgc_wait_event_new("GatewayProbe");
+		return gateway_event;
+	}
+	if (engine_event == 0)
+		engine_event = pgc_wait_event_new("DockerRequest");
+	return engine_event;
+}
+
+/* What a batch waits on: its first request's, all come from one caller. */
+static uint32
+batch_wait_event(DockerRequest *first)
+{
+	if (first->wait_event != 0)
+		return first->wait_event;
+	return docker_wait_event(first->url != NULL);
+}
+
+/*
  * Run requests, at most max_parallel at a time, until all have an outcome
  * in their DockerRequest.  Transport failures are recorded, not raised, so
  * a caller running many requests can report each; interrupts are raised.
@@ -641,6 +673,7 @@ run_transfers(DockerRequest **requests, int count, int max_parallel)
 	int			next = 0;
 	int			active = 0;
 	int			done = 0;
+	uint32		wait_event = batch_wait_event(requests[0]);
 
 	ensure_multi();
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) Max(max_parallel, 4));
@@ -661,7 +694,10 @@ run_transfers(DockerRequest **requests, int count, int max_parallel)
 				active++;
 			}
 
+			/* perform may block briefly too: a connect, a name lookup. */
+			pgstat_report_wait_start(wait_event);
 			mc = curl_multi_perform(multi, &running);
+			pgstat_report_wait_end();
 			if (mc != CURLM_OK)
 				ereport(ERROR,
 						(errcode(ERRCODE_SYSTEM_ERROR),
@@ -682,7 +718,11 @@ run_transfers(DockerRequest **requests, int count, int max_parallel)
 			if (done == count)
 				break;
 			if (running > 0)
+			{
+				pgstat_report_wait_start(wait_event);
 				curl_multi_poll(multi, NULL, 0, POLL_SLICE_MS, NULL);
+				pgstat_report_wait_end();
+			}
 
 			CHECK_FOR_INTERRUPTS();
 			if (!PostmasterIsAlive())

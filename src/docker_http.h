@@ -32,6 +32,8 @@ typedef struct DockerRequest
 	bool		versioned;		/* prefix path with /v<api version> */
 	bool		keep_tail;		/* over the size cap, keep the end, don't fail */
 	int			timeout_ms;		/* whole-request limit */
+	uint32		wait_event;		/* shown in pg_stat_activity while it runs;
+								 * 0: docker_wait_event(req->url != NULL) */
 
 	/* Set by docker_run_request(s) */
 	long		status;			/* HTTP status; 0 without an answer */
@@ -52,6 +54,7 @@ pg_noreturn extern void docker_raise_failure(DockerRequest *req);
 extern char *docker_failure_message(DockerRequest *req);
 extern char *docker_error_message(DockerRequest *req);
 extern const char *docker_endpoint_name(void);
+extern uint32 docker_wait_event(bool gateway);
 
 /*
  * Called between polls while requests are in flight; the worker uses it to
