@@ -77,7 +77,28 @@ typedef struct ContainerRef
 	char		previously_healthy;	/* 't', 'f', or 0 if never checked */
 } ContainerRef;
 
-extern void store_open(Oid extension_namespace);
+/*
+ * The table layouts the released scripts leave, oldest first: a version's
+ * layout is that of the newest entry at or below it.
+ */
+typedef enum StoreLayout
+{
+	STORE_LAYOUT_0_1,			/* user_container alone */
+	STORE_LAYOUT_0_2,			/* + profiles, spec hashes, the event log */
+	STORE_LAYOUT_0_3			/* + the installation's identity, profile commands */
+} StoreLayout;
+
+/* The installed extension, as pg_extension records it. */
+typedef struct StoreSchema
+{
+	Oid			namespace_oid;
+	StoreLayout layout;			/* from extversion */
+} StoreSchema;
+
+extern bool store_find_schema(StoreSchema *schema);
+extern void store_open(void);
+extern void store_open_schema(const StoreSchema *schema);
+extern StoreLayout store_layout(void);
 extern void store_close(void);
 
 extern bool store_lock_and_touch(const char *user_id, UserContainerRow *row);

@@ -7,7 +7,8 @@
  * Every function checks its user id before anything else, so bad input
  * reaches neither the table nor Docker.  The functions run as SECURITY
  * DEFINER with search_path pinned to pg_catalog, pg_temp (see the install
- * script); they find their table through their own schema.
+ * script); they find their table through the schema pg_extension records
+ * for pg_container (store_open).
  *
  *-------------------------------------------------------------------------
  */
@@ -100,13 +101,6 @@ user_id_arg(FunctionCallInfo fcinfo, int argno)
 	return text_to_cstring(arg);
 }
 
-/* The schema the extension lives in: that of the function being called. */
-static Oid
-extension_namespace(FunctionCallInfo fcinfo)
-{
-	return get_func_namespace(fcinfo->flinfo->fn_oid);
-}
-
 /* Build the (url, token) record the OUT parameters describe. */
 static Datum
 url_token_result(FunctionCallInfo fcinfo, const char *url, const char *token)
@@ -136,7 +130,7 @@ ensure_running(FunctionCallInfo fcinfo, bool restart)
 	/* Without a usable key, fail before touching the table or Docker. */
 	pgc_require_encryption_key();
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	if (restart)
 		lifecycle_restart(user_id, &url, &token);
 	else
@@ -180,7 +174,7 @@ container_stop(PG_FUNCTION_ARGS)
 {
 	char	   *user_id = user_id_arg(fcinfo, 0);
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	lifecycle_stop(user_id);
 	store_close();
 	PG_RETURN_VOID();
@@ -196,7 +190,7 @@ container_touch(PG_FUNCTION_ARGS)
 {
 	char	   *user_id = user_id_arg(fcinfo, 0);
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	store_touch(user_id);
 	store_close();
 	PG_RETURN_VOID();
@@ -210,6 +204,12 @@ container_touch(PG_FUNCTION_ARGS)
  * What the table says; zero rows for an unknown user.  From 0.2.0 on, also
  * whether the container was made from other settings than the current
  * ones (no Docker request either way).
+ *
+ * The released scripts bind this one symbol to both shapes (0.1.0's three
+ * columns, 0.2.0's four), so, like pg_stat_statements' entry point for its
+ * 1.0 and 1.1, it serves both; the installed version says which, and the
+ * declared shape is only checked against it.  A later version that changes
+ * the shape again binds a new symbol in its update script.
  */
 Datum
 container_status(PG_FUNCTION_ARGS)
@@ -220,10 +220,14 @@ container_status(PG_FUNCTION_ARGS)
 	int			port;
 	TimestampTz last_active;
 	bool		last_active_null;
+	bool		with_outdated;
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
+	with_outdated = store_layout() >= STORE_LAYOUT_0_2;
+	if (rsinfo->setDesc->natts != (with_outdated ? 4 : 3))
+		elog(ERROR, "incorrect number of output arguments");
 	if (store_status(user_id, &status, &port, &last_active, &last_active_null))
 	{
 		Datum		values[4];
@@ -232,7 +236,7 @@ container_status(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(status);
 		values[1] = Int32GetDatum(port);
 		values[2] = TimestampTzGetDatum(last_active);
-		if (rsinfo->setDesc->natts >= 4)
+		if (with_outdated)
 		{
 			char	   *profile;
 			char	   *spec_hash;
@@ -270,7 +274,7 @@ container_reencrypt_tokens(PG_FUNCTION_ARGS)
 
 	pgc_require_encryption_key();
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	store_lock_all_tokens(&user_ids, &tokens);
 	forboth(lc_user, user_ids, lc_token, tokens)
 	{
@@ -316,7 +320,7 @@ container_reap_idle(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	stopped = sweep_reap_idle(caller_context);
 	store_close();
 
@@ -341,7 +345,7 @@ container_health_check_all(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	results = sweep_health_check(caller_context);
 	store_close();
 
@@ -381,7 +385,7 @@ container_set_idle_timeout(PG_FUNCTION_ARGS)
 				 errmsg("idle timeout must be between 1 and %d minutes", PGC_MAX_IDLE_TIMEOUT_MIN),
 				 errdetail("The value given is %d.", minutes)));
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	lifecycle_set_idle_timeout(user_id, minutes);
 	store_close();
 	PG_RETURN_VOID();
@@ -399,7 +403,7 @@ container_set_profile(PG_FUNCTION_ARGS)
 	char	   *user_id = user_id_arg(fcinfo, 0);
 	char	   *profile = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	lifecycle_set_profile(user_id, profile);
 	store_close();
 	PG_RETURN_VOID();
@@ -422,7 +426,7 @@ container_remove(PG_FUNCTION_ARGS)
 				 errmsg("keep_volume must not be null")));
 	keep_volume = PG_GETARG_BOOL(1);
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	lifecycle_remove(user_id, keep_volume);
 	store_close();
 	PG_RETURN_VOID();
@@ -471,7 +475,7 @@ container_logs(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	pgc_require_encryption_key();
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	lines = lifecycle_logs(user_id, tail, since, caller_context);
 	store_close();
 	return_strings(fcinfo, lines);
@@ -492,7 +496,7 @@ container_outdated(PG_FUNCTION_ARGS)
 	List	   *outdated;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	outdated = view_outdated(caller_context);
 	store_close();
 	return_strings(fcinfo, outdated);
@@ -514,7 +518,7 @@ container_orphans(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	orphans = view_orphans(caller_context);
 	store_close();
 
@@ -547,7 +551,7 @@ container_overview_rows(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	rows = view_overview(caller_context);
 	store_close();
 
