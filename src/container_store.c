@@ -76,7 +76,7 @@ typedef enum StoreStatement
 	STMT_LOCK_AND_TOUCH_V2,
 	STMT_LOCK_V2,
 	STMT_RECORD_RUNNING_V2,
-	STMT_STATUS_V2,
+	STMT_RECORDED_SPEC,
 	STMT_GET_PROFILE,
 	STMT_PROFILE_EXISTS,
 	STMT_SET_PROFILE,
@@ -245,8 +245,8 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" WHERE user_id = $1",
 		4, {TEXTOID, TEXTOID, INT4OID, TEXTOID}
 	},
-	[STMT_STATUS_V2] = {
-		"SELECT status, gateway_port, last_active_at, profile, spec_hash, container_id"
+	[STMT_RECORDED_SPEC] = {
+		"SELECT profile, spec_hash, container_id"
 		"  FROM @extschema@.user_container"
 		" WHERE user_id = $1",
 		1, {TEXTOID}
@@ -930,23 +930,24 @@ store_status(const char *user_id, char **status, int *port,
 }
 
 /*
- * The user's recorded status, with, from 0.2.0 on, what decides whether
- * its container is out of date: its profile, spec hash and container id.
+ * What the user's row records of how its container was made, which decides
+ * whether the container is out of date: its profile, spec hash and
+ * container id.  False for an unknown user, and before 0.2.0.
  */
 bool
-store_status_v2(const char *user_id, char **profile, char **spec_hash, char **container_id)
+store_recorded_spec(const char *user_id, char **profile, char **spec_hash, char **container_id)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
 	*profile = *spec_hash = *container_id = NULL;
 	if (!store_is_v2())
 		return false;
-	run(STMT_STATUS_V2, values, NULL, 1);
+	run(STMT_RECORDED_SPEC, values, NULL, 1);
 	if (SPI_processed == 0)
 		return false;
-	*profile = column_text(4);
-	*spec_hash = column_text(5);
-	*container_id = column_text(6);
+	*profile = column_text(1);
+	*spec_hash = column_text(2);
+	*container_id = column_text(3);
 	return true;
 }
 

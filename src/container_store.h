@@ -119,8 +119,8 @@ extern void store_record_health(List *user_ids, const bool *healthy, List *error
 extern bool store_set_idle_timeout(const char *user_id, int minutes);
 extern void store_lock_all_tokens(List **user_ids, List **tokens);
 extern void store_set_token(const char *user_id, const char *encrypted_token);
-extern bool store_status_v2(const char *user_id, char **profile, char **spec_hash,
-							char **container_id);
+extern bool store_recorded_spec(const char *user_id, char **profile, char **spec_hash,
+								char **container_id);
 extern bool store_get_profile(const char *name, ContainerProfile *profile);
 extern bool store_set_profile(const char *user_id, const char *profile);
 extern void store_event(const char *user_id, const char *event, const char *detail_json);

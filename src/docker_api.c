@@ -25,6 +25,7 @@
 #include "docker_api.h"
 #include "docker_http.h"
 #include "json_walk.h"
+#include "names.h"
 #include "settings.h"
 
 /*
@@ -39,8 +40,7 @@ url_segment(const char *s)
 	initStringInfo(&buf);
 	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
 	{
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')
+		if (pgc_name_char((char) *p))
 			appendStringInfoChar(&buf, (char) *p);
 		else
 			appendStringInfo(&buf, "%%%02X", *p);

@@ -23,7 +23,7 @@ typedef enum DockerFailure
 
 typedef struct DockerRequest
 {
-	/* Set by the caller (docker_request_init) */
+	/* Set by the caller (docker_request_new gives the defaults) */
 	const char *method;			/* "GET", "POST" or "DELETE" */
 	char	   *path;			/* API path below the version prefix */
 	char	   *body;			/* JSON request body, or NULL */

@@ -25,6 +25,7 @@
 #include "container_store.h"
 #include "docker_api.h"
 #include "lifecycle.h"
+#include "names.h"
 #include "settings.h"
 #include "sweeps.h"
 #include "token_crypto.h"
@@ -48,12 +49,6 @@ PG_FUNCTION_INFO_V1(container_remove);
 PG_FUNCTION_INFO_V1(container_outdated);
 PG_FUNCTION_INFO_V1(container_orphans);
 PG_FUNCTION_INFO_V1(container_overview_rows);
-
-static bool
-is_alnum_ascii(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 
 static void
 raise_invalid_user_id(const char *why)
@@ -91,11 +86,11 @@ user_id_arg(FunctionCallInfo fcinfo, int argno)
 
 	if (len == 0)
 		raise_invalid_user_id("is empty");
-	if (!is_alnum_ascii(p[0]))
+	if (!pgc_name_start_char(p[0]))
 		raise_invalid_user_id("does not start with a letter or digit");
 	for (int i = 1; i < len; i++)
 	{
-		if (!is_alnum_ascii(p[i]) && p[i] != '_' && p[i] != '.' && p[i] != '-')
+		if (!pgc_name_char(p[i]))
 			raise_invalid_user_id(psprintf("has a character that is not allowed at position %d", i + 1));
 	}
 	return text_to_cstring(arg);
@@ -242,7 +237,7 @@ container_status(PG_FUNCTION_ARGS)
 			char	   *spec_hash;
 			char	   *container_id;
 
-			if (store_status_v2(user_id, &profile, &spec_hash, &container_id))
+			if (store_recorded_spec(user_id, &profile, &spec_hash, &container_id))
 				values[3] = BoolGetDatum(view_outdated_one(user_id, profile, spec_hash, container_id));
 			else
 				nulls[3] = true;

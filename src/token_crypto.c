@@ -36,6 +36,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "utils/builtins.h"
+
 #include "token_crypto.h"
 #include "settings.h"
 
@@ -61,46 +63,24 @@ typedef struct EncryptionKey
 static EncryptionKey current_key;
 static EncryptionKey previous_key;
 
-static const char hex_digits[] = "0123456789abcdef";
-
+/* PostgreSQL's hex_encode (lower case), NUL-terminated. */
 static void
 to_hex(const unsigned char *src, size_t len, char *dst)
 {
-	for (size_t i = 0; i < len; i++)
-	{
-		dst[i * 2] = hex_digits[src[i] >> 4];
-		dst[i * 2 + 1] = hex_digits[src[i] & 0x0f];
-	}
-	dst[len * 2] = '\0';
+	dst[hex_encode((const char *) src, len, dst)] = '\0';
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Returns false on any non-hex character instead of raising an error. */
+/*
+ * PostgreSQL's hex_decode, which raises on a bad digit; checked first, so
+ * that a damaged key file or stored token gets the message that says
+ * which, and no half-decoded key is left behind.  Returns false instead.
+ */
 static bool
 from_hex(const char *src, size_t hex_len, unsigned char *dst)
 {
-	if (hex_len % 2 != 0)
+	if (hex_len % 2 != 0 || strspn(src, "0123456789abcdefABCDEF") < hex_len)
 		return false;
-	for (size_t i = 0; i < hex_len / 2; i++)
-	{
-		int			hi = hex_value(src[i * 2]);
-		int			lo = hex_value(src[i * 2 + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		dst[i] = (unsigned char) ((hi << 4) | lo);
-	}
+	(void) hex_decode(src, hex_len, (char *) dst);
 	return true;
 }
 
