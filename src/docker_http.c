@@ -872,16 +872,19 @@ docker_error_message(DockerRequest *req)
 }
 
 /*
- * What went wrong with a request, as an error message naming the operation,
- * with its SQLSTATE and, where there is one, a hint.  Transport failures
- * are class 58 like everything external, never 08: poolers and drivers
- * take 08 to mean the PostgreSQL connection itself is broken.
+ * What went wrong with a request, as a whole message for each kind of
+ * failure (PostgreSQL's style: no sentence assembled from fragments, so
+ * each can be translated), with its SQLSTATE and, where there is one, a
+ * hint.  The operation is not in it: docker_operation_context adds it as a
+ * CONTEXT line.  Transport failures are class 58 like everything external,
+ * never 08: poolers and drivers take 08 to mean the PostgreSQL connection
+ * itself is broken.
  */
 static char *
 describe_failure(DockerRequest *req, int *sqlstate, const char **hint)
 {
 	const char *where = req->url ? req->url : docker_endpoint_name();
-	const char *detail = req->failure_detail ? req->failure_detail : "unknown error";
+	const char *detail = req->failure_detail ? req->failure_detail : _("unknown error");
 
 	*sqlstate = ERRCODE_IO_ERROR;
 	*hint = NULL;
@@ -890,33 +893,34 @@ describe_failure(DockerRequest *req, int *sqlstate, const char **hint)
 		case DOCKER_ANSWERED:
 			*sqlstate = ERRCODE_SYSTEM_ERROR;
 			if (req->status < 400)
-				return psprintf("could not %s: Docker engine returned unexpected HTTP %ld",
-								req->what, req->status);
-			return psprintf("could not %s: Docker engine returned HTTP %ld: %s",
-							req->what, req->status, docker_error_message(req));
+				return psprintf(_("Docker engine returned unexpected HTTP %ld"), req->status);
+			return psprintf(_("Docker engine returned HTTP %ld: %s"),
+							req->status, docker_error_message(req));
 		case DOCKER_UNREACHABLE:
-			return psprintf("could not %s: could not connect to the Docker engine at \"%s\": %s",
-							req->what, where, detail);
+			return psprintf(_("could not connect to the Docker engine at \"%s\": %s"),
+							where, detail);
 		case DOCKER_TIMED_OUT:
-			*hint = "pg_container.docker_timeout sets the limit.";
-			return psprintf("could not %s: the Docker engine at \"%s\" did not answer within %d ms",
-							req->what, where, req->timeout_ms);
+			*hint = _("pg_container.docker_timeout sets the limit.");
+			return psprintf(_("the Docker engine at \"%s\" did not answer within %d ms"),
+							where, req->timeout_ms);
 		case DOCKER_CONNECTION_LOST:
-			return psprintf("could not %s: connection to the Docker engine at \"%s\" was lost: %s",
-							req->what, where, detail);
+			return psprintf(_("connection to the Docker engine at \"%s\" was lost: %s"),
+							where, detail);
 		case DOCKER_TOO_LARGE:
 			*sqlstate = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
-			*hint = "pg_container.max_response_size sets the limit.";
-			return psprintf("could not %s: the Docker engine's response exceeded pg_container.max_response_size (%d kB)",
-							req->what, pgc_max_response_size_kb);
+			*hint = _("pg_container.max_response_size sets the limit.");
+			return psprintf(_("the Docker engine's response exceeded pg_container.max_response_size (%d kB)"),
+							pgc_max_response_size_kb);
 		case DOCKER_TRANSPORT_ERROR:
 			break;
 	}
-	return psprintf("could not %s: request to the Docker engine at \"%s\" failed: %s",
-					req->what, where, detail);
+	return psprintf(_("request to the Docker engine at \"%s\" failed: %s"), where, detail);
 }
 
-/* The message for a failed request, for callers that report and go on. */
+/*
+ * The message for a failed request, for callers that report and go on; it
+ * does not name the operation, which such a caller says itself.
+ */
 char *
 docker_failure_message(DockerRequest *req)
 {
@@ -924,6 +928,16 @@ docker_failure_message(DockerRequest *req)
 	const char *hint;
 
 	return describe_failure(req, &sqlstate, &hint);
+}
+
+/*
+ * The CONTEXT line of an error about a request: which operation it was.
+ * For use inside ereport(), like errcontext().
+ */
+int
+docker_operation_context(DockerRequest *req)
+{
+	return errcontext("Docker operation: %s", req->what);
 }
 
 /* Raise a failed request: no answer, or an answer with an error status. */
@@ -934,9 +948,11 @@ docker_raise_failure(DockerRequest *req)
 	const char *hint;
 	char	   *message = describe_failure(req, &sqlstate, &hint);
 
+	/* describe_failure translated it: each kind is a whole message. */
 	ereport(ERROR,
 			(errcode(sqlstate),
 			 errmsg_internal("%s", message),
-			 hint ? errhint("%s", hint) : 0));
+			 hint ? errhint("%s", hint) : 0,
+			 docker_operation_context(req)));
 	pg_unreachable();
 }

@@ -53,6 +53,7 @@ extern void docker_run_requests(DockerRequest **requests, int count, int max_par
 pg_noreturn extern void docker_raise_failure(DockerRequest *req);
 extern char *docker_failure_message(DockerRequest *req);
 extern char *docker_error_message(DockerRequest *req);
+extern int	docker_operation_context(DockerRequest *req);
 extern const char *docker_endpoint_name(void);
 extern uint32 docker_wait_event(bool gateway);
 
