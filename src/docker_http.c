@@ -447,6 +447,34 @@ docker_request_new(const char *method, char *path, char *what)
 			elog(ERROR, "could not set libcurl option %s", #opt); \
 	} while (0)
 
+/* How to reach the engine: its socket, or TLS with its certificates. */
+static void
+set_engine_options(CURL *easy)
+{
+	if (endpoint.socket_path[0] != '\0')
+		SETOPT(easy, CURLOPT_UNIX_SOCKET_PATH, endpoint.socket_path);
+	if (!endpoint.tls)
+		return;
+	if (endpoint.cert_path[0] != '\0')
+	{
+		char	   *cert = psprintf("%s/cert.pem", endpoint.cert_path);
+		char	   *key = psprintf("%s/key.pem", endpoint.cert_path);
+		struct stat st;
+		char	   *ca = psprintf("%s/ca.pem", endpoint.cert_path);
+
+		if (stat(ca, &st) == 0)
+			SETOPT(easy, CURLOPT_CAINFO, ca);
+		/* Without a client certificate, let the engine say no. */
+		if (stat(cert, &st) == 0 && stat(key, &st) == 0)
+		{
+			SETOPT(easy, CURLOPT_SSLCERT, cert);
+			SETOPT(easy, CURLOPT_SSLKEY, key);
+		}
+	}
+	SETOPT(easy, CURLOPT_SSL_VERIFYPEER, endpoint.tls_verify ? 1L : 0L);
+	SETOPT(easy, CURLOPT_SSL_VERIFYHOST, endpoint.tls_verify ? 2L : 0L);
+}
+
 static void
 start_transfer(Transfer *t, DockerRequest *req)
 {
@@ -485,31 +513,7 @@ start_transfer(Transfer *t, DockerRequest *req)
 	SETOPT(easy, CURLOPT_HEADERDATA, t);
 
 	if (req->url == NULL)
-	{
-		if (endpoint.socket_path[0] != '\0')
-			SETOPT(easy, CURLOPT_UNIX_SOCKET_PATH, endpoint.socket_path);
-		if (endpoint.tls)
-		{
-			if (endpoint.cert_path[0] != '\0')
-			{
-				char	   *cert = psprintf("%s/cert.pem", endpoint.cert_path);
-				char	   *key = psprintf("%s/key.pem", endpoint.cert_path);
-				struct stat st;
-				char	   *ca = psprintf("%s/ca.pem", endpoint.cert_path);
-
-				if (stat(ca, &st) == 0)
-					SETOPT(easy, CURLOPT_CAINFO, ca);
-				/* Without a client certificate, let the engine say no. */
-				if (stat(cert, &st) == 0 && stat(key, &st) == 0)
-				{
-					SETOPT(easy, CURLOPT_SSLCERT, cert);
-					SETOPT(easy, CURLOPT_SSLKEY, key);
-				}
-			}
-			SETOPT(easy, CURLOPT_SSL_VERIFYPEER, endpoint.tls_verify ? 1L : 0L);
-			SETOPT(easy, CURLOPT_SSL_VERIFYHOST, endpoint.tls_verify ? 2L : 0L);
-		}
-	}
+		set_engine_options(easy);
 
 	/* An empty Expect: header spares a round trip before POST bodies. */
 	t->headers = curl_slist_append(NULL, "Expect:");
@@ -658,7 +662,7 @@ batch_wait_event(DockerRequest *first)
 {
 	if (first->wait_event != 0)
 		return first->wait_event;
-	return docker_wait_event(first->url != NULL);
+	return docker_wait_event(false);
 }
 
 /*

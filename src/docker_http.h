@@ -32,8 +32,8 @@ typedef struct DockerRequest
 	bool		versioned;		/* prefix path with /v<api version> */
 	bool		keep_tail;		/* over the size cap, keep the end, don't fail */
 	int			timeout_ms;		/* whole-request limit */
-	uint32		wait_event;		/* shown in pg_stat_activity while it runs;
-								 * 0: docker_wait_event(req->url != NULL) */
+	uint32		wait_event;		/* shown in pg_stat_activity while it runs
+								 * (docker_wait_event); 0: the engine's */
 
 	/* Set by docker_run_request(s) */
 	long		status;			/* HTTP status; 0 without an answer */
