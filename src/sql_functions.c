@@ -302,6 +302,22 @@ return_strings(FunctionCallInfo fcinfo, List *strings)
 }
 
 /*
+ * Run one fleet-wide pass or view with the store open, its result list
+ * built in the caller's memory context.
+ */
+static List *
+collect_from_store(List *(*collect) (MemoryContext result_context))
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	List	   *result;
+
+	store_open();
+	result = collect(caller_context);
+	store_close();
+	return result;
+}
+
+/*
  * container_reap_idle() returns setof text
  *
  * Stops every running container idle past its timeout, in parallel, and
@@ -310,14 +326,11 @@ return_strings(FunctionCallInfo fcinfo, List *strings)
 Datum
 container_reap_idle(PG_FUNCTION_ARGS)
 {
-	MemoryContext caller_context = CurrentMemoryContext;
 	List	   *stopped;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 
-	store_open();
-	stopped = sweep_reap_idle(caller_context);
-	store_close();
+	stopped = collect_from_store(sweep_reap_idle);
 
 	return_strings(fcinfo, stopped);
 	return (Datum) 0;
@@ -334,15 +347,12 @@ Datum
 container_health_check_all(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext caller_context = CurrentMemoryContext;
 	List	   *results;
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	store_open();
-	results = sweep_health_check(caller_context);
-	store_close();
+	results = collect_from_store(sweep_health_check);
 
 	foreach(lc, results)
 	{
@@ -487,13 +497,10 @@ container_logs(PG_FUNCTION_ARGS)
 Datum
 container_outdated(PG_FUNCTION_ARGS)
 {
-	MemoryContext caller_context = CurrentMemoryContext;
 	List	   *outdated;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	store_open();
-	outdated = view_outdated(caller_context);
-	store_close();
+	outdated = collect_from_store(view_outdated);
 	return_strings(fcinfo, outdated);
 	return (Datum) 0;
 }
@@ -508,14 +515,11 @@ Datum
 container_orphans(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext caller_context = CurrentMemoryContext;
 	List	   *orphans;
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
-	store_open();
-	orphans = view_orphans(caller_context);
-	store_close();
+	orphans = collect_from_store(view_orphans);
 
 	foreach(lc, orphans)
 	{
@@ -541,14 +545,11 @@ Datum
 container_overview_rows(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext caller_context = CurrentMemoryContext;
 	List	   *rows;
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
-	store_open();
-	rows = view_overview(caller_context);
-	store_close();
+	rows = collect_from_store(view_overview);
 
 	foreach(lc, rows)
 	{
