@@ -11,10 +11,15 @@
  * the plans are rebuilt.  Operators in them are resolved under the
  * pg_catalog-first search_path that every caller runs with.
  *
- * The library serves both table layouts: 0.1.0's, until ALTER EXTENSION
- * UPDATE has run, and 0.2.0's, which adds profiles, the spec hash and the
- * event log.  Which one is there is read from the catalog (cached by the
- * syscache) at every store_open, so the update takes effect at once.
+ * The library serves every table layout a released SQL script leaves:
+ * 0.1.0's, until ALTER EXTENSION UPDATE has run; 0.2.0's, which adds
+ * profiles, the spec hash and the event log; 0.3.0's, which adds the
+ * installation's identity and profile commands.  As pg_stat_statements
+ * does with its API versions, the version the schema declares decides
+ * which statements run, not a probe of the tables' columns: store_open
+ * reads the installed version from pg_extension at every call, in the
+ * caller's snapshot, so an update takes effect at once and a half-updated
+ * schema cannot be mistaken for another version.
  *
  * Host ports: each user keeps its port for the life of its row, stopped or
  * not, because a stopped container still holds its binding.  A new port is
@@ -27,12 +32,18 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
@@ -65,7 +76,7 @@ typedef enum StoreStatement
 	STMT_LOCK_AND_TOUCH_V2,
 	STMT_LOCK_V2,
 	STMT_RECORD_RUNNING_V2,
-	STMT_STATUS_V2,
+	STMT_RECORDED_SPEC,
 	STMT_GET_PROFILE,
 	STMT_PROFILE_EXISTS,
 	STMT_SET_PROFILE,
@@ -241,8 +252,8 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" WHERE user_id = $1",
 		4, {TEXTOID, TEXTOID, INT4OID, TEXTOID}
 	},
-	[STMT_STATUS_V2] = {
-		"SELECT status, gateway_port, last_active_at, profile, spec_hash, container_id"
+	[STMT_RECORDED_SPEC] = {
+		"SELECT profile, spec_hash, container_id"
 		"  FROM @extschema@.user_container"
 		" WHERE user_id = $1",
 		1, {TEXTOID}
@@ -420,19 +431,95 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 static SPIPlanPtr plans[STMT_COUNT];
 static Oid	plans_namespace = InvalidOid;
 static Oid	current_namespace = InvalidOid;
-static bool current_is_v2 = false;
-static bool current_is_v4 = false;
+static StoreLayout current_layout = STORE_LAYOUT_0_1;
 static Oid	current_installation_relid = InvalidOid;
 
 /* This installation's identity, once read, and the table it was read from. */
 static char installation_id[33];
 static Oid	installation_relid = InvalidOid;
 
-/* Connect to SPI for statements on the extension in the given schema. */
-void
-store_open(Oid extension_namespace)
+/*
+ * The table layout a version's scripts leave.  Every version this library
+ * ships a script for is named; one it does not know cannot be installed
+ * with it.
+ */
+static StoreLayout
+layout_of_version(const char *version)
 {
-	if (extension_namespace != plans_namespace)
+	if (strcmp(version, "0.1.0") == 0)
+		return STORE_LAYOUT_0_1;
+	if (strcmp(version, "0.2.0") == 0)
+		return STORE_LAYOUT_0_2;
+	if (strcmp(version, "0.3.0") == 0)
+		return STORE_LAYOUT_0_3;
+	if (strcmp(version, "0.4.0") == 0)
+		return STORE_LAYOUT_0_4;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("pg_container version \"%s\" is not known to this library", version),
+			 errhint("Install the pg_container library that shipped with that version.")));
+	pg_unreachable();
+}
+
+/*
+ * The installed extension's schema and table layout, as pg_extension
+ * records them; false if pg_container is not installed in this database.
+ * Read from the catalog directly, not through SPI, so the worker polling
+ * for it while it is absent leaves no trace in pg_stat_statements.  Call
+ * inside a transaction.
+ */
+bool
+store_find_schema(StoreSchema *schema)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	bool		found = false;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("pg_container"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+	{
+		bool		isnull;
+		Datum		version = heap_getattr(tuple, Anum_pg_extension_extversion,
+										   RelationGetDescr(rel), &isnull);
+
+		if (isnull)
+			elog(ERROR, "pg_container's extversion is null");
+		schema->namespace_oid = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
+		schema->layout = layout_of_version(TextDatumGetCString(version));
+		found = true;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * Connect to SPI for statements on the installed extension.  Called from
+ * the extension's own functions, so it is installed.
+ */
+void
+store_open(void)
+{
+	StoreSchema schema;
+
+	if (!store_find_schema(&schema))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"pg_container\" is not installed in this database")));
+	store_open_schema(&schema);
+}
+
+/* Connect to SPI for statements on the extension as found by store_find_schema. */
+void
+store_open_schema(const StoreSchema *schema)
+{
+	if (schema->namespace_oid != plans_namespace)
 	{
 		for (int i = 0; i < STMT_COUNT; i++)
 		{
@@ -440,44 +527,43 @@ store_open(Oid extension_namespace)
 				SPI_freeplan(plans[i]);
 			plans[i] = NULL;
 		}
-		plans_namespace = extension_namespace;
+		plans_namespace = schema->namespace_oid;
 	}
-	current_namespace = extension_namespace;
+	current_namespace = schema->namespace_oid;
+	current_layout = schema->layout;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/* 0.2.0 added user_container.spec_hash; both lookups hit the syscache. */
-	{
-		Oid			relid = get_relname_relid("user_container", extension_namespace);
-
-		current_is_v2 = OidIsValid(relid) &&
-			get_attnum(relid, "spec_hash") != InvalidAttrNumber;
-		/* 0.4.0 added pausing. */
-		current_is_v4 = OidIsValid(relid) &&
-			get_attnum(relid, "pause_after_min") != InvalidAttrNumber;
-		/* 0.3.0 added the installation's identity. */
-		current_installation_relid = get_relname_relid("container_installation", extension_namespace);
-	}
+	/* Which table the identity was cached from: a restore makes a new one. */
+	current_installation_relid = (current_layout >= STORE_LAYOUT_0_3) ?
+		get_relname_relid("container_installation", current_namespace) : InvalidOid;
 }
 
-/* Whether the tables are 0.2.0's: profiles, spec hashes, events. */
+/* The layout of the tables the open store works on. */
+StoreLayout
+store_layout(void)
+{
+	return current_layout;
+}
+
+/* Whether the tables have 0.2.0's profiles, spec hashes and events. */
 bool
 store_is_v2(void)
 {
-	return current_is_v2;
+	return current_layout >= STORE_LAYOUT_0_2;
 }
 
 /* Whether the tables are 0.4.0's: containers are paused before stopped. */
 bool
 store_is_v4(void)
 {
-	return current_is_v4;
+	return current_layout >= STORE_LAYOUT_0_4;
 }
 
 static void
 require_v2(void)
 {
-	if (!current_is_v2)
+	if (!store_is_v2())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_container's tables are still those of version 0.1.0"),
@@ -628,7 +714,7 @@ fetch_row(UserContainerRow *row)
 	row->paused = status != NULL && strcmp(status, "paused") == 0;
 	row->profile = NULL;
 	row->spec_hash = NULL;
-	if (SPI_tuptable->tupdesc->natts >= 9)
+	if (store_is_v2())
 	{
 		row->profile = column_text(8);
 		row->spec_hash = column_text(9);
@@ -645,7 +731,7 @@ store_lock_and_touch(const char *user_id, UserContainerRow *row)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
-	run(current_is_v2 ? STMT_LOCK_AND_TOUCH_V2 : STMT_LOCK_AND_TOUCH, values, NULL, 0);
+	run(store_is_v2() ? STMT_LOCK_AND_TOUCH_V2 : STMT_LOCK_AND_TOUCH, values, NULL, 0);
 	return fetch_row(row);
 }
 
@@ -654,7 +740,7 @@ store_lock(const char *user_id, UserContainerRow *row)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
-	run(current_is_v2 ? STMT_LOCK_V2 : STMT_LOCK, values, NULL, 0);
+	run(store_is_v2() ? STMT_LOCK_V2 : STMT_LOCK, values, NULL, 0);
 	return fetch_row(row);
 }
 
@@ -670,7 +756,7 @@ store_insert(const char *user_id, const char *container_name, const char *encryp
 		Int32GetDatum(pgc_default_pause_after_min)
 	};
 
-	run(current_is_v4 ? STMT_INSERT_V4 : STMT_INSERT, values, NULL, 0);
+	run(store_is_v4() ? STMT_INSERT_V4 : STMT_INSERT, values, NULL, 0);
 }
 
 /* Record a running container; spec_hash may be NULL (unknown). */
@@ -686,7 +772,7 @@ store_record_running(const char *user_id, const char *container_id, int port,
 	};
 	char		nulls[4] = {' ', ' ', ' ', spec_hash ? ' ' : 'n'};
 
-	if (current_is_v2)
+	if (store_is_v2())
 		run(STMT_RECORD_RUNNING_V2, values, nulls, 0);
 	else
 		run(STMT_RECORD_RUNNING, values, NULL, 0);
@@ -858,7 +944,7 @@ store_lock_idle(void)
 		Int32GetDatum(pgc_paused_memory_budget_mb)
 	};
 
-	if (current_is_v4)
+	if (store_is_v4())
 		run(STMT_LOCK_TIERS, values, NULL, 0);
 	else
 		run(STMT_LOCK_IDLE, NULL, NULL, 0);
@@ -878,7 +964,7 @@ store_record_paused(const char *user_id, const char *container_id)
 	};
 	char		nulls[2] = {' ', container_id ? ' ' : 'n'};
 
-	if (current_is_v4)
+	if (store_is_v4())
 		run(STMT_RECORD_PAUSED, values, nulls, 0);
 }
 
@@ -898,7 +984,7 @@ store_set_pause_after(const char *user_id, int minutes, bool is_null)
 	Datum		values[2] = {CStringGetTextDatum(user_id), Int32GetDatum(minutes)};
 	char		nulls[2] = {' ', is_null ? 'n' : ' '};
 
-	if (!current_is_v4)
+	if (!store_is_v4())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("pg_container's tables predate version 0.4.0, which added pausing"),
@@ -1016,23 +1102,24 @@ store_status(const char *user_id, char **status, int *port,
 }
 
 /*
- * The user's recorded status, with, from 0.2.0 on, what decides whether
- * its container is out of date: its profile, spec hash and container id.
+ * What the user's row records of how its container was made, which decides
+ * whether the container is out of date: its profile, spec hash and
+ * container id.  False for an unknown user, and before 0.2.0.
  */
 bool
-store_status_v2(const char *user_id, char **profile, char **spec_hash, char **container_id)
+store_recorded_spec(const char *user_id, char **profile, char **spec_hash, char **container_id)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
 	*profile = *spec_hash = *container_id = NULL;
-	if (!current_is_v2)
+	if (!store_is_v2())
 		return false;
-	run(STMT_STATUS_V2, values, NULL, 1);
+	run(STMT_RECORDED_SPEC, values, NULL, 1);
 	if (SPI_processed == 0)
 		return false;
-	*profile = column_text(4);
-	*spec_hash = column_text(5);
-	*container_id = column_text(6);
+	*profile = column_text(1);
+	*spec_hash = column_text(2);
+	*container_id = column_text(3);
 	return true;
 }
 
@@ -1057,7 +1144,7 @@ store_get_profile(const char *name, ContainerProfile *profile)
 
 	require_v2();
 	/* 0.3.0's tables, which have the installation, have these columns too. */
-	if (OidIsValid(current_installation_relid))
+	if (current_layout >= STORE_LAYOUT_0_3)
 		run(STMT_GET_PROFILE_V3, values, NULL, 1);
 	else
 		run(STMT_GET_PROFILE, values, NULL, 1);
@@ -1080,7 +1167,7 @@ store_get_profile(const char *name, ContainerProfile *profile)
 	profile->has_command = false;
 	profile->init = -1;
 	profile->drop_capabilities = -1;
-	if (SPI_tuptable->tupdesc->natts >= 9)
+	if (current_layout >= STORE_LAYOUT_0_3)
 	{
 		profile->command = column_text_list(7, &profile->has_command);
 		profile->init = column_bool(8);
@@ -1110,7 +1197,7 @@ store_set_profile(const char *user_id, const char *profile)
 					 errmsg("container profile \"%s\" does not exist", profile),
 					 errhint("Insert it into container_profile first.")));
 	}
-	run(current_is_v4 ? STMT_SET_PROFILE_V4 : STMT_SET_PROFILE, values, nulls, 0);
+	run(store_is_v4() ? STMT_SET_PROFILE_V4 : STMT_SET_PROFILE, values, nulls, 0);
 	return SPI_processed > 0;
 }
 
@@ -1125,7 +1212,7 @@ store_event(const char *user_id, const char *event, const char *detail_json)
 	};
 	char		nulls[3] = {user_id ? ' ' : 'n', ' ', ' '};
 
-	if (!current_is_v2)
+	if (!store_is_v2())
 		return;
 	run(STMT_EVENT, values, nulls, 0);
 }
@@ -1136,7 +1223,7 @@ store_prune_events(int retention_min)
 {
 	Datum		values[1] = {Int32GetDatum(retention_min)};
 
-	if (!current_is_v2 || retention_min <= 0)
+	if (!store_is_v2() || retention_min <= 0)
 		return 0;
 	run(STMT_PRUNE_EVENTS, values, NULL, 0);
 	return SPI_processed;

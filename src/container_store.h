@@ -80,7 +80,29 @@ typedef struct ContainerRef
 	bool		pause;			/* the idle sweep pauses it rather than stops it */
 } ContainerRef;
 
-extern void store_open(Oid extension_namespace);
+/*
+ * The table layouts the released scripts leave, oldest first: a version's
+ * layout is that of the newest entry at or below it.
+ */
+typedef enum StoreLayout
+{
+	STORE_LAYOUT_0_1,			/* user_container alone */
+	STORE_LAYOUT_0_2,			/* + profiles, spec hashes, the event log */
+	STORE_LAYOUT_0_3,			/* + the installation's identity, profile commands */
+	STORE_LAYOUT_0_4			/* + the paused tier */
+} StoreLayout;
+
+/* The installed extension, as pg_extension records it. */
+typedef struct StoreSchema
+{
+	Oid			namespace_oid;
+	StoreLayout layout;			/* from extversion */
+} StoreSchema;
+
+extern bool store_find_schema(StoreSchema *schema);
+extern void store_open(void);
+extern void store_open_schema(const StoreSchema *schema);
+extern StoreLayout store_layout(void);
 extern void store_close(void);
 
 extern bool store_lock_and_touch(const char *user_id, UserContainerRow *row);
@@ -105,8 +127,8 @@ extern void store_record_health(List *user_ids, const bool *healthy, List *error
 extern bool store_set_idle_timeout(const char *user_id, int minutes);
 extern void store_lock_all_tokens(List **user_ids, List **tokens);
 extern void store_set_token(const char *user_id, const char *encrypted_token);
-extern bool store_status_v2(const char *user_id, char **profile, char **spec_hash,
-							char **container_id);
+extern bool store_recorded_spec(const char *user_id, char **profile, char **spec_hash,
+								char **container_id);
 extern bool store_get_profile(const char *name, ContainerProfile *profile);
 extern bool store_set_profile(const char *user_id, const char *profile);
 extern void store_event(const char *user_id, const char *event, const char *detail_json);

@@ -25,6 +25,7 @@
 #include "docker_api.h"
 #include "docker_http.h"
 #include "json_walk.h"
+#include "names.h"
 #include "settings.h"
 
 /*
@@ -39,8 +40,7 @@ url_segment(const char *s)
 	initStringInfo(&buf);
 	for (const unsigned char *p = (const unsigned char *) s; *p; p++)
 	{
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			(*p >= '0' && *p <= '9') || *p == '-' || *p == '_' || *p == '.')
+		if (pgc_name_char((char) *p))
 			appendStringInfoChar(&buf, (char) *p);
 		else
 			appendStringInfo(&buf, "%%%02X", *p);
@@ -94,12 +94,14 @@ walk_response(DockerRequest *req, JsonWalker *w)
 	if (!pg_verify_mbstr(GetDatabaseEncoding(), req->response, (int) req->response_len, true))
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not %s: the Docker engine's response is not valid in the database encoding", req->what)));
+				 errmsg("the Docker engine's response is not valid in the database encoding"),
+				 docker_operation_context(req)));
 	if (json_walk(w, req->response, req->response_len, &detail) != JSON_SUCCESS)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
-				 errmsg("could not %s: the Docker engine returned invalid JSON", req->what),
-				 errdetail("%s", detail)));
+				 errmsg("the Docker engine returned invalid JSON"),
+				 errdetail("%s", detail),
+				 docker_operation_context(req)));
 }
 
 static void
@@ -107,8 +109,9 @@ raise_bad_shape(DockerRequest *req, const char *expected)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_SYSTEM_ERROR),
-			 errmsg("could not %s: unexpected response from the Docker engine", req->what),
-			 errdetail("Expected %s.", expected)));
+			 errmsg("unexpected response from the Docker engine"),
+			 errdetail("Expected %s.", expected),
+			 docker_operation_context(req)));
 }
 
 /* A port number from a JSON string or number; 0 if it is not one. */

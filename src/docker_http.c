@@ -447,6 +447,34 @@ docker_request_new(const char *method, char *path, char *what)
 			elog(ERROR, "could not set libcurl option %s", #opt); \
 	} while (0)
 
+/* How to reach the engine: its socket, or TLS with its certificates. */
+static void
+set_engine_options(CURL *easy)
+{
+	if (endpoint.socket_path[0] != '\0')
+		SETOPT(easy, CURLOPT_UNIX_SOCKET_PATH, endpoint.socket_path);
+	if (!endpoint.tls)
+		return;
+	if (endpoint.cert_path[0] != '\0')
+	{
+		char	   *cert = psprintf("%s/cert.pem", endpoint.cert_path);
+		char	   *key = psprintf("%s/key.pem", endpoint.cert_path);
+		struct stat st;
+		char	   *ca = psprintf("%s/ca.pem", endpoint.cert_path);
+
+		if (stat(ca, &st) == 0)
+			SETOPT(easy, CURLOPT_CAINFO, ca);
+		/* Without a client certificate, let the engine say no. */
+		if (stat(cert, &st) == 0 && stat(key, &st) == 0)
+		{
+			SETOPT(easy, CURLOPT_SSLCERT, cert);
+			SETOPT(easy, CURLOPT_SSLKEY, key);
+		}
+	}
+	SETOPT(easy, CURLOPT_SSL_VERIFYPEER, endpoint.tls_verify ? 1L : 0L);
+	SETOPT(easy, CURLOPT_SSL_VERIFYHOST, endpoint.tls_verify ? 2L : 0L);
+}
+
 static void
 start_transfer(Transfer *t, DockerRequest *req)
 {
@@ -485,31 +513,7 @@ start_transfer(Transfer *t, DockerRequest *req)
 	SETOPT(easy, CURLOPT_HEADERDATA, t);
 
 	if (req->url == NULL)
-	{
-		if (endpoint.socket_path[0] != '\0')
-			SETOPT(easy, CURLOPT_UNIX_SOCKET_PATH, endpoint.socket_path);
-		if (endpoint.tls)
-		{
-			if (endpoint.cert_path[0] != '\0')
-			{
-				char	   *cert = psprintf("%s/cert.pem", endpoint.cert_path);
-				char	   *key = psprintf("%s/key.pem", endpoint.cert_path);
-				struct stat st;
-				char	   *ca = psprintf("%s/ca.pem", endpoint.cert_path);
-
-				if (stat(ca, &st) == 0)
-					SETOPT(easy, CURLOPT_CAINFO, ca);
-				/* Without a client certificate, let the engine say no. */
-				if (stat(cert, &st) == 0 && stat(key, &st) == 0)
-				{
-					SETOPT(easy, CURLOPT_SSLCERT, cert);
-					SETOPT(easy, CURLOPT_SSLKEY, key);
-				}
-			}
-			SETOPT(easy, CURLOPT_SSL_VERIFYPEER, endpoint.tls_verify ? 1L : 0L);
-			SETOPT(easy, CURLOPT_SSL_VERIFYHOST, endpoint.tls_verify ? 2L : 0L);
-		}
-	}
+		set_engine_options(easy);
 
 	/* An empty Expect: header spares a round trip before POST bodies. */
 	t->headers = curl_slist_append(NULL, "Expect:");
@@ -630,6 +634,38 @@ release_transfer(Transfer *t)
 }
 
 /*
+ * The wait event of a backend blocked on the Docker engine ("DockerRequest")
+ * or on a container's gateway ("GatewayProbe"), as pg_stat_activity shows
+ * it; plain "Extension" before PostgreSQL 17.  Registered once per process:
+ * the registration takes a shared lock.
+ */
+uint32
+docker_wait_event(bool gateway)
+{
+	static uint32 engine_event = 0;
+	static uint32 gateway_event = 0;
+
+	if (gateway)
+	{
+		if (gateway_event == 0)
+			gateway_event = pgc_wait_event_new("GatewayProbe");
+		return gateway_event;
+	}
+	if (engine_event == 0)
+		engine_event = pgc_wait_event_new("DockerRequest");
+	return engine_event;
+}
+
+/* What a batch waits on: its first request's, all come from one caller. */
+static uint32
+batch_wait_event(DockerRequest *first)
+{
+	if (first->wait_event != 0)
+		return first->wait_event;
+	return docker_wait_event(false);
+}
+
+/*
  * Run requests, at most max_parallel at a time, until all have an outcome
  * in their DockerRequest.  Transport failures are recorded, not raised, so
  * a caller running many requests can report each; interrupts are raised.
@@ -641,6 +677,7 @@ run_transfers(DockerRequest **requests, int count, int max_parallel)
 	int			next = 0;
 	int			active = 0;
 	int			done = 0;
+	uint32		wait_event = batch_wait_event(requests[0]);
 
 	ensure_multi();
 	curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long) Max(max_parallel, 4));
@@ -661,7 +698,10 @@ run_transfers(DockerRequest **requests, int count, int max_parallel)
 				active++;
 			}
 
+			/* perform may block briefly too: a connect, a name lookup. */
+			pgstat_report_wait_start(wait_event);
 			mc = curl_multi_perform(multi, &running);
+			pgstat_report_wait_end();
 			if (mc != CURLM_OK)
 				ereport(ERROR,
 						(errcode(ERRCODE_SYSTEM_ERROR),
@@ -682,7 +722,11 @@ run_transfers(DockerRequest **requests, int count, int max_parallel)
 			if (done == count)
 				break;
 			if (running > 0)
+			{
+				pgstat_report_wait_start(wait_event);
 				curl_multi_poll(multi, NULL, 0, POLL_SLICE_MS, NULL);
+				pgstat_report_wait_end();
+			}
 
 			CHECK_FOR_INTERRUPTS();
 			if (!PostmasterIsAlive())
@@ -832,16 +876,19 @@ docker_error_message(DockerRequest *req)
 }
 
 /*
- * What went wrong with a request, as an error message naming the operation,
- * with its SQLSTATE and, where there is one, a hint.  Transport failures
- * are class 58 like everything external, never 08: poolers and drivers
- * take 08 to mean the PostgreSQL connection itself is broken.
+ * What went wrong with a request, as a whole message for each kind of
+ * failure (PostgreSQL's style: no sentence assembled from fragments, so
+ * each can be translated), with its SQLSTATE and, where there is one, a
+ * hint.  The operation is not in it: docker_operation_context adds it as a
+ * CONTEXT line.  Transport failures are class 58 like everything external,
+ * never 08: poolers and drivers take 08 to mean the PostgreSQL connection
+ * itself is broken.
  */
 static char *
 describe_failure(DockerRequest *req, int *sqlstate, const char **hint)
 {
 	const char *where = req->url ? req->url : docker_endpoint_name();
-	const char *detail = req->failure_detail ? req->failure_detail : "unknown error";
+	const char *detail = req->failure_detail ? req->failure_detail : _("unknown error");
 
 	*sqlstate = ERRCODE_IO_ERROR;
 	*hint = NULL;
@@ -850,33 +897,34 @@ describe_failure(DockerRequest *req, int *sqlstate, const char **hint)
 		case DOCKER_ANSWERED:
 			*sqlstate = ERRCODE_SYSTEM_ERROR;
 			if (req->status < 400)
-				return psprintf("could not %s: Docker engine returned unexpected HTTP %ld",
-								req->what, req->status);
-			return psprintf("could not %s: Docker engine returned HTTP %ld: %s",
-							req->what, req->status, docker_error_message(req));
+				return psprintf(_("Docker engine returned unexpected HTTP %ld"), req->status);
+			return psprintf(_("Docker engine returned HTTP %ld: %s"),
+							req->status, docker_error_message(req));
 		case DOCKER_UNREACHABLE:
-			return psprintf("could not %s: could not connect to the Docker engine at \"%s\": %s",
-							req->what, where, detail);
+			return psprintf(_("could not connect to the Docker engine at \"%s\": %s"),
+							where, detail);
 		case DOCKER_TIMED_OUT:
-			*hint = "pg_container.docker_timeout sets the limit.";
-			return psprintf("could not %s: the Docker engine at \"%s\" did not answer within %d ms",
-							req->what, where, req->timeout_ms);
+			*hint = _("pg_container.docker_timeout sets the limit.");
+			return psprintf(_("the Docker engine at \"%s\" did not answer within %d ms"),
+							where, req->timeout_ms);
 		case DOCKER_CONNECTION_LOST:
-			return psprintf("could not %s: connection to the Docker engine at \"%s\" was lost: %s",
-							req->what, where, detail);
+			return psprintf(_("connection to the Docker engine at \"%s\" was lost: %s"),
+							where, detail);
 		case DOCKER_TOO_LARGE:
 			*sqlstate = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
-			*hint = "pg_container.max_response_size sets the limit.";
-			return psprintf("could not %s: the Docker engine's response exceeded pg_container.max_response_size (%d kB)",
-							req->what, pgc_max_response_size_kb);
+			*hint = _("pg_container.max_response_size sets the limit.");
+			return psprintf(_("the Docker engine's response exceeded pg_container.max_response_size (%d kB)"),
+							pgc_max_response_size_kb);
 		case DOCKER_TRANSPORT_ERROR:
 			break;
 	}
-	return psprintf("could not %s: request to the Docker engine at \"%s\" failed: %s",
-					req->what, where, detail);
+	return psprintf(_("request to the Docker engine at \"%s\" failed: %s"), where, detail);
 }
 
-/* The message for a failed request, for callers that report and go on. */
+/*
+ * The message for a failed request, for callers that report and go on; it
+ * does not name the operation, which such a caller says itself.
+ */
 char *
 docker_failure_message(DockerRequest *req)
 {
@@ -884,6 +932,16 @@ docker_failure_message(DockerRequest *req)
 	const char *hint;
 
 	return describe_failure(req, &sqlstate, &hint);
+}
+
+/*
+ * The CONTEXT line of an error about a request: which operation it was.
+ * For use inside ereport(), like errcontext().
+ */
+int
+docker_operation_context(DockerRequest *req)
+{
+	return errcontext("Docker operation: %s", req->what);
 }
 
 /* Raise a failed request: no answer, or an answer with an error status. */
@@ -894,9 +952,11 @@ docker_raise_failure(DockerRequest *req)
 	const char *hint;
 	char	   *message = describe_failure(req, &sqlstate, &hint);
 
+	/* describe_failure translated it: each kind is a whole message. */
 	ereport(ERROR,
 			(errcode(sqlstate),
 			 errmsg_internal("%s", message),
-			 hint ? errhint("%s", hint) : 0));
+			 hint ? errhint("%s", hint) : 0,
+			 docker_operation_context(req)));
 	pg_unreachable();
 }

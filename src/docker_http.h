@@ -23,7 +23,7 @@ typedef enum DockerFailure
 
 typedef struct DockerRequest
 {
-	/* Set by the caller (docker_request_init) */
+	/* Set by the caller (docker_request_new gives the defaults) */
 	const char *method;			/* "GET", "POST" or "DELETE" */
 	char	   *path;			/* API path below the version prefix */
 	char	   *body;			/* JSON request body, or NULL */
@@ -32,6 +32,8 @@ typedef struct DockerRequest
 	bool		versioned;		/* prefix path with /v<api version> */
 	bool		keep_tail;		/* over the size cap, keep the end, don't fail */
 	int			timeout_ms;		/* whole-request limit */
+	uint32		wait_event;		/* shown in pg_stat_activity while it runs
+								 * (docker_wait_event); 0: the engine's */
 
 	/* Set by docker_run_request(s) */
 	long		status;			/* HTTP status; 0 without an answer */
@@ -51,7 +53,9 @@ extern void docker_run_requests(DockerRequest **requests, int count, int max_par
 pg_noreturn extern void docker_raise_failure(DockerRequest *req);
 extern char *docker_failure_message(DockerRequest *req);
 extern char *docker_error_message(DockerRequest *req);
+extern int	docker_operation_context(DockerRequest *req);
 extern const char *docker_endpoint_name(void);
+extern uint32 docker_wait_event(bool gateway);
 
 /*
  * Called between polls while requests are in flight; the worker uses it to

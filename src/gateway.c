@@ -107,6 +107,7 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 		probe = docker_request_new("GET", NULL,
 								   psprintf("check readiness of container \"%s\"", container_name));
 		probe->url = url;
+		probe->wait_event = docker_wait_event(true);
 		probe->timeout_ms = (int) Max(Min(remaining_ms, 1000), 100);
 		docker_run_requests(&probe, 1, 1);
 		if (probe->failure == DOCKER_ANSWERED && probe->status >= 200 && probe->status < 300)
@@ -115,7 +116,7 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 			break;
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 50, PG_WAIT_EXTENSION);
+						 50, docker_wait_event(true));
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -45,6 +45,21 @@
 #endif
 
 /*
+ * What a backend waiting on something outside PostgreSQL shows in
+ * pg_stat_activity.  From 17 an extension can name its own wait event
+ * (wait_event_type "Extension", wait_event the name given); the name is
+ * registered in shared memory on first use and the same id comes back for
+ * the same name in every process.  Before 17 every extension wait is just
+ * "Extension".
+ */
+#include "utils/wait_event.h"
+#if PG_VERSION_NUM >= 170000
+#define pgc_wait_event_new(name) WaitEventExtensionNew(name)
+#else
+#define pgc_wait_event_new(name) ((uint32) PG_WAIT_EXTENSION)
+#endif
+
+/*
  * PostgreSQL 18 replaced the pg_attribute_noreturn() suffix with the
  * pg_noreturn prefix (C11's _Noreturn).  Declare a function that never
  * returns as "pg_noreturn extern void name(...);".

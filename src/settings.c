@@ -18,6 +18,7 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "names.h"
 #include "settings.h"
 
 char	   *pgc_docker_host = NULL;
@@ -94,7 +95,7 @@ static const struct config_enum_entry url_mode_options[] = {
 };
 
 /*
- * The forms of DOCKER_HOST that the seed service and the docker CLI accept.
+ * The forms of DOCKER_HOST that the original service and the docker CLI accept.
  * Anything else (ftp://, file://, ssh://) is refused when set.
  */
 static bool
@@ -161,16 +162,14 @@ check_name_prefix(char **newval, void **extra, GucSource source)
 		GUC_check_errdetail("The prefix may have at most 64 characters.");
 		return false;
 	}
-	if (!((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z') ||
-		  (p[0] >= '0' && p[0] <= '9')))
+	if (!pgc_name_start_char(p[0]))
 	{
 		GUC_check_errdetail("Container names must start with a letter or a digit.");
 		return false;
 	}
 	for (; *p; p++)
 	{
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			  (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+		if (!pgc_name_char(*p))
 		{
 			GUC_check_errdetail("Container names may hold only letters, digits, \"_\", \".\" and \"-\".");
 			return false;

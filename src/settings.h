@@ -8,7 +8,6 @@
 #ifndef PGC_SETTINGS_H
 #define PGC_SETTINGS_H
 
-/* How container_ensure_running builds the URL it returns. */
 /* Docker restart policies, as pg_container.restart_policy spells them. */
 typedef enum PgcRestartPolicy
 {
@@ -25,6 +24,7 @@ typedef enum PgcNetworkMode
 	PGC_NETWORK_SHARED			/* pg_container.network */
 } PgcNetworkMode;
 
+/* How container_ensure_running builds the URL it returns. */
 typedef enum PgcUrlMode
 {
 	PGC_URL_INTERNAL,			/* http://<container name>:<gateway port> */

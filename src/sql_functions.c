@@ -7,7 +7,8 @@
  * Every function checks its user id before anything else, so bad input
  * reaches neither the table nor Docker.  The functions run as SECURITY
  * DEFINER with search_path pinned to pg_catalog, pg_temp (see the install
- * script); they find their table through their own schema.
+ * script); they find their table through the schema pg_extension records
+ * for pg_container (store_open).
  *
  *-------------------------------------------------------------------------
  */
@@ -24,6 +25,7 @@
 #include "container_store.h"
 #include "docker_api.h"
 #include "lifecycle.h"
+#include "names.h"
 #include "settings.h"
 #include "sweeps.h"
 #include "token_crypto.h"
@@ -48,12 +50,6 @@ PG_FUNCTION_INFO_V1(container_remove);
 PG_FUNCTION_INFO_V1(container_outdated);
 PG_FUNCTION_INFO_V1(container_orphans);
 PG_FUNCTION_INFO_V1(container_overview_rows);
-
-static bool
-is_alnum_ascii(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
 
 static void
 raise_invalid_user_id(const char *why)
@@ -91,21 +87,14 @@ user_id_arg(FunctionCallInfo fcinfo, int argno)
 
 	if (len == 0)
 		raise_invalid_user_id("is empty");
-	if (!is_alnum_ascii(p[0]))
+	if (!pgc_name_start_char(p[0]))
 		raise_invalid_user_id("does not start with a letter or digit");
 	for (int i = 1; i < len; i++)
 	{
-		if (!is_alnum_ascii(p[i]) && p[i] != '_' && p[i] != '.' && p[i] != '-')
+		if (!pgc_name_char(p[i]))
 			raise_invalid_user_id(psprintf("has a character that is not allowed at position %d", i + 1));
 	}
 	return text_to_cstring(arg);
-}
-
-/* The schema the extension lives in: that of the function being called. */
-static Oid
-extension_namespace(FunctionCallInfo fcinfo)
-{
-	return get_func_namespace(fcinfo->flinfo->fn_oid);
 }
 
 /* Build the (url, token) record the OUT parameters describe. */
@@ -137,7 +126,7 @@ ensure_running(FunctionCallInfo fcinfo, bool restart)
 	/* Without a usable key, fail before touching the table or Docker. */
 	pgc_require_encryption_key();
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	if (restart)
 		lifecycle_restart(user_id, &url, &token);
 	else
@@ -181,7 +170,7 @@ container_stop(PG_FUNCTION_ARGS)
 {
 	char	   *user_id = user_id_arg(fcinfo, 0);
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	lifecycle_stop(user_id);
 	store_close();
 	PG_RETURN_VOID();
@@ -197,7 +186,7 @@ container_touch(PG_FUNCTION_ARGS)
 {
 	char	   *user_id = user_id_arg(fcinfo, 0);
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	store_touch(user_id);
 	store_close();
 	PG_RETURN_VOID();
@@ -211,6 +200,12 @@ container_touch(PG_FUNCTION_ARGS)
  * What the table says; zero rows for an unknown user.  From 0.2.0 on, also
  * whether the container was made from other settings than the current
  * ones (no Docker request either way).
+ *
+ * The released scripts bind this one symbol to both shapes (0.1.0's three
+ * columns, 0.2.0's four), so, like pg_stat_statements' entry point for its
+ * 1.0 and 1.1, it serves both; the installed version says which, and the
+ * declared shape is only checked against it.  A later version that changes
+ * the shape again binds a new symbol in its update script.
  */
 Datum
 container_status(PG_FUNCTION_ARGS)
@@ -221,10 +216,14 @@ container_status(PG_FUNCTION_ARGS)
 	int			port;
 	TimestampTz last_active;
 	bool		last_active_null;
+	bool		with_outdated;
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
+	with_outdated = store_layout() >= STORE_LAYOUT_0_2;
+	if (rsinfo->setDesc->natts != (with_outdated ? 4 : 3))
+		elog(ERROR, "incorrect number of output arguments");
 	if (store_status(user_id, &status, &port, &last_active, &last_active_null))
 	{
 		Datum		values[4];
@@ -233,13 +232,13 @@ container_status(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(status);
 		values[1] = Int32GetDatum(port);
 		values[2] = TimestampTzGetDatum(last_active);
-		if (rsinfo->setDesc->natts >= 4)
+		if (with_outdated)
 		{
 			char	   *profile;
 			char	   *spec_hash;
 			char	   *container_id;
 
-			if (store_status_v2(user_id, &profile, &spec_hash, &container_id))
+			if (store_recorded_spec(user_id, &profile, &spec_hash, &container_id))
 				values[3] = BoolGetDatum(view_outdated_one(user_id, profile, spec_hash, container_id));
 			else
 				nulls[3] = true;
@@ -271,7 +270,7 @@ container_reencrypt_tokens(PG_FUNCTION_ARGS)
 
 	pgc_require_encryption_key();
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	store_lock_all_tokens(&user_ids, &tokens);
 	forboth(lc_user, user_ids, lc_token, tokens)
 	{
@@ -304,6 +303,22 @@ return_strings(FunctionCallInfo fcinfo, List *strings)
 }
 
 /*
+ * Run one fleet-wide pass or view with the store open, its result list
+ * built in the caller's memory context.
+ */
+static List *
+collect_from_store(List *(*collect) (MemoryContext result_context))
+{
+	MemoryContext caller_context = CurrentMemoryContext;
+	List	   *result;
+
+	store_open();
+	result = collect(caller_context);
+	store_close();
+	return result;
+}
+
+/*
  * container_reap_idle() returns setof text
  *
  * Stops every running container idle past its timeout, in parallel, and
@@ -312,14 +327,11 @@ return_strings(FunctionCallInfo fcinfo, List *strings)
 Datum
 container_reap_idle(PG_FUNCTION_ARGS)
 {
-	MemoryContext caller_context = CurrentMemoryContext;
 	List	   *stopped;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 
-	store_open(extension_namespace(fcinfo));
-	stopped = sweep_reap_idle(caller_context);
-	store_close();
+	stopped = collect_from_store(sweep_reap_idle);
 
 	return_strings(fcinfo, stopped);
 	return (Datum) 0;
@@ -336,15 +348,12 @@ Datum
 container_health_check_all(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext caller_context = CurrentMemoryContext;
 	List	   *results;
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	store_open(extension_namespace(fcinfo));
-	results = sweep_health_check(caller_context);
-	store_close();
+	results = collect_from_store(sweep_health_check);
 
 	foreach(lc, results)
 	{
@@ -382,7 +391,7 @@ container_set_idle_timeout(PG_FUNCTION_ARGS)
 				 errmsg("idle timeout must be between 1 and %d minutes", PGC_MAX_IDLE_TIMEOUT_MIN),
 				 errdetail("The value given is %d.", minutes)));
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	lifecycle_set_idle_timeout(user_id, minutes);
 	store_close();
 	PG_RETURN_VOID();
@@ -406,7 +415,7 @@ container_set_pause_after(PG_FUNCTION_ARGS)
 				 errmsg("pause_after must be between 0 and %d minutes", PGC_MAX_IDLE_TIMEOUT_MIN),
 				 errdetail("The value given is %d.", minutes)));
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	lifecycle_set_pause_after(user_id, minutes, PG_ARGISNULL(1));
 	store_close();
 	PG_RETURN_VOID();
@@ -424,7 +433,7 @@ container_set_profile(PG_FUNCTION_ARGS)
 	char	   *user_id = user_id_arg(fcinfo, 0);
 	char	   *profile = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	lifecycle_set_profile(user_id, profile);
 	store_close();
 	PG_RETURN_VOID();
@@ -447,7 +456,7 @@ container_remove(PG_FUNCTION_ARGS)
 				 errmsg("keep_volume must not be null")));
 	keep_volume = PG_GETARG_BOOL(1);
 
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	lifecycle_remove(user_id, keep_volume);
 	store_close();
 	PG_RETURN_VOID();
@@ -496,7 +505,7 @@ container_logs(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	pgc_require_encryption_key();
-	store_open(extension_namespace(fcinfo));
+	store_open();
 	lines = lifecycle_logs(user_id, tail, since, caller_context);
 	store_close();
 	return_strings(fcinfo, lines);
@@ -513,13 +522,10 @@ container_logs(PG_FUNCTION_ARGS)
 Datum
 container_outdated(PG_FUNCTION_ARGS)
 {
-	MemoryContext caller_context = CurrentMemoryContext;
 	List	   *outdated;
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
-	store_open(extension_namespace(fcinfo));
-	outdated = view_outdated(caller_context);
-	store_close();
+	outdated = collect_from_store(view_outdated);
 	return_strings(fcinfo, outdated);
 	return (Datum) 0;
 }
@@ -534,14 +540,11 @@ Datum
 container_orphans(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext caller_context = CurrentMemoryContext;
 	List	   *orphans;
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
-	store_open(extension_namespace(fcinfo));
-	orphans = view_orphans(caller_context);
-	store_close();
+	orphans = collect_from_store(view_orphans);
 
 	foreach(lc, orphans)
 	{
@@ -567,14 +570,11 @@ Datum
 container_overview_rows(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext caller_context = CurrentMemoryContext;
 	List	   *rows;
 	ListCell   *lc;
 
 	InitMaterializedSRF(fcinfo, 0);
-	store_open(extension_namespace(fcinfo));
-	rows = view_overview(caller_context);
-	store_close();
+	rows = collect_from_store(view_overview);
 
 	foreach(lc, rows)
 	{

@@ -36,6 +36,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "utils/builtins.h"
+
 #include "token_crypto.h"
 #include "settings.h"
 
@@ -61,46 +63,24 @@ typedef struct EncryptionKey
 static EncryptionKey current_key;
 static EncryptionKey previous_key;
 
-static const char hex_digits[] = "0123456789abcdef";
-
+/* PostgreSQL's hex_encode (lower case), NUL-terminated. */
 static void
 to_hex(const unsigned char *src, size_t len, char *dst)
 {
-	for (size_t i = 0; i < len; i++)
-	{
-		dst[i * 2] = hex_digits[src[i] >> 4];
-		dst[i * 2 + 1] = hex_digits[src[i] & 0x0f];
-	}
-	dst[len * 2] = '\0';
+	dst[hex_encode((const char *) src, len, dst)] = '\0';
 }
 
-static int
-hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Returns false on any non-hex character instead of raising an error. */
+/*
+ * PostgreSQL's hex_decode, which raises on a bad digit; checked first, so
+ * that a damaged key file or stored token gets the message that says
+ * which, and no half-decoded key is left behind.  Returns false instead.
+ */
 static bool
 from_hex(const char *src, size_t hex_len, unsigned char *dst)
 {
-	if (hex_len % 2 != 0)
+	if (hex_len % 2 != 0 || strspn(src, "0123456789abcdefABCDEF") < hex_len)
 		return false;
-	for (size_t i = 0; i < hex_len / 2; i++)
-	{
-		int			hi = hex_value(src[i * 2]);
-		int			lo = hex_value(src[i * 2 + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		dst[i] = (unsigned char) ((hi << 4) | lo);
-	}
+	(void) hex_decode(src, hex_len, (char *) dst);
 	return true;
 }
 
@@ -112,66 +92,15 @@ forget_key(EncryptionKey *k)
 }
 
 /*
- * Make *k hold the key in the file at path, reading the file only when it
- * has changed since the last read.  Raises F0000 (config_file_error) for a
- * file that is missing, readable by others, or does not hold a key.
+ * As PostgreSQL requires of ssl_key_file: the server's own user owns the
+ * file and nobody else may touch it.  A group that can write the file
+ * could swap in its own key, since the file is read again when it
+ * changes; a group that can read it has every token.
  */
 static void
-load_key(EncryptionKey *k, const char *path, const char *setting)
+check_key_file_access(EncryptionKey *k, int fd, const char *path, const struct stat *st)
 {
-	struct stat st;
-	char		buf[256];
-	ssize_t		nread;
-	int			fd;
-	char	   *start;
-	char	   *end;
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int digest_len;
-
-	if (path == NULL || path[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("%s is not set", setting),
-				 errhint("Write a key of 64 hexadecimal characters (for example from \"openssl rand -hex 32\") "
-						 "to a file readable only by the database server's user, set %s to its path, "
-						 "and reload the configuration.", setting)));
-
-	/*
-	 * Open first and check what was opened, so the checks apply to the file
-	 * actually read; O_NONBLOCK keeps a FIFO in its place from hanging us.
-	 * The checks run on every call: a chmod does not change the contents.
-	 */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("could not read encryption key file \"%s\": %m", path),
-				 errhint("Check %s.", setting)));
-	if (fstat(fd, &st) != 0)
-	{
-		int			save_errno = errno;
-
-		close(fd);
-		errno = save_errno;
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("could not read encryption key file \"%s\": %m", path)));
-	}
-	if (!S_ISREG(st.st_mode))
-	{
-		close(fd);
-		forget_key(k);
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("encryption key file \"%s\" is not a regular file", path)));
-	}
-	/*
-	 * As PostgreSQL requires of ssl_key_file: the server's own user owns the
-	 * file and nobody else may touch it.  A group that can write the file
-	 * could swap in its own key, since the file is read again when it
-	 * changes; a group that can read it has every token.
-	 */
-	if (st.st_uid != geteuid())
+	if (st->st_uid != geteuid())
 	{
 		close(fd);
 		forget_key(k);
@@ -179,10 +108,10 @@ load_key(EncryptionKey *k, const char *path, const char *setting)
 				(errcode(ERRCODE_CONFIG_FILE_ERROR),
 				 errmsg("encryption key file \"%s\" is not owned by the database server's user", path),
 				 errdetail("The file is owned by user ID %u; the server runs as user ID %u.",
-						   (unsigned int) st.st_uid, (unsigned int) geteuid()),
+						   (unsigned int) st->st_uid, (unsigned int) geteuid()),
 				 errhint("Run chown on the file to give it to the user the server runs as.")));
 	}
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
+	if (st->st_mode & (S_IRWXG | S_IRWXO))
 	{
 		close(fd);
 		forget_key(k);
@@ -192,17 +121,74 @@ load_key(EncryptionKey *k, const char *path, const char *setting)
 				 errdetail("The file must be readable and writable by its owner only, as with mode 0600."),
 				 errhint("Run chmod 0600 on the file.")));
 	}
+}
 
-	if (k->loaded && strcmp(k->path, path) == 0 &&
-		k->dev == st.st_dev && k->ino == st.st_ino && k->size == st.st_size &&
-		k->mtime.tv_sec == st.st_mtim.tv_sec && k->mtime.tv_nsec == st.st_mtim.tv_nsec &&
-		k->ctime.tv_sec == st.st_ctim.tv_sec && k->ctime.tv_nsec == st.st_ctim.tv_nsec)
+/*
+ * Open the key file named by setting and check what was opened, so the
+ * checks apply to the file actually read; O_NONBLOCK keeps a FIFO in its
+ * place from hanging us.  The checks run on every call: a chmod does not
+ * change the contents.  Returns the open descriptor, its stat in *st.
+ */
+static int
+open_key_file(EncryptionKey *k, const char *path, const char *setting, struct stat *st)
+{
+	int			fd;
+
+	if (path == NULL || path[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("%s is not set", setting),
+				 errhint("Write a key of 64 hexadecimal characters (for example from \"openssl rand -hex 32\") "
+						 "to a file readable only by the database server's user, set %s to its path, "
+						 "and reload the configuration.", setting)));
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("could not read encryption key file \"%s\": %m", path),
+				 errhint("Check %s.", setting)));
+	if (fstat(fd, st) != 0)
+	{
+		int			save_errno = errno;
+
+		close(fd);
+		errno = save_errno;
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("could not read encryption key file \"%s\": %m", path)));
+	}
+	if (!S_ISREG(st->st_mode))
 	{
 		close(fd);
-		return;
+		forget_key(k);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("encryption key file \"%s\" is not a regular file", path)));
 	}
+	check_key_file_access(k, fd, path, st);
+	return fd;
+}
 
-	forget_key(k);
+/* Whether *k was read from this very file, unchanged since. */
+static bool
+key_is_current(const EncryptionKey *k, const char *path, const struct stat *st)
+{
+	return k->loaded && strcmp(k->path, path) == 0 &&
+		k->dev == st->st_dev && k->ino == st->st_ino && k->size == st->st_size &&
+		k->mtime.tv_sec == st->st_mtim.tv_sec && k->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+		k->ctime.tv_sec == st->st_ctim.tv_sec && k->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* Read the key's 64 hex digits from fd (closed here) into k->key. */
+static void
+read_key(EncryptionKey *k, int fd, const char *path)
+{
+	char		buf[256];
+	ssize_t		nread;
+	char	   *start;
+	char	   *end;
+
 	nread = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (nread < 0)
@@ -230,6 +216,29 @@ load_key(EncryptionKey *k, const char *path, const char *setting)
 				 errhint("Create one with \"openssl rand -hex 32\".")));
 	}
 	OPENSSL_cleanse(buf, sizeof(buf));
+}
+
+/*
+ * Make *k hold the key in the file at path, reading the file only when it
+ * has changed since the last read.  Raises F0000 (config_file_error) for a
+ * file that is missing, readable by others, or does not hold a key.
+ */
+static void
+load_key(EncryptionKey *k, const char *path, const char *setting)
+{
+	struct stat st;
+	int			fd = open_key_file(k, path, setting, &st);
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	unsigned int digest_len;
+
+	if (key_is_current(k, path, &st))
+	{
+		close(fd);
+		return;
+	}
+
+	forget_key(k);
+	read_key(k, fd, path);
 
 	if (EVP_Digest(k->key, KEY_BYTES, digest, &digest_len, EVP_sha256(), NULL) != 1)
 	{
@@ -247,6 +256,39 @@ load_key(EncryptionKey *k, const char *path, const char *setting)
 	k->mtime = st.st_mtim;
 	k->ctime = st.st_ctim;
 	k->loaded = true;
+}
+
+/*
+ * The key a stored token was encrypted under, by its fingerprint: the
+ * current one, or during a rotation the previous one.
+ */
+static const EncryptionKey *
+key_for_token(const char *key_id, const char *user_id)
+{
+	bool		have_previous;
+
+	if (strncmp(key_id, current_key.key_id, KEY_ID_BYTES * 2) == 0)
+		return &current_key;
+
+	have_previous = pgc_encryption_key_file_previous != NULL &&
+		pgc_encryption_key_file_previous[0] != '\0';
+	if (have_previous)
+		load_key(&previous_key, pgc_encryption_key_file_previous,
+				 "pg_container.encryption_key_file_previous");
+	if (!have_previous || strncmp(key_id, previous_key.key_id, KEY_ID_BYTES * 2) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("encryption key does not match the gateway token of user \"%s\"", user_id),
+				 have_previous ?
+				 errdetail("The token was encrypted under the key with fingerprint %.8s; "
+						   "the configured keys have fingerprints %s (current) and %s (previous).",
+						   key_id, current_key.key_id, previous_key.key_id) :
+				 errdetail("The token was encrypted under the key with fingerprint %.8s; "
+						   "pg_container.encryption_key_file holds the key with fingerprint %s.",
+						   key_id, current_key.key_id),
+				 errhint("During a key rotation, set pg_container.encryption_key_file_previous "
+						 "to the old key's file until container_reencrypt_tokens() has run.")));
+	return &previous_key;
 }
 
 /*
@@ -340,7 +382,7 @@ pgc_token_decrypt(const char *stored, const char *user_id)
 	EVP_CIPHER_CTX *ctx;
 	int			len;
 	bool		ok;
-	EncryptionKey *key;
+	const EncryptionKey *key;
 
 	pgc_require_encryption_key();
 
@@ -355,30 +397,7 @@ pgc_token_decrypt(const char *stored, const char *user_id)
 	hex = key_id + KEY_ID_BYTES * 2 + 1;
 	hex_len = strlen(hex);
 
-	key = &current_key;
-	if (strncmp(key_id, current_key.key_id, KEY_ID_BYTES * 2) != 0)
-	{
-		bool		have_previous = pgc_encryption_key_file_previous != NULL &&
-			pgc_encryption_key_file_previous[0] != '\0';
-
-		if (have_previous)
-			load_key(&previous_key, pgc_encryption_key_file_previous,
-					 "pg_container.encryption_key_file_previous");
-		if (!have_previous || strncmp(key_id, previous_key.key_id, KEY_ID_BYTES * 2) != 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("encryption key does not match the gateway token of user \"%s\"", user_id),
-					 have_previous ?
-					 errdetail("The token was encrypted under the key with fingerprint %.8s; "
-							   "the configured keys have fingerprints %s (current) and %s (previous).",
-							   key_id, current_key.key_id, previous_key.key_id) :
-					 errdetail("The token was encrypted under the key with fingerprint %.8s; "
-							   "pg_container.encryption_key_file holds the key with fingerprint %s.",
-							   key_id, current_key.key_id),
-					 errhint("During a key rotation, set pg_container.encryption_key_file_previous "
-							 "to the old key's file until container_reencrypt_tokens() has run.")));
-		key = &previous_key;
-	}
+	key = key_for_token(key_id, user_id);
 
 	if (hex_len % 2 != 0 || hex_len / 2 <= IV_BYTES + TAG_BYTES)
 		ereport(ERROR,

@@ -20,14 +20,8 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
 #include "access/xact.h"
 #include "lib/stringinfo.h"
-#include "catalog/indexing.h"
-#include "catalog/pg_extension.h"
-#include "commands/extension.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -35,7 +29,6 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
-#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/memutils.h"
@@ -106,42 +99,12 @@ worker_wait_hook(void)
 }
 
 /*
- * The schema the extension is installed in, or InvalidOid.  Read from the
- * catalog directly, not through SPI, so polling for it while it is absent
- * leaves no trace in pg_stat_statements.  Call inside a transaction.
- */
-static Oid
-extension_namespace(void)
-{
-	Oid			extension_oid = get_extension_oid("pg_container", true);
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	Oid			namespace_oid = InvalidOid;
-
-	if (!OidIsValid(extension_oid))
-		return InvalidOid;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(extension_oid));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-		namespace_oid = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return namespace_oid;
-}
-
-/*
  * Record a failed pass in container_event, in a transaction of its own
  * (the pass's was rolled back).  Best effort: if even this fails, the
  * server log already has the error.
  */
 static void
-record_pass_failure(Oid namespace_oid, WorkerPass pass, const char *message)
+record_pass_failure(WorkerPass pass, const char *message)
 {
 	StringInfoData detail;
 
@@ -155,7 +118,7 @@ record_pass_failure(Oid namespace_oid, WorkerPass pass, const char *message)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
-		store_open(namespace_oid);
+		store_open();
 		store_event(NULL, "error", detail.data);
 		store_close();
 		PopActiveSnapshot();
@@ -181,7 +144,7 @@ static bool
 run_pass(WorkerPass pass)
 {
 	volatile bool installed = true;
-	volatile Oid namespace_oid = InvalidOid;
+	StoreSchema schema;
 	char	   *volatile failure = NULL;
 
 	SetCurrentStatementStartTimestamp();
@@ -191,15 +154,13 @@ run_pass(WorkerPass pass)
 
 	PG_TRY();
 	{
-		namespace_oid = extension_namespace();
-		if (!OidIsValid(namespace_oid))
-			installed = false;
-		else
+		installed = store_find_schema(&schema);
+		if (installed)
 		{
 			pgstat_report_activity(STATE_RUNNING,
 									pass == PASS_REAP ? "pg_container: reaping idle containers"
 									: "pg_container: checking container health");
-			store_open(namespace_oid);
+			store_open_schema(&schema);
 			if (pass == PASS_REAP)
 				(void) sweep_reap_idle(pass_context);
 			else
@@ -225,8 +186,8 @@ run_pass(WorkerPass pass)
 	}
 	PG_END_TRY();
 
-	if (failure != NULL && OidIsValid(namespace_oid))
-		record_pass_failure(namespace_oid, pass, failure);
+	if (failure != NULL && installed)
+		record_pass_failure(pass, failure);
 
 	/* Let autovacuum see what the pass wrote. */
 	pgstat_report_stat(false);

@@ -123,6 +123,21 @@ EXCEPTION WHEN OTHERS OR query_canceled THEN
 END
 $$;
 
+-- Like error_of, followed by the error's first CONTEXT line (" | " between):
+-- for a Docker failure, the operation it was.
+CREATE OR REPLACE FUNCTION pgc_test.error_and_context_of(stmt text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    context text;
+BEGIN
+    EXECUTE stmt;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS OR query_canceled THEN
+    GET STACKED DIAGNOSTICS context = PG_EXCEPTION_CONTEXT;
+    RETURN SQLSTATE || ': ' || SQLERRM || ' | ' || split_part(context, E'\n', 1);
+END
+$$;
+
 -- Run a statement as another role: 'ok', or its SQLSTATE and message.
 CREATE OR REPLACE FUNCTION pgc_test.run_as(role text, stmt text) RETURNS text
 LANGUAGE plpgsql AS $$

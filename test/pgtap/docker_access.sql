@@ -63,9 +63,9 @@ SELECT throws_ok($$SET pg_container.docker_api_version = 'latest'$$, '22023', NU
 SELECT pgc_test.use_dockerd() \g /dev/null
 SET pg_container.network_mode = 'shared';
 SET pg_container.network = 'pgc-no-such-network';
-SELECT pgc_test.error_of($$SELECT container_ensure_running('da-net')$$) AS net_error \gset
+SELECT pgc_test.error_and_context_of($$SELECT container_ensure_running('da-net')$$) AS net_error \gset
 SELECT is(:'net_error'::text,
-          '58000: could not start container "mosaic-user-da-net": Docker engine returned HTTP 404: network pgc-no-such-network not found',
+          '58000: Docker engine returned HTTP 404: network pgc-no-such-network not found | Docker operation: start container "mosaic-user-da-net"',
           'a Docker error names the operation, the status and Docker''s message');
 SELECT is_empty($$SELECT * FROM container_status('da-net')$$, '... and leaves no row');
 RESET pg_container.network;
@@ -97,8 +97,8 @@ SELECT is(pgc_test.containers_of('da-adopt'), 'mosaic-user-da-adopt', '... so th
 -- A missing image is pulled once; one that cannot be had is a clear error.
 SELECT pgc_test.use_fault_engine() \g /dev/null
 SET pg_container.image = '127.0.0.1:1/pgc-missing:latest';
-SELECT pgc_test.error_of($$SELECT container_ensure_running('da-pull')$$) AS pull_error \gset
-SELECT matches(:'pull_error'::text, '^58000: could not pull image "127.0.0.1:1/pgc-missing:latest": .*connection refused',
+SELECT pgc_test.error_and_context_of($$SELECT container_ensure_running('da-pull')$$) AS pull_error \gset
+SELECT matches(:'pull_error'::text, '^58000: Docker engine returned HTTP 500: .*connection refused \| Docker operation: pull image "127.0.0.1:1/pgc-missing:latest"$',
                'an image that cannot be pulled is a clear error');
 SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/images/create\?fromImage=127\.0\.0\.1%3A1%2Fpgc-missing&tag=latest$'), 1,
           '... after exactly one pull');
@@ -110,8 +110,8 @@ RESET pg_container.image;
 SELECT pgc_test.use_fault_engine() \g /dev/null
 SELECT pgc_test.fault_rules('[{"path": "/containers/", "action": "pass", "delay_ms": 3000}]') \g /dev/null
 SET pg_container.docker_timeout = 500;
-SELECT pgc_test.error_of($$SELECT container_ensure_running('da-user')$$) AS timeout_error \gset
-SELECT matches(:'timeout_error'::text, '^58030: could not inspect container "[0-9a-f]+": the Docker engine at ".*" did not answer within 500 ms',
+SELECT pgc_test.error_and_context_of($$SELECT container_ensure_running('da-user')$$) AS timeout_error \gset
+SELECT matches(:'timeout_error'::text, '^58030: the Docker engine at ".*" did not answer within 500 ms \| Docker operation: inspect container "[0-9a-f]+"$',
                'a request slower than docker_timeout fails with 58030 and says so');
 RESET pg_container.docker_timeout;
 

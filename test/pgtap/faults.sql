@@ -29,22 +29,23 @@ INSERT INTO fault_expectations
 SELECT fn, fault,
        CASE
            WHEN fn = 'reap' THEN CASE WHEN fault = '404' THEN 'ok' ELSE 'warning' END
-           WHEN fault = '404' THEN CASE WHEN fn = 'health' THEN '58000: could not list containers: Docker engine returned HTTP 404' ELSE 'ok' END
-           WHEN fault IN ('500', '409') THEN '58000: could not ' || op || ': Docker engine returned HTTP ' || fault
-           WHEN fault IN ('slow', 'hang') THEN '58030: could not ' || op || ': the Docker engine at ".*" did not answer within 1000 ms'
-           WHEN fault = 'drop' THEN '58030: could not ' || op || ': connection to the Docker engine at ".*" was lost'
-           WHEN fault = 'garbage' AND fn IN ('stop', 'restart') THEN '58000: could not ' || op || ': Docker engine returned unexpected HTTP 200'
-           WHEN fault = 'garbage' THEN '58000: could not ' || op || ': the Docker engine returned invalid JSON'
-           WHEN fault = 'wrong shape' AND fn IN ('stop', 'restart') THEN '58000: could not ' || op || ': Docker engine returned unexpected HTTP 200'
-           WHEN fault = 'wrong shape' THEN '58000: could not ' || op || ': unexpected response from the Docker engine'
-           WHEN fault = '100 MB' THEN '54000: could not ' || op || ': the Docker engine''s response exceeded pg_container.max_response_size'
+           WHEN fault = '404' THEN CASE WHEN fn = 'health' THEN '58000: Docker engine returned HTTP 404.* \| Docker operation: list containers$' ELSE 'ok' END
+           WHEN fault IN ('500', '409') THEN '58000: Docker engine returned HTTP ' || fault || '.*' || op_context
+           WHEN fault IN ('slow', 'hang') THEN '58030: the Docker engine at ".*" did not answer within 1000 ms' || op_context
+           WHEN fault = 'drop' THEN '58030: connection to the Docker engine at ".*" was lost.*' || op_context
+           WHEN fault = 'garbage' AND fn IN ('stop', 'restart') THEN '58000: Docker engine returned unexpected HTTP 200' || op_context
+           WHEN fault = 'garbage' THEN '58000: the Docker engine returned invalid JSON' || op_context
+           WHEN fault = 'wrong shape' AND fn IN ('stop', 'restart') THEN '58000: Docker engine returned unexpected HTTP 200' || op_context
+           WHEN fault = 'wrong shape' THEN '58000: unexpected response from the Docker engine' || op_context
+           WHEN fault = '100 MB' THEN '54000: the Docker engine''s response exceeded pg_container.max_response_size.*' || op_context
        END
   FROM (VALUES ('ensure', 'inspect container "[0-9a-f]{64}"'),
                ('stop', 'stop container "mosaic-user-fx-stop"'),
                ('restart', 'stop container "mosaic-user-fx-restart"'),
                ('health', 'list containers'),
                ('reap', 'stop container "mosaic-user-fx-reap"')) AS f(fn, op)
- CROSS JOIN fault_kinds;
+ CROSS JOIN fault_kinds
+ CROSS JOIN LATERAL (SELECT ' \| Docker operation: ' || op || '$') AS c(op_context);
 
 -- Run one case; returns 'as expected' or what went differently.
 CREATE FUNCTION pg_temp.fault_case(p_fn text, p_fault text) RETURNS text
@@ -110,7 +111,7 @@ BEGIN
                         WHEN status = 'running' AND reaped = 0 THEN 'warning'
                         ELSE format('status %s, returned %s times', status, reaped) END;
     ELSE
-        outcome := pgc_test.error_of(call);
+        outcome := pgc_test.error_and_context_of(call);
         IF outcome = 'no error' THEN
             outcome := 'ok';
         END IF;

@@ -54,7 +54,7 @@ SELECT pgc_test.sh(format('psql -X -qAt -h %s -p %s -d pgc_test -c %s', (SELECT 
                                    current_setting('pg_container.docker_host'))))) AS sweep_output \gset
 SELECT matches(:'sweep_output'::text, 'WARNING:  could not stop the idle container of user "rh-fail"',
                'a container that fails to stop gets a WARNING naming the user');
-SELECT matches(:'sweep_output'::text, 'DETAIL:  could not stop container "mosaic-user-rh-fail": Docker engine returned HTTP 500: driver refused to stop',
+SELECT matches(:'sweep_output'::text, 'DETAIL:  Docker engine returned HTTP 500: driver refused to stop',
                '... and the error');
 SELECT matches(:'sweep_output'::text, E'rh-ok1\nrh-ok2', '... while the others are stopped and returned');
 SELECT is((SELECT string_agg(user_id || '=' || status, ' ' ORDER BY user_id) FROM user_container

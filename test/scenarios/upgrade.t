@@ -4,7 +4,7 @@
 # survive, and the new functions work on them.  The installed library
 # serves every version.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 11
+plan 12
 
 export TEST_DB=pgc_upgrade
 TEST_DB=postgres q -c "DROP DATABASE IF EXISTS pgc_upgrade" -c "CREATE DATABASE pgc_upgrade" \
@@ -17,6 +17,12 @@ before=$(q -c "SELECT string_agg(url || ' ' || token, ',') FROM (SELECT (contain
 q -c "SELECT container_stop('ug-2')" >/dev/null
 TEST_DB=postgres q -c "DROP ROLE IF EXISTS pgc_ug_app" -c "CREATE ROLE pgc_ug_app"
 q -c "GRANT EXECUTE ON FUNCTION container_status(text) TO pgc_ug_app"
+# The installed version picks the statements, not the columns the table
+# happens to have: a column named like 0.2.0's on a 0.1.0 table changes
+# nothing.
+is "$(q -c "BEGIN" -c "ALTER TABLE user_container ADD COLUMN spec_hash text" \
+	-c "SELECT url FROM container_ensure_running('ug-1')" -c "ROLLBACK" 2>&1)" \
+	"$(echo "$before" | cut -d' ' -f1)" "on 0.1.0 the version, not a probe of the columns, decides the statements"
 rows_before=$(q -c "SELECT string_agg(user_id || ' ' || container_id || ' ' || gateway_port || ' ' || status || ' ' || gateway_token, ',' ORDER BY user_id) FROM user_container")
 
 q -c "SET client_min_messages = error" -c "ALTER EXTENSION pg_container UPDATE"
