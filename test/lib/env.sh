@@ -449,6 +449,8 @@ pgc_env_down() {
 		pgc_stop_pid "$(cat "$PGC_WORK/fault_engine.started")"
 	fi
 	pgc_stop_podman
+	# The swarm's dockerd, if a run started one (test/lib/swarm.sh).
+	declare -F pgc_stop_swarm >/dev/null && pgc_stop_swarm
 	pgc_stop_dockerd
 	# Nothing this run started may outlive it.  Children of what was just
 	# stopped (containerd, shims, backends) get a while to go by themselves;
