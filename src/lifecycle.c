@@ -26,6 +26,7 @@
 #include "container_spec.h"
 #include "container_store.h"
 #include "docker_api.h"
+#include "engine.h"
 #include "event_journal.h"
 #include "gateway.h"
 #include "lifecycle.h"
@@ -113,7 +114,7 @@ static EnsureRound
 drop_container(EnsureState *st, bool remove)
 {
 	if (remove)
-		docker_remove_container(st->c.id, st->row.container_name);
+		pgc_engine()->remove(st->c.id, st->row.container_name);
 	st->have_container = false;
 	st->created_here = false;
 	return ROUND_AGAIN;
@@ -148,7 +149,7 @@ create_container(EnsureState *st)
 		st->port = 0;
 		return ROUND_AGAIN;
 	}
-	id = docker_create_container(&spec, &name_taken, st->token);
+	id = pgc_engine()->create(&spec, &name_taken, st->token);
 	if (name_taken)
 	{
 		/* Created by a call whose transaction rolled back: adopt it. */
@@ -226,7 +227,7 @@ move_off_taken_port(EnsureState *st)
 					st->port, st->row.user_id)));
 	if (!st->asked_docker_for_ports)
 	{
-		published = docker_published_host_ports();
+		published = pgc_engine()->published_ports();
 		st->asked_docker_for_ports = true;
 	}
 	refuse_ports(st, st->port, published);
@@ -242,12 +243,12 @@ start_container(EnsureState *st)
 
 	if (st->c.paused)
 	{
-		docker_unpause_container(st->c.id, st->row.container_name);
+		pgc_engine()->unpause(st->c.id, st->row.container_name);
 		st->unpaused = true;
 	}
 	if (st->c.running)
 		return ROUND_RUNNING;
-	started = docker_start_container(st->c.id, st->row.container_name);
+	started = pgc_engine()->start(st->c.id, st->row.container_name);
 	if (started == DOCKER_START_NOT_FOUND)
 		return drop_container(st, false);
 	if (started == DOCKER_START_PORT_TAKEN)
@@ -359,7 +360,7 @@ lifecycle_stop(const char *user_id)
 	ownership_check_name(&row);
 
 	if (ownership_inspect(&row, &c, false) &&
-		docker_stop_container(c.id, row.container_name))
+		pgc_engine()->stop(c.id, row.container_name))
 		container_id = c.id;
 
 	store_record_stopped(user_id, container_id);
@@ -385,8 +386,8 @@ set_previous_aside(const UserContainerRow *row, const DockerContainer *c)
 	DockerContainer stale;
 
 	if (ownership_inspect_name(row->user_id, previous_name(row->container_name), &stale))
-		docker_remove_container(stale.id, previous_name(row->container_name));
-	docker_rename_container(c->id, previous_name(row->container_name));
+		pgc_engine()->remove(stale.id, previous_name(row->container_name));
+	pgc_engine()->rename(c->id, previous_name(row->container_name));
 	return pstrdup(c->id);
 }
 
@@ -402,9 +403,9 @@ restore_previous(const UserContainerRow *row, const char *previous_id)
 
 	if (ownership_inspect_name(row->user_id, row->container_name, &c) &&
 		strcmp(c.id, previous_id) != 0)
-		docker_remove_container(c.id, row->container_name);
-	docker_rename_container(previous_id, row->container_name);
-	if (docker_start_container(previous_id, row->container_name) == DOCKER_STARTED)
+		pgc_engine()->remove(c.id, row->container_name);
+	pgc_engine()->rename(previous_id, row->container_name);
+	if (pgc_engine()->start(previous_id, row->container_name) == DOCKER_STARTED)
 		gateway_wait_until_ready(previous_id, row->container_name, row->gateway_port, token);
 	explicit_bzero(token, strlen(token));
 }
@@ -493,7 +494,7 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 	{
 		ensure_replacement(&row, previous_id, (profile && profile->image) ? profile->image : pgc_image,
 						   url, token);
-		docker_remove_container(previous_id, previous_name(row.container_name));
+		pgc_engine()->remove(previous_id, previous_name(row.container_name));
 	}
 	record_event(user_id, "restarted", event_detail("recreated", previous_id ? "true" : "false", NULL));
 }
@@ -538,7 +539,7 @@ lifecycle_remove(const char *user_id, bool keep_volume)
 	}
 
 	if (ownership_inspect(&row, &c, false))
-		docker_remove_container(c.id, row.container_name);
+		pgc_engine()->remove(c.id, row.container_name);
 	user_network_remove(&row);
 	if (!keep_volume)
 		docker_remove_volume(volume);
@@ -570,7 +571,7 @@ lifecycle_logs(const char *user_id, int tail, int64 since, MemoryContext result_
 	if (!ownership_inspect(&row, &c, false))
 		return NIL;
 	token = pgc_token_decrypt(row.gateway_token, user_id);
-	lines = docker_container_logs(c.id, row.container_name, tail, since, token);
+	lines = pgc_engine()->logs(c.id, row.container_name, tail, since, token);
 	explicit_bzero(token, strlen(token));
 
 	old_context = MemoryContextSwitchTo(result_context);

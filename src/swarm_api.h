@@ -12,6 +12,7 @@
 #include "nodes/pg_list.h"
 
 #include "container_spec.h"
+#include "docker_api.h"
 
 /* Swarm's object ids: 25 lower-case letters and digits. */
 #define SWARM_ID_LENGTH 25

@@ -26,6 +26,7 @@
 #include "container_index.h"
 #include "container_store.h"
 #include "docker_api.h"
+#include "engine.h"
 #include "event_journal.h"
 #include "settings.h"
 #include "sweeps.h"
@@ -160,7 +161,7 @@ plan_stops(ReapCandidate *cands, List *candidates, List *orphans, ContainerIndex
 List *
 sweep_reap_idle(MemoryContext result_context)
 {
-	List	   *listed = docker_list_managed_containers();
+	List	   *listed = pgc_engine()->list_managed();
 	List	   *candidates = store_lock_idle();
 	List	   *orphans = running_orphans(listed);
 	int			count = list_length(candidates) + list_length(orphans);
@@ -177,7 +178,7 @@ sweep_reap_idle(MemoryContext result_context)
 	cands = palloc0(sizeof(ReapCandidate) * Max(list_length(candidates), 1));
 	stops = palloc0(sizeof(DockerStop) * count);
 	nstops = plan_stops(cands, candidates, orphans, container_index_build(listed), stops);
-	docker_stop_containers(stops, nstops, pgc_max_parallel_requests);
+	pgc_engine()->stop_many(stops, nstops, pgc_max_parallel_requests);
 
 	for (i = 0; i < list_length(candidates); i++)
 	{
@@ -222,8 +223,9 @@ judge_container(const ContainerRef *ref, bool listed, const DockerContainer *c, 
 	}
 	if (c->paused)
 		return "container not running";	/* up, frozen: ensure unpauses it */
+	/* The engine's own explanation, if it has one (a swarm task's state). */
 	if (c->health != NULL && strcmp(c->health, "unhealthy") == 0)
-		return "container healthcheck failed";
+		return c->error ? c->error : "container healthcheck failed";
 	return NULL;
 }
 
@@ -270,7 +272,7 @@ List *
 sweep_health_check(MemoryContext result_context)
 {
 	TimestampTz listed_at = GetCurrentTimestamp();
-	List	   *listed = docker_list_managed_containers();
+	List	   *listed = pgc_engine()->list_managed();
 	List	   *rows = store_lock_running(listed_at);
 	int			count = list_length(rows);
 	ContainerIndex *index;

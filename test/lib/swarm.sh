@@ -98,3 +98,24 @@ pgc_stop_swarm() {
 	fi
 	rm -f "$dir/dockerd.started"
 }
+
+# The database the swarm's tests run in, pgc_swarm: pg_container with
+# engine = 'swarm' pointed at the swarm's manager, a shared overlay network,
+# a port range of its own, pgTAP and the test helpers, whose docker() and
+# fault engine are the swarm's.
+pgc_create_swarm_db() {
+	pgc_psql -d postgres -c "CREATE DATABASE pgc_swarm" \
+		-c "ALTER DATABASE pgc_swarm SET pg_container.engine = 'swarm'" \
+		-c "ALTER DATABASE pgc_swarm SET pg_container.docker_host = 'unix://$PGC_WORK/swarm/docker.sock'" \
+		-c "ALTER DATABASE pgc_swarm SET pg_container.network_mode = 'shared'" \
+		-c "ALTER DATABASE pgc_swarm SET pg_container.network = '$PGC_SWARM_NETWORK'" \
+		-c "ALTER DATABASE pgc_swarm SET pg_container.port_range_start = 22000" \
+		-c "ALTER DATABASE pgc_swarm SET pg_container.port_range_end = 22999" || return 1
+	pgc_psql -d pgc_swarm -c "SET client_min_messages = error" -c "CREATE EXTENSION pgtap" \
+		-c "CREATE EXTENSION pg_container" || return 1
+	pgc_psql -d pgc_swarm -v work_dir="$PGC_WORK" -v fault_tcp_port="$PGC_FAULT_TCP_PORT" \
+		-v docker_tls_port="$PGC_DOCKER_TLS_PORT" -f "$PGC_ROOT/test/lib/helpers.sql" >/dev/null 2>&1 || return 1
+	pgc_psql -d pgc_swarm -c "UPDATE pgc_test.config SET engine_socket = '$PGC_WORK/swarm/docker.sock'" \
+		-c "CREATE OR REPLACE FUNCTION pgc_test.fault_socket() RETURNS text LANGUAGE sql
+		    AS \$\$ SELECT work_dir || '/swarm/fault.sock' FROM pgc_test.config \$\$"
+}
