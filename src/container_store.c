@@ -77,6 +77,8 @@ typedef enum StoreStatement
 	/* 0.3.0 */
 	STMT_GET_INSTALLATION,
 	STMT_GET_PROFILE_V3,
+	/* 0.4.0: engine = swarm */
+	STMT_RECORD_NODE,
 	STMT_COUNT
 } StoreStatement;
 
@@ -311,7 +313,12 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		"  FROM @extschema@.container_profile"
 		" WHERE name = $1",
 		1, {TEXTOID}
+	},	[STMT_RECORD_NODE] = {
+		"UPDATE @extschema@.user_container SET node = $2"
+		" WHERE user_id = $1 AND node IS DISTINCT FROM $2",
+		2, {TEXTOID, TEXTOID}
 	},
+
 	/* The oldest row: see the 0.3.0 script for why there can be two. */
 	[STMT_GET_INSTALLATION] = {
 		"SELECT id FROM @extschema@.container_installation"
@@ -332,6 +339,7 @@ static Oid	plans_namespace = InvalidOid;
 static Oid	current_namespace = InvalidOid;
 static bool current_is_v2 = false;
 static Oid	current_installation_relid = InvalidOid;
+static bool current_has_node = false;
 
 /* This installation's identity, once read, and the table it was read from. */
 static char installation_id[33];
@@ -363,6 +371,8 @@ store_open(Oid extension_namespace)
 			get_attnum(relid, "spec_hash") != InvalidAttrNumber;
 		/* 0.3.0 added the installation's identity. */
 		current_installation_relid = get_relname_relid("container_installation", extension_namespace);
+		/* 0.4.0 added the swarm node a user's volume is on. */
+		current_has_node = OidIsValid(relid) && get_attnum(relid, "node") != InvalidAttrNumber;
 	}
 }
 
@@ -599,6 +609,19 @@ store_record_stopped(const char *user_id, const char *container_id)
 	char		nulls[2] = {' ', container_id ? ' ' : 'n'};
 
 	run(STMT_RECORD_STOPPED, values, nulls, 0);
+}
+
+/*
+ * Record the swarm node the user's service was placed on, where their
+ * volume now is.  Tables older than 0.4.0 have no place for it.
+ */
+void
+store_record_node(const char *user_id, const char *node)
+{
+	Datum		values[2] = {CStringGetTextDatum(user_id), CStringGetTextDatum(node)};
+
+	if (current_has_node)
+		run(STMT_RECORD_NODE, values, NULL, 0);
 }
 
 /*

@@ -34,7 +34,8 @@ typedef struct PgcEngine
 	List	   *(*list_managed) (void);
 	List	   *(*published_ports) (void);
 	char	   *(*create) (const ContainerSpec *spec, bool *name_taken, const char *secret);
-	DockerStartResult (*start) (const char *id, const char *name);
+	/* *node: where it was placed, if the engine places units; else NULL */
+	DockerStartResult (*start) (const char *id, const char *name, char **node);
 	bool		(*stop) (const char *id, const char *name);
 	void		(*stop_many) (DockerStop *stops, int count, int max_parallel);
 	void		(*unpause) (const char *id, const char *name);

@@ -12,13 +12,21 @@
 
 #include "engine.h"
 
+/* One engine: nothing to place. */
+static DockerStartResult
+start_container(const char *id, const char *name, char **node)
+{
+	*node = NULL;
+	return docker_start_container(id, name);
+}
+
 const PgcEngine pgc_docker_engine = {
 	.name = "docker",
 	.find = docker_inspect_container,
 	.list_managed = docker_list_managed_containers,
 	.published_ports = docker_published_host_ports,
 	.create = docker_create_container,
-	.start = docker_start_container,
+	.start = start_container,
 	.stop = docker_stop_container,
 	.stop_many = docker_stop_containers,
 	.unpause = docker_unpause_container,

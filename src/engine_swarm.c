@@ -210,29 +210,35 @@ wait_for_placement(const SwarmService *s)
 	}
 }
 
-/* Scale to 1; pin the service to the node its first task lands on. */
+/*
+ * Scale to 1; pin the service to the node its first task lands on, and
+ * say which node that is.
+ */
 static DockerStartResult
-swarm_start(const char *id, const char *name)
+swarm_start(const char *id, const char *name, char **node)
 {
 	SwarmService s;
-	char	   *node;
 
+	*node = NULL;
 	if (!swarm_inspect_service(id, &s))
 		return DOCKER_START_NOT_FOUND;
 	check_pinned_node(&s);
 	if (s.replicas != 1 && !swarm_update_service(s.id, name, 1, NULL))
 		return DOCKER_START_NOT_FOUND;
 	if (s.pinned_node != NULL)
+	{
+		*node = s.pinned_node;
 		return DOCKER_STARTED;
+	}
 
-	node = wait_for_placement(&s);
-	if (node == NULL)
+	*node = wait_for_placement(&s);
+	if (*node == NULL)
 		return DOCKER_STARTED;	/* the readiness wait reports the task */
-	if (!swarm_update_service(s.id, name, -1, node))
+	if (!swarm_update_service(s.id, name, -1, *node))
 		return DOCKER_START_NOT_FOUND;
 	ereport(LOG,
 			(errmsg("pinned service \"%s\" to node %s, where its volume now is",
-					name, docker_printable(node))));
+					name, docker_printable(*node))));
 	return DOCKER_STARTED;
 }
 

@@ -248,7 +248,7 @@ start_container(EnsureState *st)
 	}
 	if (st->c.running)
 		return ROUND_RUNNING;
-	started = pgc_engine()->start(st->c.id, st->row.container_name);
+	started = pgc_engine()->start(st->c.id, st->row.container_name, &st->c.node);
 	if (started == DOCKER_START_NOT_FOUND)
 		return drop_container(st, false);
 	if (started == DOCKER_START_PORT_TAKEN)
@@ -303,6 +303,9 @@ record_running(const EnsureState *st)
 		row->container_id == NULL || strcmp(row->container_id, st->c.id) != 0 ||
 		(spec_hash != NULL && (row->spec_hash == NULL || strcmp(row->spec_hash, spec_hash) != 0)))
 		store_record_running(row->user_id, st->c.id, st->port, spec_hash);
+	/* An engine that places units (swarm) said where: the volume is there. */
+	if (st->started_here && st->c.node != NULL)
+		store_record_node(row->user_id, st->c.node);
 }
 
 /*
@@ -400,12 +403,13 @@ restore_previous(const UserContainerRow *row, const char *previous_id)
 {
 	DockerContainer c;
 	char	   *token = pgc_token_decrypt(row->gateway_token, row->user_id);
+	char	   *node;
 
 	if (ownership_inspect_name(row->user_id, row->container_name, &c) &&
 		strcmp(c.id, previous_id) != 0)
 		pgc_engine()->remove(c.id, row->container_name);
 	pgc_engine()->rename(previous_id, row->container_name);
-	if (pgc_engine()->start(previous_id, row->container_name) == DOCKER_STARTED)
+	if (pgc_engine()->start(previous_id, row->container_name, &node) == DOCKER_STARTED)
 		gateway_wait_until_ready(previous_id, row->container_name, row->gateway_port, token);
 	explicit_bzero(token, strlen(token));
 }

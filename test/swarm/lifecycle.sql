@@ -5,7 +5,7 @@
 -- pinned node that is drained, reap, remove.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(33);
+SELECT plan(34);
 
 -- A command in the container of a service's running task.
 CREATE FUNCTION pg_temp.task_exec(service text, cmd text) RETURNS text LANGUAGE sql AS $$
@@ -39,6 +39,8 @@ SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{json .Spec.TaskTemplate.Pla
           'once its first task landed, the service is pinned to that node, where its volume is');
 SELECT is(pgc_test.docker('service ps -q --filter desired-state=running mosaic-user-sw-alice | wc -l'), '1',
           '... without the pin replacing the task');
+SELECT is((SELECT node FROM user_container WHERE user_id = 'sw-alice'), pgc_test.docker('node ls -q'),
+          '... and the row records the node');
 
 -- Again: the same service.
 SELECT url || ' ' || token AS again FROM container_ensure_running('sw-alice') \gset
