@@ -159,26 +159,33 @@ static void
 check_pinned_node(const SwarmService *s)
 {
 	SwarmNode	node;
-	const char *why;
+	const char *label;
 
 	if (s->pinned_node == NULL)
 		return;
 	if (!swarm_inspect_node(s->pinned_node, &node))
-		why = "no longer in the swarm";
-	else if (strcmp(node.state, "ready") != 0)
-		why = psprintf("%s", docker_printable(node.state));
-	else if (node.availability != NULL && strcmp(node.availability, "active") != 0)
-		why = psprintf("set to %s", docker_printable(node.availability));
-	else
-		return;
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("service \"%s\" cannot start: its node %s%s%s%s is %s",
-					s->name, docker_printable(s->pinned_node),
-					node.hostname ? " (" : "", node.hostname ? docker_printable(node.hostname) : "",
-					node.hostname ? ")" : "", why),
-			 errdetail("The user's volume is on that node; started elsewhere, the user would find it empty."),
-			 errhint("Bring the node back, or move the user's volume to another node and remove the service's placement constraint.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("service \"%s\" cannot start: its node %s is no longer in the swarm",
+						s->name, docker_printable(s->pinned_node)),
+				 errdetail("The user's volume was on that node; started elsewhere, the user would find it empty."),
+				 errhint("Move the user's volume to another node and remove the service's placement constraint.")));
+
+	label = node.hostname ? psprintf("%s (%s)", node.id, docker_printable(node.hostname)) : node.id;
+	if (strcmp(node.state, "ready") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("service \"%s\" cannot start: its node %s is %s",
+						s->name, label, docker_printable(node.state)),
+				 errdetail("The user's volume is on that node; started elsewhere, the user would find it empty."),
+				 errhint("Bring the node back, or move the user's volume and remove the service's placement constraint.")));
+	if (node.availability != NULL && strcmp(node.availability, "active") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("service \"%s\" cannot start: its node %s has availability \"%s\"",
+						s->name, label, docker_printable(node.availability)),
+				 errdetail("The user's volume is on that node; started elsewhere, the user would find it empty."),
+				 errhint("Make the node active again, or move the user's volume and remove the service's placement constraint.")));
 }
 
 /*

@@ -102,7 +102,7 @@ SELECT is((SELECT status FROM user_container WHERE user_id = 'sw-alice'), 'stopp
 -- A pinned user whose node is drained is not started elsewhere.
 SELECT pgc_test.docker('node update --availability drain ' || pgc_test.docker('node ls -q')) \g /dev/null
 SELECT matches(pgc_test.error_of($$SELECT container_ensure_running('sw-alice')$$),
-               '^55000: service "mosaic-user-sw-alice" cannot start: its node [a-z0-9]{25} \([^)]+\) is set to drain$',
+               '^55000: service "mosaic-user-sw-alice" cannot start: its node [a-z0-9]{25} \([^)]+\) has availability "drain"$',
                'ensure on a drained node fails, naming the node');
 SELECT pgc_test.docker('node update --availability active ' || pgc_test.docker('node ls -q')) \g /dev/null
 SELECT is((SELECT url FROM container_ensure_running('sw-alice')), :'url1', 'with the node back, the user starts again');
