@@ -30,6 +30,7 @@ typedef enum PgcEngineKind
 typedef struct PgcEngine
 {
 	const char *name;
+	bool		can_set_aside;	/* rename works: restart can recreate safely */
 	bool		(*find) (const char *ref, DockerContainer *out);
 	List	   *(*list_managed) (void);
 	List	   *(*published_ports) (void);

@@ -22,6 +22,7 @@ start_container(const char *id, const char *name, char **node)
 
 const PgcEngine pgc_docker_engine = {
 	.name = "docker",
+	.can_set_aside = true,
 	.find = docker_inspect_container,
 	.list_managed = docker_list_managed_containers,
 	.published_ports = docker_published_host_ports,

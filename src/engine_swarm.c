@@ -329,7 +329,7 @@ swarm_rename(const char *id, const char *new_name)
 			 errmsg("a service cannot be set aside under the name \"%s\": swarm services cannot be renamed",
 					new_name),
 			 errdetail("Recreating a user's service for changed settings is not supported with pg_container.engine = swarm yet."),
-			 errhint("Remove the user with keep_volume => true and ensure them again.")));
+			 errhint("To apply the settings, remove the user with keep_volume => true and ensure them again.")));
 }
 
 /*
@@ -349,6 +349,7 @@ swarm_remove(const char *id, const char *name)
 
 const PgcEngine pgc_swarm_engine = {
 	.name = "swarm",
+	.can_set_aside = false,		/* services cannot be renamed */
 	.find = swarm_find,
 	.list_managed = swarm_list,
 	.published_ports = swarm_published_ports,

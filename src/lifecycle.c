@@ -458,6 +458,23 @@ ensure_replacement(const UserContainerRow *row, const char *previous_id, const c
 }
 
 /*
+ * An engine whose units cannot be set aside under another name (swarm's
+ * services) could only recreate one by removing it first, and a
+ * replacement that never became ready would leave the user with nothing:
+ * the restart goes ahead on the unit as it is, and says so.
+ */
+static void
+warn_not_recreated(const UserContainerRow *row)
+{
+	ereport(WARNING,
+			(errmsg("the %s unit of user \"%s\" is out of date and was restarted as it is",
+					pgc_engine()->name, row->user_id),
+			 errdetail("pg_container.engine = %s cannot recreate a unit for changed settings yet.",
+					   pgc_engine()->name),
+			 errhint("To apply the settings, remove the user with keep_volume => true and ensure them again.")));
+}
+
+/*
  * Stop, then start again; recreate the container first, keeping its
  * volume, token and port, if the settings or the user's profile have
  * changed since it was made (its spec hash differs).  Only here does a
@@ -484,7 +501,10 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 		profile = spec_load_profile(user_id, row.profile);
 		current = spec_current_hash(profile);
 		if ((row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0) &&
-			ownership_inspect(&row, &c, false))
+			!pgc_engine()->can_set_aside)
+			warn_not_recreated(&row);
+		else if ((row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0) &&
+				 ownership_inspect(&row, &c, false))
 		{
 			previous_id = set_previous_aside(&row, &c);
 			record_event(user_id, "recreated",

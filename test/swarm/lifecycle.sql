@@ -5,7 +5,7 @@
 -- pinned node that is drained, reap, remove.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(34);
+SELECT plan(37);
 
 -- A command in the container of a service's running task.
 CREATE FUNCTION pg_temp.task_exec(service text, cmd text) RETURNS text LANGUAGE sql AS $$
@@ -70,6 +70,16 @@ SELECT url || ' ' || token AS restarted2 FROM container_restart('sw-alice') \gse
 SELECT is(:'restarted2', :'url1' || ' ' || :'token1', 'restart returns the same url and token');
 SELECT isnt(pgc_test.docker('service ps -q --filter desired-state=running mosaic-user-sw-alice'), :'task_before',
             '... and runs a new task');
+
+-- Restart after a settings change: services cannot be set aside under
+-- another name, so the service restarts as it is, with a warning, rather
+-- than being removed before a replacement is known to work.
+SET pg_container.memory_limit = '1GB';
+SELECT is((SELECT outdated FROM container_status('sw-alice')), true, 'a settings change makes the service outdated');
+SELECT is(pgc_test.error_of($$SELECT container_restart('sw-alice')$$), 'no error', 'restarting it is not an error');
+SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}} {{.Spec.Mode.Replicated.Replicas}}'), :'sid1' || ' 1',
+          '... and leaves the same service running');
+RESET pg_container.memory_limit;
 
 -- Health: from the task list.  A task that cannot run is reported with
 -- the task's own state.
