@@ -5,7 +5,7 @@
 -- pinned node that is drained, reap, remove.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(37);
+SELECT plan(38);
 
 -- A command in the container of a service's running task.
 CREATE FUNCTION pg_temp.task_exec(service text, cmd text) RETURNS text LANGUAGE sql AS $$
@@ -101,6 +101,18 @@ SELECT matches(pg_temp.wait_unhealthy('sw-alice'), '^service task [a-z]+',
                'a service whose task does not run is unhealthy, with the task''s state');
 SELECT is((SELECT status FROM user_container WHERE user_id = 'sw-alice'), 'running',
           '... and stays running: swarm keeps trying');
+-- Its output comes from the service's logs (whichever node ran the task),
+-- with the token redacted.
+CREATE FUNCTION pg_temp.wait_log_line(user_id text, line text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    FOR i IN 1..120 LOOP
+        IF EXISTS (SELECT 1 FROM container_logs(user_id) l WHERE l = line) THEN RETURN true; END IF;
+        PERFORM pg_sleep(0.25);
+    END LOOP;
+    RETURN false;
+END $$;
+SELECT ok(pg_temp.wait_log_line('sw-alice', 'token is <redacted>'),
+          'container_logs reads the service''s logs, with the token redacted');
 SELECT pgc_test.docker('service update --detach --image pgc-gateway:test mosaic-user-sw-alice') \g /dev/null
 
 -- Reap: scale to 0.
