@@ -313,12 +313,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		"  FROM @extschema@.container_profile"
 		" WHERE name = $1",
 		1, {TEXTOID}
-	},	[STMT_RECORD_NODE] = {
-		"UPDATE @extschema@.user_container SET node = $2"
-		" WHERE user_id = $1 AND node IS DISTINCT FROM $2",
-		2, {TEXTOID, TEXTOID}
 	},
-
 	/* The oldest row: see the 0.3.0 script for why there can be two. */
 	[STMT_GET_INSTALLATION] = {
 		"SELECT id FROM @extschema@.container_installation"
@@ -330,6 +325,12 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		"UPDATE @extschema@.user_container"
 		"   SET gateway_token = $2, updated_at = pg_catalog.now()"
 		" WHERE user_id = $1",
+		2, {TEXTOID, TEXTOID}
+	},
+	/* 0.4.0: the node a swarm user's service is pinned to */
+	[STMT_RECORD_NODE] = {
+		"UPDATE @extschema@.user_container SET node = $2"
+		" WHERE user_id = $1 AND node IS DISTINCT FROM $2",
 		2, {TEXTOID, TEXTOID}
 	},
 };
