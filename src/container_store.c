@@ -95,6 +95,7 @@ typedef enum StoreStatement
 	STMT_SET_PAUSE_AFTER,
 	STMT_SET_PROFILE_V4,
 	STMT_RECORD_UNPAUSED,
+	STMT_RECORD_NODE,
 	STMT_COUNT
 } StoreStatement;
 
@@ -424,6 +425,12 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		"UPDATE @extschema@.user_container"
 		"   SET gateway_token = $2, updated_at = pg_catalog.now()"
 		" WHERE user_id = $1",
+		2, {TEXTOID, TEXTOID}
+	},
+	/* 0.4.0: the node a swarm user's service is pinned to */
+	[STMT_RECORD_NODE] = {
+		"UPDATE @extschema@.user_container SET node = $2"
+		" WHERE user_id = $1 AND node IS DISTINCT FROM $2",
 		2, {TEXTOID, TEXTOID}
 	},
 };
@@ -788,6 +795,19 @@ store_record_stopped(const char *user_id, const char *container_id)
 	char		nulls[2] = {' ', container_id ? ' ' : 'n'};
 
 	run(STMT_RECORD_STOPPED, values, nulls, 0);
+}
+
+/*
+ * Record the swarm node the user's service was placed on, where their
+ * volume now is.  Tables older than 0.4.0 have no place for it.
+ */
+void
+store_record_node(const char *user_id, const char *node)
+{
+	Datum		values[2] = {CStringGetTextDatum(user_id), CStringGetTextDatum(node)};
+
+	if (store_is_v4())
+		run(STMT_RECORD_NODE, values, NULL, 0);
 }
 
 /*

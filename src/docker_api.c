@@ -615,8 +615,8 @@ append_log_lines(List *lines, const char *data, size_t len, const char *secret)
  * unless the container has a TTY, when the output comes raw.  The answer
  * is bounded by pg_container.max_response_size.
  */
-List *
-docker_container_logs(const char *id, const char *name, int tail, int64 since, const char *secret)
+static List *
+read_logs(char *path, char *what, int tail, int64 since, const char *secret)
 {
 	DockerRequest *req;
 	const unsigned char *p;
@@ -624,9 +624,8 @@ docker_container_logs(const char *id, const char *name, int tail, int64 since, c
 	List	   *lines = NIL;
 
 	req = docker_request_new("GET",
-							 psprintf("/containers/%s/logs?stdout=1&stderr=1&tail=%d&since=" INT64_FORMAT,
-									  url_segment(id), tail, since),
-							 psprintf("read the logs of container \"%s\"", name));
+							 psprintf("%s?stdout=1&stderr=1&tail=%d&since=" INT64_FORMAT, path, tail, since),
+							 what);
 	docker_run_request(req);
 	if (req->status != 200)
 		docker_raise_failure(req);
@@ -647,6 +646,24 @@ docker_container_logs(const char *id, const char *name, int tail, int64 since, c
 		return lines;
 	}
 	return append_log_lines(lines, req->response, req->response_len, secret);
+}
+
+List *
+docker_container_logs(const char *id, const char *name, int tail, int64 since, const char *secret)
+{
+	return read_logs(psprintf("/containers/%s/logs", url_segment(id)),
+					 psprintf("read the logs of container \"%s\"", name), tail, since, secret);
+}
+
+/*
+ * The same for a swarm service: its tasks' output, gathered by the
+ * manager from whichever nodes ran them, in the same framing.
+ */
+List *
+docker_service_logs(const char *id, const char *name, int tail, int64 since, const char *secret)
+{
+	return read_logs(psprintf("/services/%s/logs", url_segment(id)),
+					 psprintf("read the logs of service \"%s\"", name), tail, since, secret);
 }
 
 /*
@@ -1098,4 +1115,32 @@ docker_remove_volume(const char *volume)
 	docker_run_request(req);
 	if (req->status != 204 && req->status != 404)
 		docker_raise_failure(req);
+}
+
+/*
+ * The helpers above, for swarm_api.c: a swarm manager is the same engine,
+ * and its answers are read and reported by the same rules.
+ */
+char *
+docker_url_segment(const char *s)
+{
+	return url_segment(s);
+}
+
+void
+docker_walk_response(DockerRequest *req, JsonWalker *w)
+{
+	walk_response(req, w);
+}
+
+void
+docker_raise_bad_shape(DockerRequest *req, const char *expected)
+{
+	raise_bad_shape(req, expected);
+}
+
+char *
+docker_redact(const char *text, const char *secret)
+{
+	return redact(text, secret);
 }

@@ -38,6 +38,8 @@ typedef struct DockerContainer
 	int			exit_code;		/* State.ExitCode of the last run */
 	int			restart_count;	/* times Docker restarted it */
 	char	   *env_token;		/* its AGENT_TOKEN (inspect only), or NULL */
+	char	   *node;			/* swarm: the node its task runs on, or NULL */
+	char	   *error;			/* swarm: why its task is not running, or NULL */
 } DockerContainer;
 
 /* Whose a named volume is, by its labels. */
@@ -92,6 +94,16 @@ extern void docker_remove_volume(const char *volume);
 extern bool docker_valid_id(const char *id);
 extern List *docker_container_logs(const char *id, const char *name, int tail, int64 since,
 								   const char *secret);
+extern List *docker_service_logs(const char *id, const char *name, int tail, int64 since,
+								 const char *secret);
 extern char *docker_printable(const char *s);
+
+/* For swarm_api.c, which talks to the same engine (docker_http.h, json_walk.h). */
+struct DockerRequest;
+struct JsonWalker;
+extern char *docker_url_segment(const char *s);
+extern void docker_walk_response(struct DockerRequest *req, struct JsonWalker *w);
+extern void docker_raise_bad_shape(struct DockerRequest *req, const char *expected);
+extern char *docker_redact(const char *text, const char *secret);
 
 #endif							/* PGC_DOCKER_API_H */

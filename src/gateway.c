@@ -19,6 +19,7 @@
 #include "lib/stringinfo.h"
 
 #include "docker_api.h"
+#include "engine.h"
 #include "docker_http.h"
 #include "gateway.h"
 #include "settings.h"
@@ -63,7 +64,7 @@ describe_unready(const char *container_id, const char *container_name, const cha
 	ListCell   *lc;
 
 	initStringInfo(&buf);
-	if (!docker_inspect_container(container_id, &c))
+	if (!pgc_engine()->find(container_id, &c))
 		return pstrdup("The container no longer exists.");
 	/* Docker resets the exit code when it restarts a container. */
 	if (c.running && c.restart_count > 0)
@@ -74,7 +75,7 @@ describe_unready(const char *container_id, const char *container_name, const cha
 						 c.state ? docker_printable(c.state) : "not running", c.exit_code);
 	else
 		appendStringInfoString(&buf, "The container is running.");
-	foreach(lc, docker_container_logs(container_id, container_name, UNREADY_LOG_LINES, 0, token))
+	foreach(lc, pgc_engine()->logs(container_id, container_name, UNREADY_LOG_LINES, 0, token))
 		appendStringInfo(&buf, "\n%s", (char *) lfirst(lc));
 	return buf.data;
 }

@@ -26,6 +26,7 @@
 #include "container_spec.h"
 #include "container_store.h"
 #include "docker_api.h"
+#include "engine.h"
 #include "event_journal.h"
 #include "gateway.h"
 #include "lifecycle.h"
@@ -113,7 +114,7 @@ static EnsureRound
 drop_container(EnsureState *st, bool remove)
 {
 	if (remove)
-		docker_remove_container(st->c.id, st->row.container_name);
+		pgc_engine()->remove(st->c.id, st->row.container_name);
 	st->have_container = false;
 	st->created_here = false;
 	return ROUND_AGAIN;
@@ -148,7 +149,7 @@ create_container(EnsureState *st)
 		st->port = 0;
 		return ROUND_AGAIN;
 	}
-	id = docker_create_container(&spec, &name_taken, st->token);
+	id = pgc_engine()->create(&spec, &name_taken, st->token);
 	if (name_taken)
 	{
 		/* Created by a call whose transaction rolled back: adopt it. */
@@ -226,7 +227,7 @@ move_off_taken_port(EnsureState *st)
 					st->port, st->row.user_id)));
 	if (!st->asked_docker_for_ports)
 	{
-		published = docker_published_host_ports();
+		published = pgc_engine()->published_ports();
 		st->asked_docker_for_ports = true;
 	}
 	refuse_ports(st, st->port, published);
@@ -242,12 +243,12 @@ start_container(EnsureState *st)
 
 	if (st->c.paused)
 	{
-		docker_unpause_container(st->c.id, st->row.container_name);
+		pgc_engine()->unpause(st->c.id, st->row.container_name);
 		st->unpaused = true;
 	}
 	if (st->c.running)
 		return ROUND_RUNNING;
-	started = docker_start_container(st->c.id, st->row.container_name);
+	started = pgc_engine()->start(st->c.id, st->row.container_name, &st->c.node);
 	if (started == DOCKER_START_NOT_FOUND)
 		return drop_container(st, false);
 	if (started == DOCKER_START_PORT_TAKEN)
@@ -302,6 +303,9 @@ record_running(const EnsureState *st)
 		row->container_id == NULL || strcmp(row->container_id, st->c.id) != 0 ||
 		(spec_hash != NULL && (row->spec_hash == NULL || strcmp(row->spec_hash, spec_hash) != 0)))
 		store_record_running(row->user_id, st->c.id, st->port, spec_hash);
+	/* An engine that places units (swarm) said where: the volume is there. */
+	if (st->started_here && st->c.node != NULL)
+		store_record_node(row->user_id, st->c.node);
 }
 
 /*
@@ -373,8 +377,8 @@ lifecycle_stop(const char *user_id)
 	{
 		/* Podman refuses to stop a paused container; Docker does not mind. */
 		if (c.paused)
-			docker_unpause_container(c.id, row.container_name);
-		if (docker_stop_container(c.id, row.container_name))
+			pgc_engine()->unpause(c.id, row.container_name);
+		if (pgc_engine()->stop(c.id, row.container_name))
 			container_id = c.id;
 	}
 
@@ -401,8 +405,8 @@ set_previous_aside(const UserContainerRow *row, const DockerContainer *c)
 	DockerContainer stale;
 
 	if (ownership_inspect_name(row->user_id, previous_name(row->container_name), &stale))
-		docker_remove_container(stale.id, previous_name(row->container_name));
-	docker_rename_container(c->id, previous_name(row->container_name));
+		pgc_engine()->remove(stale.id, previous_name(row->container_name));
+	pgc_engine()->rename(c->id, previous_name(row->container_name));
 	return pstrdup(c->id);
 }
 
@@ -415,12 +419,13 @@ restore_previous(const UserContainerRow *row, const char *previous_id)
 {
 	DockerContainer c;
 	char	   *token = pgc_token_decrypt(row->gateway_token, row->user_id);
+	char	   *node;
 
 	if (ownership_inspect_name(row->user_id, row->container_name, &c) &&
 		strcmp(c.id, previous_id) != 0)
-		docker_remove_container(c.id, row->container_name);
-	docker_rename_container(previous_id, row->container_name);
-	if (docker_start_container(previous_id, row->container_name) == DOCKER_STARTED)
+		pgc_engine()->remove(c.id, row->container_name);
+	pgc_engine()->rename(previous_id, row->container_name);
+	if (pgc_engine()->start(previous_id, row->container_name, &node) == DOCKER_STARTED)
 		gateway_wait_until_ready(previous_id, row->container_name, row->gateway_port, token);
 	explicit_bzero(token, strlen(token));
 }
@@ -469,6 +474,23 @@ ensure_replacement(const UserContainerRow *row, const char *previous_id, const c
 }
 
 /*
+ * An engine whose units cannot be set aside under another name (swarm's
+ * services) could only recreate one by removing it first, and a
+ * replacement that never became ready would leave the user with nothing:
+ * the restart goes ahead on the unit as it is, and says so.
+ */
+static void
+warn_not_recreated(const UserContainerRow *row)
+{
+	ereport(WARNING,
+			(errmsg("the %s unit of user \"%s\" is out of date and was restarted as it is",
+					pgc_engine()->name, row->user_id),
+			 errdetail("pg_container.engine = %s cannot recreate a unit for changed settings yet.",
+					   pgc_engine()->name),
+			 errhint("To apply the settings, remove the user with keep_volume => true and ensure them again.")));
+}
+
+/*
  * Stop, then start again; recreate the container first, keeping its
  * volume, token and port, if the settings or the user's profile have
  * changed since it was made (its spec hash differs).  Only here does a
@@ -495,7 +517,10 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 		profile = spec_load_profile(user_id, row.profile);
 		current = spec_current_hash(profile);
 		if ((row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0) &&
-			ownership_inspect(&row, &c, false))
+			!pgc_engine()->can_set_aside)
+			warn_not_recreated(&row);
+		else if ((row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0) &&
+				 ownership_inspect(&row, &c, false))
 		{
 			previous_id = set_previous_aside(&row, &c);
 			record_event(user_id, "recreated",
@@ -509,7 +534,7 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 	{
 		ensure_replacement(&row, previous_id, (profile && profile->image) ? profile->image : pgc_image,
 						   url, token);
-		docker_remove_container(previous_id, previous_name(row.container_name));
+		pgc_engine()->remove(previous_id, previous_name(row.container_name));
 	}
 	record_event(user_id, "restarted", event_detail("recreated", previous_id ? "true" : "false", NULL));
 }
@@ -554,7 +579,7 @@ lifecycle_remove(const char *user_id, bool keep_volume)
 	}
 
 	if (ownership_inspect(&row, &c, false))
-		docker_remove_container(c.id, row.container_name);
+		pgc_engine()->remove(c.id, row.container_name);
 	user_network_remove(&row);
 	if (!keep_volume)
 		docker_remove_volume(volume);
@@ -586,7 +611,7 @@ lifecycle_logs(const char *user_id, int tail, int64 since, MemoryContext result_
 	if (!ownership_inspect(&row, &c, false))
 		return NIL;
 	token = pgc_token_decrypt(row.gateway_token, user_id);
-	lines = docker_container_logs(c.id, row.container_name, tail, since, token);
+	lines = pgc_engine()->logs(c.id, row.container_name, tail, since, token);
 	explicit_bzero(token, strlen(token));
 
 	old_context = MemoryContextSwitchTo(result_context);

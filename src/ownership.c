@@ -13,6 +13,7 @@
  */
 #include "postgres.h"
 
+#include "engine.h"
 #include "ownership.h"
 #include "settings.h"
 
@@ -66,7 +67,7 @@ ownership_find(const char *user_id, const char *recorded_id, const char *name,
 static bool
 inspect_lookup(void *source, const char *ref, DockerContainer *out)
 {
-	return docker_inspect_container(ref, out);
+	return pgc_engine()->find(ref, out);
 }
 
 /*
@@ -97,7 +98,7 @@ ownership_inspect(const UserContainerRow *row, DockerContainer *c, bool strict)
 bool
 ownership_inspect_name(const char *user_id, const char *name, DockerContainer *c)
 {
-	return docker_inspect_container(name, c) && ownership_is_users(c, user_id, NULL);
+	return pgc_engine()->find(name, c) && ownership_is_users(c, user_id, NULL);
 }
 
 /*

@@ -65,6 +65,15 @@ int			pgc_default_pause_after_min = 0;
 int			pgc_paused_memory_budget_mb = 0;
 int			pgc_event_retention_min = 7 * 24 * 60;
 
+/* pg_container.engine: the engine's verbs are in engine.h */
+int			pgc_engine_kind = PGC_ENGINE_DOCKER;
+
+static const struct config_enum_entry engine_options[] = {
+	{"docker", PGC_ENGINE_DOCKER, false},
+	{"swarm", PGC_ENGINE_SWARM, false},
+	{NULL, 0, false}
+};
+
 static const struct config_enum_entry network_mode_options[] = {
 	{"per_user", PGC_NETWORK_PER_USER, false},
 	{"shared", PGC_NETWORK_SHARED, false},
@@ -317,6 +326,17 @@ pgc_define_settings(void)
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY,
 							   check_docker_host, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_container.engine",
+							 "What runs the users' gateways: docker or swarm.",
+							 "docker: a container per user on the engine pg_container.docker_host names. "
+							 "swarm: a replicated service per user on the Docker Swarm manager it names.",
+							 &pgc_engine_kind,
+							 PGC_ENGINE_DOCKER,
+							 engine_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomStringVariable("pg_container.docker_api_version",
 							   "Docker Engine API version to use, such as 1.41.",

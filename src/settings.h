@@ -17,6 +17,13 @@ typedef enum PgcRestartPolicy
 	PGC_RESTART_ON_FAILURE
 } PgcRestartPolicy;
 
+/* What runs the users' gateways (pg_container.engine; engine.h). */
+typedef enum PgcEngineKind
+{
+	PGC_ENGINE_DOCKER,			/* containers on one Docker engine */
+	PGC_ENGINE_SWARM			/* services on a Docker Swarm manager */
+} PgcEngineKind;
+
 /* Which network a user's container joins. */
 typedef enum PgcNetworkMode
 {
@@ -64,6 +71,7 @@ extern char *pgc_command;
 extern bool pgc_drop_capabilities;
 extern bool pgc_init;
 extern int	pgc_network_mode;
+extern int	pgc_engine_kind;
 extern char *pgc_network_pool;
 extern char *pgc_attach_containers;
 

@@ -26,6 +26,7 @@
 #include "container_index.h"
 #include "container_store.h"
 #include "docker_api.h"
+#include "engine.h"
 #include "event_journal.h"
 #include "pause.h"
 #include "settings.h"
@@ -180,7 +181,7 @@ pause_candidates(ReapCandidate *cands, List *candidates)
 List *
 sweep_reap_idle(MemoryContext result_context)
 {
-	List	   *listed = docker_list_managed_containers();
+	List	   *listed = pgc_engine()->list_managed();
 	List	   *candidates = store_lock_idle();
 	List	   *orphans = running_orphans(listed);
 	int			count = list_length(candidates) + list_length(orphans);
@@ -199,8 +200,10 @@ sweep_reap_idle(MemoryContext result_context)
 	stops = palloc0(sizeof(DockerStop) * count);
 	was_paused = palloc0(sizeof(bool) * count);
 	nstops = plan_stops(cands, candidates, orphans, container_index_build(listed), stops, was_paused);
-	pause_candidates(cands, candidates);
-	docker_stop_containers(stops, nstops, pgc_max_parallel_requests);
+	/* A swarm task cannot be paused: there, idle users are only stopped. */
+	if (pgc_engine()->can_pause)
+		pause_candidates(cands, candidates);
+	pgc_engine()->stop_many(stops, nstops, pgc_max_parallel_requests);
 	pause_retry_stops(stops, was_paused, nstops);
 
 	for (i = 0; i < list_length(candidates); i++)
@@ -246,8 +249,9 @@ judge_container(const ContainerRef *ref, bool listed, const DockerContainer *c, 
 						ref->user_id, c->state ? docker_printable(c->state) : "not running")));
 		return "container not running";
 	}
+	/* The engine's own explanation, if it has one (a swarm task's state). */
 	if (c->health != NULL && strcmp(c->health, "unhealthy") == 0)
-		return "container healthcheck failed";
+		return c->error ? c->error : "container healthcheck failed";
 	return NULL;
 }
 
@@ -294,7 +298,7 @@ List *
 sweep_health_check(MemoryContext result_context)
 {
 	TimestampTz listed_at = GetCurrentTimestamp();
-	List	   *listed = docker_list_managed_containers();
+	List	   *listed = pgc_engine()->list_managed();
 	List	   *rows = store_lock_running(listed_at);
 	int			count = list_length(rows);
 	ContainerIndex *index;

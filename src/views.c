@@ -17,6 +17,7 @@
 #include "container_spec.h"
 #include "container_store.h"
 #include "docker_api.h"
+#include "engine.h"
 #include "views.h"
 
 /* Current spec hashes by profile name ("" for none), computed once each. */
@@ -100,7 +101,7 @@ view_outdated(MemoryContext result_context)
 List *
 view_orphans(MemoryContext result_context)
 {
-	List	   *listed = docker_list_managed_containers();
+	List	   *listed = pgc_engine()->list_managed();
 	HTAB	   *by_user = row_index_build(store_all_rows());
 	const char *installation = store_installation_id();
 	List	   *orphans = NIL;

@@ -449,6 +449,11 @@ pgc_env_down() {
 		pgc_stop_pid "$(cat "$PGC_WORK/fault_engine.started")"
 	fi
 	pgc_stop_podman
+	# The swarm's dockerd, if a run started one (test/lib/swarm.sh).
+	if [ -f "$PGC_WORK/swarm/dockerd.started" ]; then
+		declare -F pgc_stop_swarm >/dev/null || source "$PGC_ROOT/test/lib/swarm.sh"
+		pgc_stop_swarm
+	fi
 	pgc_stop_dockerd
 	# Nothing this run started may outlive it.  Children of what was just
 	# stopped (containerd, shims, backends) get a while to go by themselves;

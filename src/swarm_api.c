@@ -1,0 +1,747 @@
+/*-------------------------------------------------------------------------
+ *
+ * swarm_api.c
+ *	  Docker Swarm services, tasks and nodes: the Engine API operations
+ *	  pg_container.engine = 'swarm' uses, with their request bodies and the
+ *	  decoding of their answers.
+ *
+ * A user is one replicated service: 1 replica while running, 0 while
+ * stopped, so a stop keeps the service and the next ensure is a scale, not
+ * a create.  Every update sends the whole spec with the Version.Index it was
+ * read at; a manager that has seen a newer version answers HTTP 500 "update
+ * out of sequence", and the update is re-read and tried again, a bounded
+ * number of times (Sablier gives up at the first).  The spec is changed as
+ * jsonb, so whatever else the service carries (set by an operator, or by a
+ * newer Docker) goes back untouched.
+ *
+ * Ports are published in host mode with EndpointSpec.Mode dnsrr: the
+ * routing mesh needs IPVS, which the kernels we run on lack.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <time.h>
+
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "docker_http.h"
+#include "json_walk.h"
+#include "settings.h"
+#include "swarm_api.h"
+
+/* filters={"label":["pg_container.managed=true"]}, percent-encoded */
+#define MANAGED_FILTER "%22label%22%3A%5B%22" PGC_LABEL_MANAGED "%3Dtrue%22%5D"
+
+/* How often a wait for a service's tasks looks again. */
+#define TASK_POLL_MS 100
+
+/*
+ * Whether an id is a swarm object id.  Anything else is refused before it
+ * is stored or used in a path.
+ */
+bool
+swarm_valid_id(const char *id)
+{
+	if (id == NULL || strlen(id) != SWARM_ID_LENGTH)
+		return false;
+	for (const char *p = id; *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z')))
+			return false;
+	return true;
+}
+
+/* Seconds since the epoch of an RFC 3339 time ("2026-11-29T15:28:16.27Z"). */
+static int64
+epoch_seconds(const char *text)
+{
+	struct tm	tm = {0};
+
+	if (text == NULL ||
+		sscanf(text, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			   &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (int64) timegm(&tm);
+}
+
+/*
+ * Whether the walk stands at base + the given steps: base is 0 for a
+ * service inspected alone, 1 for one element of a list.
+ */
+static bool
+walk_at(const JsonWalker *w, int base, int n, const char *const *steps)
+{
+	if (w->depth != base + n || (base == 1 && w->path[0].field != NULL))
+		return false;
+	for (int i = 0; i < n; i++)
+	{
+		const JsonPathStep *at = &w->path[base + i];
+
+		if (steps[i][0] == '[')
+		{
+			if (at->field != NULL)
+				return false;
+		}
+		else if (at->field == NULL || strcmp(at->field, steps[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+#define AT(...) \
+	walk_at(w, sw->base, lengthof(((const char *const[]) {__VA_ARGS__})), \
+			(const char *const[]) {__VA_ARGS__})
+
+/* What a walk over one service, or a list of them, collects. */
+typedef struct ServiceWalk
+{
+	int			base;			/* 0: one service; 1: a list */
+	bool		root_ok;
+	bool		bad_item;
+	SwarmService *one;			/* the service of an inspect */
+	List	   *items;			/* of SwarmService, for a list */
+	char	   *port_text;		/* "<gateway port>" as a JSON number */
+	bool		port_matches;	/* the current Ports element is the gateway's */
+} ServiceWalk;
+
+static SwarmService *
+current_service(ServiceWalk *sw)
+{
+	if (sw->base == 0)
+		return sw->one;
+	return sw->items ? llast(sw->items) : NULL;
+}
+
+static void
+service_container_start(JsonWalker *w, bool is_object)
+{
+	ServiceWalk *sw = w->state;
+
+	if (w->depth == 0)
+		sw->root_ok = (sw->base == 0) == is_object;
+	else if (w->depth == 1 && sw->base == 1)
+	{
+		if (is_object)
+			sw->items = lappend(sw->items, palloc0(sizeof(SwarmService)));
+		else
+			sw->bad_item = true;
+	}
+}
+
+static void
+service_scalar(JsonWalker *w, char *value, JsonTokenType type)
+{
+	ServiceWalk *sw = w->state;
+	SwarmService *s = current_service(sw);
+	bool		is_string = (type == JSON_TOKEN_STRING);
+	bool		is_number = (type == JSON_TOKEN_NUMBER);
+
+	if (w->depth == sw->base && sw->base == 1)
+		sw->bad_item = true;	/* a scalar where a service belongs */
+	if (s == NULL || w->depth <= sw->base)
+		return;
+
+	if (AT("ID") && is_string)
+		s->id = value;
+	else if (AT("Version", "Index") && is_number)
+		s->version = strtou64(value, NULL, 10);
+	else if (AT("CreatedAt") && is_string)
+		s->created = epoch_seconds(value);
+	else if (AT("Spec", "Name") && is_string)
+		s->name = value;
+	else if (AT("Spec", "Mode", "Replicated", "Replicas") && is_number)
+		s->replicas = atoi(value);
+	else if (AT("Spec", "Labels", PGC_LABEL_USER_ID) && is_string)
+		s->user_label = value;
+	else if (AT("Spec", "Labels", PGC_LABEL_SPEC_HASH) && is_string)
+		s->spec_label = value;
+	else if (AT("Spec", "Labels", PGC_LABEL_INSTALLATION) && is_string)
+		s->installation_label = value;
+	else if (AT("Spec", "TaskTemplate", "ContainerSpec", "Env", "[*]") && is_string &&
+			 strncmp(value, "AGENT_TOKEN=", 12) == 0)
+		s->env_token = value + 12;
+	else if (AT("Spec", "TaskTemplate", "Placement", "Constraints", "[*]") && is_string &&
+			 strncmp(value, "node.id==", 9) == 0)
+		s->pinned_node = value + 9;
+	else if (AT("Spec", "EndpointSpec", "Ports", "[*]", "TargetPort"))
+		sw->port_matches = strcmp(value, sw->port_text) == 0;
+	else if (AT("Spec", "EndpointSpec", "Ports", "[*]", "PublishedPort") && is_number &&
+			 (sw->port_matches || s->published_port == 0))
+		s->published_port = atoi(value);
+	else if (AT("ServiceStatus", "RunningTasks") && is_number)
+	{
+		s->running_tasks = atoi(value);
+		s->has_status = true;
+	}
+	else if (AT("ServiceStatus", "DesiredTasks") && is_number)
+		s->desired_tasks = atoi(value);
+}
+
+/* Walk one service (base 0) or a list of them (base 1), and check the shape. */
+static void
+walk_services(DockerRequest *req, ServiceWalk *sw)
+{
+	JsonWalker	w = {0};
+	ListCell   *lc;
+
+	sw->port_text = psprintf("%d", pgc_gateway_port);
+	w.on_scalar = service_scalar;
+	w.on_container_start = service_container_start;
+	w.state = sw;
+	docker_walk_response(req, &w);
+	if (!sw->root_ok || sw->bad_item)
+		docker_raise_bad_shape(req, sw->base ? "a JSON array of service objects" : "a service object");
+	if (sw->base == 0 && !swarm_valid_id(sw->one->id))
+		docker_raise_bad_shape(req, "a service with an \"ID\" of 25 letters and digits");
+	foreach(lc, sw->items)
+		if (!swarm_valid_id(((SwarmService *) lfirst(lc))->id))
+			docker_raise_bad_shape(req, "services with an \"ID\" of 25 letters and digits");
+}
+
+/*
+ * Inspect a service by id or exact name; false if there is none.  Swarm,
+ * like Docker, also resolves an id prefix: only an exact match counts.
+ */
+static DockerRequest *
+inspect_request(const char *ref, SwarmService *out)
+{
+	DockerRequest *req;
+	ServiceWalk sw = {0};
+
+	memset(out, 0, sizeof(SwarmService));
+	req = docker_request_new("GET", psprintf("/services/%s", docker_url_segment(ref)),
+							 psprintf("inspect service \"%s\"", ref));
+	docker_run_request(req);
+	if (req->status == 404)
+		return NULL;
+	if (req->status != 200)
+		docker_raise_failure(req);
+	sw.one = out;
+	walk_services(req, &sw);
+	if (strcmp(out->id, ref) != 0 && (out->name == NULL || strcmp(out->name, ref) != 0))
+		return NULL;
+	return req;
+}
+
+bool
+swarm_inspect_service(const char *ref, SwarmService *out)
+{
+	return inspect_request(ref, out) != NULL;
+}
+
+/*
+ * Every service carrying our label, with its running and desired task
+ * counts, in one request, whatever the number of users.
+ */
+List *
+swarm_list_services(void)
+{
+	DockerRequest *req;
+	ServiceWalk sw = {0};
+
+	req = docker_request_new("GET", "/services?status=true&filters=%7B" MANAGED_FILTER "%7D",
+							 "list services");
+	docker_run_request(req);
+	if (req->status != 200)
+		docker_raise_failure(req);
+	sw.base = 1;
+	walk_services(req, &sw);
+	return sw.items;
+}
+
+/* What a walk over a task list collects. */
+typedef struct TaskWalk
+{
+	bool		root_is_array;
+	bool		bad_item;
+	List	   *items;
+} TaskWalk;
+
+static void
+task_container_start(JsonWalker *w, bool is_object)
+{
+	TaskWalk   *tw = w->state;
+
+	if (w->depth == 0)
+		tw->root_is_array = !is_object;
+	else if (w->depth == 1)
+	{
+		if (is_object)
+			tw->items = lappend(tw->items, palloc0(sizeof(SwarmTask)));
+		else
+			tw->bad_item = true;
+	}
+}
+
+static void
+task_scalar(JsonWalker *w, char *value, JsonTokenType type)
+{
+	TaskWalk   *tw = w->state;
+	SwarmTask  *t;
+
+	if (w->depth == 1)
+		tw->bad_item = true;
+	if (w->depth < 2 || tw->items == NIL)
+		return;
+	t = llast(tw->items);
+	if (type == JSON_TOKEN_NUMBER && json_walk_at(w, 4, "[*]", "Status", "ContainerStatus", "ExitCode"))
+		t->exit_code = atoi(value);
+	if (type != JSON_TOKEN_STRING)
+		return;
+	if (json_walk_at(w, 2, "[*]", "ID"))
+		t->id = value;
+	else if (json_walk_at(w, 2, "[*]", "ServiceID"))
+		t->service_id = value;
+	else if (json_walk_at(w, 2, "[*]", "NodeID"))
+		t->node_id = value;
+	else if (json_walk_at(w, 2, "[*]", "DesiredState"))
+		t->desired_state = value;
+	else if (json_walk_at(w, 3, "[*]", "Status", "State"))
+		t->state = value;
+	else if (json_walk_at(w, 3, "[*]", "Status", "Err"))
+		t->error = value;
+	else if (json_walk_at(w, 3, "[*]", "Status", "Message"))
+		t->message = value;
+	else if (json_walk_at(w, 4, "[*]", "Status", "ContainerStatus", "ContainerID"))
+		t->container_id = value;
+}
+
+/*
+ * The tasks meant to be running: of one service (by id), or of all of ours
+ * (service_id NULL; the tasks' label filter matches their service's
+ * labels).  Always filtered by desired state: every scale to 0 leaves a
+ * shut-down task in the history, which would otherwise grow every answer.
+ */
+List *
+swarm_list_tasks(const char *service_id)
+{
+	DockerRequest *req;
+	JsonWalker	w = {0};
+	TaskWalk	tw = {0};
+	char	   *filter;
+	ListCell   *lc;
+
+	if (service_id != NULL)
+		filter = psprintf("%%22service%%22%%3A%%5B%%22%s%%22%%5D", docker_url_segment(service_id));
+	else
+		filter = MANAGED_FILTER;
+	req = docker_request_new("GET",
+							 psprintf("/tasks?filters=%%7B%%22desired-state%%22%%3A%%5B%%22running%%22%%5D%%2C%s%%7D",
+									  filter),
+							 service_id ? psprintf("list the tasks of service \"%s\"", service_id) :
+							 pstrdup("list tasks"));
+	docker_run_request(req);
+	if (req->status != 200)
+		docker_raise_failure(req);
+	w.on_scalar = task_scalar;
+	w.on_container_start = task_container_start;
+	w.state = &tw;
+	docker_walk_response(req, &w);
+	if (!tw.root_is_array || tw.bad_item)
+		docker_raise_bad_shape(req, "a JSON array of task objects");
+	foreach(lc, tw.items)
+		if (!swarm_valid_id(((SwarmTask *) lfirst(lc))->id))
+			docker_raise_bad_shape(req, "tasks with an \"ID\" of 25 letters and digits");
+	return tw.items;
+}
+
+static void
+append_json_string(StringInfo buf, const char *s)
+{
+	escape_json(buf, s ? s : "");
+}
+
+/* "Labels":{...}: managed, the user, the installation, and the spec hash. */
+static void
+append_labels(StringInfo buf, const ContainerSpec *spec)
+{
+	appendStringInfo(buf, "\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
+	append_json_string(buf, spec->user_id);
+	if (spec->installation != NULL)
+	{
+		appendStringInfo(buf, ",\"%s\":", PGC_LABEL_INSTALLATION);
+		append_json_string(buf, spec->installation);
+	}
+	if (spec->spec_hash != NULL)
+	{
+		appendStringInfo(buf, ",\"%s\":", PGC_LABEL_SPEC_HASH);
+		append_json_string(buf, spec->spec_hash);
+	}
+	appendStringInfoChar(buf, '}');
+}
+
+static void
+append_string_array(StringInfo buf, const char *key, List *items)
+{
+	ListCell   *lc;
+
+	appendStringInfo(buf, ",\"%s\":[", key);
+	foreach(lc, items)
+	{
+		if (lc != list_head(items))
+			appendStringInfoChar(buf, ',');
+		append_json_string(buf, (const char *) lfirst(lc));
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+/* Swarm's restart conditions for Docker's restart policies. */
+static const char *
+restart_condition(const char *policy)
+{
+	if (strcmp(policy, "no") == 0)
+		return "none";
+	if (strcmp(policy, "on-failure") == 0)
+		return "on-failure";
+	return "any";
+}
+
+/*
+ * TaskTemplate.ContainerSpec: the container as docker_api.c makes it, as
+ * far as services can say it.  The containers carry no labels of ours:
+ * the service is what pg_container manages, and a labelled task container
+ * would look like an orphan to a plain engine's sweeps.
+ */
+static void
+append_container_spec(StringInfo buf, const ContainerSpec *spec)
+{
+	appendStringInfoString(buf, "\"ContainerSpec\":{\"Image\":");
+	append_json_string(buf, spec->image);
+	appendStringInfoString(buf, ",\"Hostname\":");
+	append_json_string(buf, psprintf("%.63s", spec->name));
+	append_string_array(buf, "Env", spec->env);
+	if (spec->command != NIL)
+		append_string_array(buf, "Args", spec->command);
+	appendStringInfoString(buf, ",\"Mounts\":[{\"Type\":\"volume\",\"Source\":");
+	append_json_string(buf, spec->volume);
+	appendStringInfoString(buf, ",\"Target\":");
+	append_json_string(buf, spec->state_path);
+	appendStringInfoString(buf, "}]");
+	if (spec->drop_capabilities)
+		appendStringInfoString(buf, ",\"CapabilityDrop\":[\"ALL\"]");
+	if (spec->init)
+		appendStringInfoString(buf, ",\"Init\":true");
+	appendStringInfo(buf, ",\"StopGracePeriod\":" INT64_FORMAT,
+					 (int64) pgc_stop_timeout_s * INT64CONST(1000000000));
+	appendStringInfoChar(buf, '}');
+}
+
+static char *
+build_service_body(const ContainerSpec *spec, int replicas)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"Name\":");
+	append_json_string(&buf, spec->name);
+	appendStringInfoChar(&buf, ',');
+	append_labels(&buf, spec);
+	appendStringInfoString(&buf, ",\"TaskTemplate\":{");
+	append_container_spec(&buf, spec);
+	appendStringInfoString(&buf, ",\"Resources\":{\"Limits\":{");
+	appendStringInfo(&buf, "\"MemoryBytes\":" INT64_FORMAT ",\"NanoCPUs\":" INT64_FORMAT
+					 ",\"Pids\":" INT64_FORMAT "}}",
+					 Max(spec->memory_bytes, 0), Max(spec->nano_cpus, 0), Max(spec->pids_limit, 0));
+	appendStringInfoString(&buf, ",\"RestartPolicy\":{\"Condition\":");
+	append_json_string(&buf, restart_condition(spec->restart_policy));
+	appendStringInfoString(&buf, "},\"Placement\":{},\"Networks\":[{\"Target\":");
+	append_json_string(&buf, spec->network);
+	appendStringInfoString(&buf, "}]}");
+	appendStringInfo(&buf, ",\"Mode\":{\"Replicated\":{\"Replicas\":%d}}", replicas);
+	appendStringInfo(&buf, ",\"EndpointSpec\":{\"Mode\":\"dnsrr\",\"Ports\":[{\"Protocol\":\"tcp\","
+					 "\"TargetPort\":%d,\"PublishedPort\":%d,\"PublishMode\":\"host\"}]}}",
+					 spec->gateway_port, spec->host_port);
+	return buf.data;
+}
+
+/*
+ * Create the user's service with the given replicas; returns its id.  If
+ * the name is taken, *name_taken is set and NULL is returned: the caller
+ * adopts the service that holds it.  The body carries the token: errors
+ * are redacted of secret, and the body is wiped.
+ */
+char *
+swarm_create_service(const ContainerSpec *spec, int replicas, bool *name_taken,
+					 const char *secret)
+{
+	DockerRequest *req;
+	char	   *body = build_service_body(spec, replicas);
+	SwarmService created = {0};
+	ServiceWalk sw = {0};
+
+	*name_taken = false;
+	req = docker_request_new("POST", "/services/create",
+							 psprintf("create service \"%s\"", spec->name));
+	req->body = body;
+	docker_run_request(req);
+	explicit_bzero(body, strlen(body));
+	if (req->status == 409)
+	{
+		*name_taken = true;
+		return NULL;
+	}
+	if (req->status != 201)
+	{
+		req->response = docker_redact(req->response, secret);
+		docker_raise_failure(req);
+	}
+	/* {"ID": ..., "Warnings": [...]}: the service walk reads the ID. */
+	sw.one = &created;
+	walk_services(req, &sw);
+	return created.id;
+}
+
+/* spec with the value at path (text[] as C strings) replaced. */
+static Datum
+jsonb_replace(Datum spec, int npath, const char *const *path, const char *value)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * npath);
+	ArrayType  *array;
+
+	for (int i = 0; i < npath; i++)
+		elems[i] = CStringGetTextDatum(path[i]);
+	array = construct_array(elems, npath, TEXTOID, -1, false, TYPALIGN_INT);
+	return DirectFunctionCall4(jsonb_set, spec, PointerGetDatum(array),
+							   DirectFunctionCall1(jsonb_in, CStringGetDatum(value)),
+							   BoolGetDatum(true));
+}
+
+/*
+ * The body of an update: the service's Spec as read, with Replicas set
+ * (replicas >= 0) and the placement pinned to a node (pin_node not NULL).
+ */
+static char *
+build_update_body(DockerRequest *inspected, int replicas, const char *pin_node)
+{
+	Datum		whole = DirectFunctionCall1(jsonb_in, CStringGetDatum(inspected->response));
+	Datum		spec = DirectFunctionCall2(jsonb_object_field, whole, CStringGetTextDatum("Spec"));
+
+	if (replicas >= 0)
+		spec = jsonb_replace(spec, 1, (const char *const[]) {"Mode"},
+							 psprintf("{\"Replicated\":{\"Replicas\":%d}}", replicas));
+	if (pin_node != NULL)
+	{
+		StringInfoData placement;
+
+		initStringInfo(&placement);
+		appendStringInfoString(&placement, "{\"Constraints\":[");
+		append_json_string(&placement, psprintf("node.id==%s", pin_node));
+		appendStringInfoString(&placement, "]}");
+		spec = jsonb_replace(spec, 2, (const char *const[]) {"TaskTemplate", "Placement"},
+							 placement.data);
+	}
+	return DatumGetCString(DirectFunctionCall1(jsonb_out, spec));
+}
+
+/* Swarm's answer to an update carrying a version that is not the latest. */
+static bool
+out_of_sequence(DockerRequest *req)
+{
+	return req->status == 500 && strstr(docker_error_message(req), "update out of sequence") != NULL;
+}
+
+/*
+ * Update a service: set its replicas (-1: leave them) and pin it to a node
+ * (NULL: leave its placement).  Returns false if there is no such service.
+ * A version that went stale between our read and our write is read again
+ * and retried, up to SWARM_UPDATE_ATTEMPTS times.
+ */
+bool
+swarm_update_service(const char *id, const char *name, int replicas, const char *pin_node)
+{
+	for (int attempt = 1; attempt <= SWARM_UPDATE_ATTEMPTS; attempt++)
+	{
+		SwarmService s;
+		DockerRequest *inspected = inspect_request(id, &s);
+		DockerRequest *req;
+		char	   *body;
+
+		if (inspected == NULL)
+			return false;
+		if (s.name == NULL)
+			docker_raise_bad_shape(inspected, "a service with a \"Spec\"");
+		body = build_update_body(inspected, replicas, pin_node);
+		explicit_bzero(inspected->response, inspected->response_len);
+		req = docker_request_new("POST",
+								 psprintf("/services/%s/update?version=" UINT64_FORMAT,
+										  docker_url_segment(s.id), s.version),
+								 psprintf("update service \"%s\"", name));
+		req->body = body;
+		docker_run_request(req);
+		explicit_bzero(body, strlen(body));
+		if (req->status == 200)
+			return true;
+		if (req->status == 404)
+			return false;
+		if (!out_of_sequence(req))
+			docker_raise_failure(req);
+		ereport(LOG,
+				(errmsg("service \"%s\" changed while it was being updated (version " UINT64_FORMAT "); reading it again",
+						name, s.version)));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("could not update service \"%s\": it changed under every one of %d attempts",
+					name, SWARM_UPDATE_ATTEMPTS),
+			 errdetail("The swarm manager answered \"update out of sequence\" each time."),
+			 errhint("Something else keeps updating the service; try again once it stops.")));
+	pg_unreachable();
+}
+
+/* Remove a service; false if it was gone already.  Volumes stay. */
+bool
+swarm_remove_service(const char *id, const char *name)
+{
+	DockerRequest *req;
+
+	req = docker_request_new("DELETE", psprintf("/services/%s", docker_url_segment(id)),
+							 psprintf("remove service \"%s\"", name));
+	docker_run_request(req);
+	if (req->status == 200 || req->status == 204)
+		return true;
+	if (req->status == 404)
+		return false;
+	docker_raise_failure(req);
+}
+
+/*
+ * Wait until no task of the service (by id) runs any more, or timeout_ms
+ * passes; true if none does.  A scale to 0 returns before the containers
+ * have stopped, and a stop must not return while the gateway still holds
+ * its port and its volume.
+ */
+bool
+swarm_wait_tasks_down(const char *id, const char *name, int timeout_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+
+	for (;;)
+	{
+		DockerRequest *req;
+		JsonWalker	w = {0};
+		TaskWalk	tw = {0};
+		ListCell   *lc;
+		bool		any_up = false;
+
+		req = docker_request_new("GET",
+								 psprintf("/tasks?filters=%%7B%%22service%%22%%3A%%5B%%22%s%%22%%5D%%7D",
+										  docker_url_segment(id)),
+								 psprintf("list the tasks of service \"%s\"", name));
+		docker_run_request(req);
+		if (req->status != 200)
+			docker_raise_failure(req);
+		w.on_scalar = task_scalar;
+		w.on_container_start = task_container_start;
+		w.state = &tw;
+		docker_walk_response(req, &w);
+		foreach(lc, tw.items)
+		{
+			SwarmTask  *t = lfirst(lc);
+
+			/* Swarm's states up to "running" are a task on its way up or up. */
+			if (t->state != NULL &&
+				strcmp(t->state, "complete") != 0 && strcmp(t->state, "shutdown") != 0 &&
+				strcmp(t->state, "failed") != 0 && strcmp(t->state, "rejected") != 0 &&
+				strcmp(t->state, "orphaned") != 0 && strcmp(t->state, "remove") != 0)
+				any_up = true;
+		}
+		if (!any_up)
+			return true;
+		if (GetCurrentTimestamp() >= deadline)
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 TASK_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/*
+ * Wait until the manager holds no container of the service (by id), or
+ * timeout_ms passes; true if none is left.  Swarm removes a deleted
+ * service's containers in the background, and until it has, their volume
+ * is in use.  Only the manager's own containers are seen: on other nodes,
+ * volumes are not removed through this engine at all.
+ */
+bool
+swarm_wait_containers_gone(const char *id, const char *name, int timeout_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+
+	for (;;)
+	{
+		DockerRequest *req;
+
+		/* filters={"label":["com.docker.swarm.service.id=<id>"]} */
+		req = docker_request_new("GET",
+								 psprintf("/containers/json?all=1&filters=%%7B%%22label%%22%%3A%%5B%%22"
+										  "com.docker.swarm.service.id%%3D%s%%22%%5D%%7D",
+										  docker_url_segment(id)),
+								 psprintf("list the containers of service \"%s\"", name));
+		docker_run_request(req);
+		if (req->status != 200)
+			docker_raise_failure(req);
+		if (strspn(req->response, " \t\r\n[]") == req->response_len)
+			return true;
+		if (GetCurrentTimestamp() >= deadline)
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 TASK_POLL_MS, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static void
+node_scalar(JsonWalker *w, char *value, JsonTokenType type)
+{
+	SwarmNode  *n = w->state;
+
+	if (type != JSON_TOKEN_STRING)
+		return;
+	if (json_walk_at(w, 1, "ID"))
+		n->id = value;
+	else if (json_walk_at(w, 2, "Description", "Hostname"))
+		n->hostname = value;
+	else if (json_walk_at(w, 2, "Status", "State"))
+		n->state = value;
+	else if (json_walk_at(w, 2, "Status", "Addr"))
+		n->address = value;
+	else if (json_walk_at(w, 2, "Spec", "Availability"))
+		n->availability = value;
+}
+
+/* A node by id; false if the swarm does not know it. */
+bool
+swarm_inspect_node(const char *id, SwarmNode *out)
+{
+	DockerRequest *req;
+	JsonWalker	w = {0};
+
+	memset(out, 0, sizeof(SwarmNode));
+	req = docker_request_new("GET", psprintf("/nodes/%s", docker_url_segment(id)),
+							 psprintf("inspect node \"%s\"", id));
+	docker_run_request(req);
+	if (req->status == 404)
+		return false;
+	if (req->status != 200)
+		docker_raise_failure(req);
+	w.on_scalar = node_scalar;
+	w.state = out;
+	docker_walk_response(req, &w);
+	if (!swarm_valid_id(out->id) || out->state == NULL)
+		docker_raise_bad_shape(req, "a node with an \"ID\" and a \"Status\"");
+	return true;
+}
