@@ -77,6 +77,11 @@ typedef enum StoreStatement
 	/* 0.3.0 */
 	STMT_GET_INSTALLATION,
 	STMT_GET_PROFILE_V3,
+	/* the event mirror (state_mirror.c) */
+	STMT_HOT_TOUCH,
+	STMT_LOCK_RUNNING_ONE,
+	STMT_IS_RUNNING,
+	STMT_RUNNING_CHANGED_SINCE,
 	STMT_COUNT
 } StoreStatement;
 
@@ -318,6 +323,36 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" ORDER BY created_at, id"
 		" LIMIT 1",
 		0, {}
+	},
+	/*
+	 * The hot path of an ensure while the mirror is in sync: lock and touch
+	 * the row only if it says the container is up and not unhealthy.  No
+	 * row: the caller takes the inspecting path.
+	 */
+	[STMT_HOT_TOUCH] = {
+		"UPDATE @extschema@.user_container"
+		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+		" WHERE user_id = $1 AND status = 'running' AND healthy IS DISTINCT FROM false"
+		"   AND container_id IS NOT NULL AND gateway_port IS NOT NULL"
+		" RETURNING container_name, gateway_port, gateway_token",
+		1, {TEXTOID}
+	},
+	/* A row an ensure holds is skipped: the mirror retries it shortly. */
+	[STMT_LOCK_RUNNING_ONE] = {
+		"SELECT user_id, container_id, container_name, healthy"
+		"  FROM @extschema@.user_container"
+		" WHERE user_id = $1 AND status = 'running'"
+		"   FOR UPDATE SKIP LOCKED",
+		1, {TEXTOID}
+	},
+	[STMT_IS_RUNNING] = {
+		"SELECT 1 FROM @extschema@.user_container WHERE user_id = $1 AND status = 'running'",
+		1, {TEXTOID}
+	},
+	[STMT_RUNNING_CHANGED_SINCE] = {
+		"SELECT user_id FROM @extschema@.user_container"
+		" WHERE status = 'running' AND updated_at >= $1",
+		1, {TIMESTAMPTZOID}
 	},
 	[STMT_SET_TOKEN] = {
 		"UPDATE @extschema@.user_container"
@@ -1036,4 +1071,59 @@ store_overview_rows(MemoryContext result_context)
 		MemoryContextSwitchTo(old_context);
 	}
 	return rows;
+}
+
+/*
+ * The mirror's hot path: touch the row if it says running and not
+ * unhealthy, returning what the URL and token are made from.  False: the
+ * row is missing or not known to be up, and nothing was written.
+ */
+bool
+store_hot_touch(const char *user_id, char **container_name, int *port,
+				char **encrypted_token)
+{
+	Datum		values[1] = {CStringGetTextDatum(user_id)};
+
+	run(STMT_HOT_TOUCH, values, NULL, 1);
+	if (SPI_processed == 0)
+		return false;
+	*container_name = column_text(1);
+	*port = atoi(column_text(2));
+	*encrypted_token = column_text(3);
+	return true;
+}
+
+/*
+ * Lock the user's row if it says running.  Returns STORE_ROW_LOCKED with
+ * ref filled in, STORE_ROW_BUSY if another transaction holds it, and
+ * STORE_ROW_NOT_RUNNING if there is no running row to correct.
+ */
+StoreRowLock
+store_lock_running_one(const char *user_id, ContainerRef *ref)
+{
+	Datum		values[1] = {CStringGetTextDatum(user_id)};
+	List	   *refs;
+
+	run(STMT_LOCK_RUNNING_ONE, values, NULL, 1);
+	refs = fetch_container_refs();
+	if (refs != NIL)
+	{
+		*ref = *(ContainerRef *) linitial(refs);
+		return STORE_ROW_LOCKED;
+	}
+	run(STMT_IS_RUNNING, values, NULL, 1);
+	return SPI_processed > 0 ? STORE_ROW_BUSY : STORE_ROW_NOT_RUNNING;
+}
+
+/* User ids of running rows written at or after "since". */
+List *
+store_running_changed_since(TimestampTz since)
+{
+	Datum		values[1] = {TimestampTzGetDatum(since)};
+	List	   *user_ids = NIL;
+
+	run(STMT_RUNNING_CHANGED_SINCE, values, NULL, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		user_ids = lappend(user_ids, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	return user_ids;
 }

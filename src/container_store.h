@@ -77,6 +77,14 @@ typedef struct ContainerRef
 	char		previously_healthy;	/* 't', 'f', or 0 if never checked */
 } ContainerRef;
 
+/* What store_lock_running_one found. */
+typedef enum StoreRowLock
+{
+	STORE_ROW_LOCKED,
+	STORE_ROW_BUSY,
+	STORE_ROW_NOT_RUNNING
+} StoreRowLock;
+
 extern void store_open(Oid extension_namespace);
 extern void store_close(void);
 
@@ -109,5 +117,9 @@ extern List *store_all_rows(void);
 extern List *store_overview_rows(MemoryContext result_context);
 extern bool store_status(const char *user_id, char **status, int *port,
 						 TimestampTz *last_active, bool *last_active_null);
+extern bool store_hot_touch(const char *user_id, char **container_name, int *port,
+							char **encrypted_token);
+extern StoreRowLock store_lock_running_one(const char *user_id, ContainerRef *ref);
+extern List *store_running_changed_since(TimestampTz since);
 
 #endif							/* PGC_CONTAINER_STORE_H */

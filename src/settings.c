@@ -61,6 +61,7 @@ double		pgc_health_check_interval_s = 30;
 int			pgc_max_parallel_requests = 16;
 int			pgc_default_idle_timeout_min = 30;
 int			pgc_event_retention_min = 7 * 24 * 60;
+bool		pgc_event_stream = true;
 
 static const struct config_enum_entry network_mode_options[] = {
 	{"per_user", PGC_NETWORK_PER_USER, false},
@@ -655,6 +656,17 @@ pgc_define_settings(void)
 							PGC_SUSET,
 							GUC_UNIT_MIN,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_container.event_stream",
+							 "Keep user_container up to date from the Docker engine's event stream.",
+							 "The worker follows the engine's events; while it is in sync, an ensure of a "
+							 "container the table says is up asks the engine nothing.  Off: every ensure "
+							 "inspects, and the table learns of changes at the next health check.",
+							 &pgc_event_stream,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.event_retention",
 							"How long container_event keeps events; the worker prunes older ones. 0 keeps them all.",

@@ -45,6 +45,7 @@
 #include "container_store.h"
 #include "docker_http.h"
 #include "settings.h"
+#include "state_mirror.h"
 #include "sweeps.h"
 #include "worker.h"
 
@@ -110,8 +111,8 @@ worker_wait_hook(void)
  * catalog directly, not through SPI, so polling for it while it is absent
  * leaves no trace in pg_stat_statements.  Call inside a transaction.
  */
-static Oid
-extension_namespace(void)
+Oid
+worker_extension_namespace(void)
 {
 	Oid			extension_oid = get_extension_oid("pg_container", true);
 	Relation	rel;
@@ -191,7 +192,7 @@ run_pass(WorkerPass pass)
 
 	PG_TRY();
 	{
-		namespace_oid = extension_namespace();
+		namespace_oid = worker_extension_namespace();
 		if (!OidIsValid(namespace_oid))
 			installed = false;
 		else
@@ -202,6 +203,8 @@ run_pass(WorkerPass pass)
 			store_open(namespace_oid);
 			if (pass == PASS_REAP)
 				(void) sweep_reap_idle(pass_context);
+			else if (state_mirror_connected())
+				(void) state_mirror_resync_pass();	/* the events keep health */
 			else
 				(void) sweep_health_check(pass_context);
 			(void) store_prune_events(pgc_event_retention_min);
@@ -268,6 +271,7 @@ pgc_worker_main(Datum main_arg)
 	pass_context = AllocSetContextCreate(TopMemoryContext, "pg_container worker pass",
 										 ALLOCSET_DEFAULT_SIZES);
 	docker_wait_hook = worker_wait_hook;
+	state_mirror_init();
 
 	ereport(LOG,
 			(errmsg("pg_container worker started in database \"%s\"", pgc_database)));
@@ -330,7 +334,11 @@ pgc_worker_main(Datum main_arg)
 			if (pgc_health_check_interval_s > 0)
 				sleep_ms = Min(sleep_ms, ms_until(next_due(last_health, pgc_health_check_interval_s), now));
 		}
-		if (sleep_ms > 0)
+		if (!serving || !pgc_event_stream)
+			state_mirror_stop();
+		if (sleep_ms > 0 && serving && pgc_event_stream)
+			state_mirror_run(sleep_ms); /* follows the engine meanwhile */
+		else if (sleep_ms > 0)
 		{
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 sleep_ms, PG_WAIT_EXTENSION);

@@ -9,5 +9,6 @@
 #define PGC_WORKER_H
 
 extern void pgc_register_worker(void);
+extern Oid	worker_extension_namespace(void);
 
 #endif							/* PGC_WORKER_H */
