@@ -67,7 +67,7 @@
 #define PING_INTERVAL_MS 10000
 
 #define BACKOFF_MIN_MS 200
-#define BACKOFF_MAX_MS 30000
+#define BACKOFF_MAX_MS 5000
 
 /* More dirty users than this: list everything instead. */
 #define MAX_DIRTY 10000
@@ -350,7 +350,7 @@ observation_detail(const char *key, const char *error, const DockerContainer *c,
 	appendStringInfoString(&buf, "\"source\": ");
 	escape_json(&buf, source);
 	/* Only an inspect tells how it ended; a list does not. */
-	if (c != NULL && strcmp(source, "event") == 0 && !c->running)
+	if (c != NULL && strcmp(source, "event") == 0 && strcmp(key, "reason") == 0)
 		appendStringInfo(&buf, ", \"exit_code\": %d, \"oom_killed\": %s",
 						 c->exit_code, c->oom_killed ? "true" : "false");
 	appendStringInfoChar(&buf, '}');
@@ -920,6 +920,23 @@ state_mirror_run(long budget_ms)
 			connect_and_sync();
 		else
 			follow((int) Min(ms_between(now, until), 100));
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(step_context);
+	}
+}
+
+/*
+ * Act on what the stream already holds, before a periodic list: what the
+ * events say is not then counted as the list's correction.
+ */
+void
+state_mirror_drain(void)
+{
+	if (stream != NULL && step_context != NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(step_context);
+
+		follow(0);
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(step_context);
 	}

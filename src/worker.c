@@ -317,6 +317,7 @@ pgc_worker_main(Datum main_arg)
 			if (serving && pgc_health_check_interval_s > 0 &&
 				now >= next_due(last_health, pgc_health_check_interval_s))
 			{
+				state_mirror_drain();
 				serving = run_pass(PASS_HEALTH);
 				last_health = GetCurrentTimestamp();
 			}
