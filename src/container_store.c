@@ -79,8 +79,10 @@ typedef enum StoreStatement
 	STMT_GET_PROFILE_V3,
 	/* the event mirror (state_mirror.c) */
 	STMT_HOT_TOUCH,
-	STMT_LOCK_RUNNING_ONE,
-	STMT_IS_RUNNING,
+	STMT_LOCK_ONE,
+	STMT_EXISTS,
+	STMT_LOCK_STOPPED,
+	STMT_MARK_RUNNING,
 	STMT_RUNNING_CHANGED_SINCE,
 	STMT_COUNT
 } StoreStatement;
@@ -338,16 +340,32 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		1, {TEXTOID}
 	},
 	/* A row an ensure holds is skipped: the mirror retries it shortly. */
-	[STMT_LOCK_RUNNING_ONE] = {
-		"SELECT user_id, container_id, container_name, healthy"
+	[STMT_LOCK_ONE] = {
+		"SELECT user_id, container_id, container_name, healthy, status = 'running'"
 		"  FROM @extschema@.user_container"
-		" WHERE user_id = $1 AND status = 'running'"
+		" WHERE user_id = $1"
 		"   FOR UPDATE SKIP LOCKED",
 		1, {TEXTOID}
 	},
-	[STMT_IS_RUNNING] = {
-		"SELECT 1 FROM @extschema@.user_container WHERE user_id = $1 AND status = 'running'",
+	/* The recorded container runs again: the row says so, port unchanged. */
+	[STMT_MARK_RUNNING] = {
+		"UPDATE @extschema@.user_container"
+		"   SET status = 'running', updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1 AND container_id = $2 AND gateway_port IS NOT NULL",
+		2, {TEXTOID, TEXTOID}
+	},
+	[STMT_EXISTS] = {
+		"SELECT 1 FROM @extschema@.user_container WHERE user_id = $1",
 		1, {TEXTOID}
+	},
+	/* As STMT_LOCK_RUNNING, for stopped rows that record a container. */
+	[STMT_LOCK_STOPPED] = {
+		"SELECT user_id, container_id, container_name, healthy"
+		"  FROM @extschema@.user_container"
+		" WHERE status = 'stopped' AND container_id IS NOT NULL AND updated_at < $1"
+		" ORDER BY user_id"
+		"   FOR UPDATE SKIP LOCKED",
+		1, {TIMESTAMPTZOID}
 	},
 	[STMT_RUNNING_CHANGED_SINCE] = {
 		"SELECT user_id FROM @extschema@.user_container"
@@ -1094,25 +1112,37 @@ store_hot_touch(const char *user_id, char **container_name, int *port,
 }
 
 /*
- * Lock the user's row if it says running.  Returns STORE_ROW_LOCKED with
- * ref filled in, STORE_ROW_BUSY if another transaction holds it, and
- * STORE_ROW_NOT_RUNNING if there is no running row to correct.
+ * Lock the user's row without waiting.  Returns STORE_ROW_LOCKED with ref
+ * and running filled in, STORE_ROW_BUSY if another transaction holds it,
+ * and STORE_ROW_ABSENT if there is no row.
  */
 StoreRowLock
-store_lock_running_one(const char *user_id, ContainerRef *ref)
+store_lock_one(const char *user_id, ContainerRef *ref, bool *running)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 	List	   *refs;
 
-	run(STMT_LOCK_RUNNING_ONE, values, NULL, 1);
+	run(STMT_LOCK_ONE, values, NULL, 1);
+	if (SPI_processed > 0)
+		*running = column_bool(5) == 1;
 	refs = fetch_container_refs();
 	if (refs != NIL)
 	{
 		*ref = *(ContainerRef *) linitial(refs);
 		return STORE_ROW_LOCKED;
 	}
-	run(STMT_IS_RUNNING, values, NULL, 1);
-	return SPI_processed > 0 ? STORE_ROW_BUSY : STORE_ROW_NOT_RUNNING;
+	run(STMT_EXISTS, values, NULL, 1);
+	return SPI_processed > 0 ? STORE_ROW_BUSY : STORE_ROW_ABSENT;
+}
+
+/* Lock the stopped rows that record a container, not changed since "unchanged_since". */
+List *
+store_lock_stopped(TimestampTz unchanged_since)
+{
+	Datum		values[1] = {TimestampTzGetDatum(unchanged_since)};
+
+	run(STMT_LOCK_STOPPED, values, NULL, 0);
+	return fetch_container_refs();
 }
 
 /* User ids of running rows written at or after "since". */
@@ -1126,4 +1156,14 @@ store_running_changed_since(TimestampTz since)
 	for (uint64 i = 0; i < SPI_processed; i++)
 		user_ids = lappend(user_ids, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
 	return user_ids;
+}
+
+/* The row's recorded container runs again; false if the row records another. */
+bool
+store_mark_running(const char *user_id, const char *container_id)
+{
+	Datum		values[2] = {CStringGetTextDatum(user_id), CStringGetTextDatum(container_id)};
+
+	run(STMT_MARK_RUNNING, values, NULL, 0);
+	return SPI_processed > 0;
 }

@@ -77,12 +77,12 @@ typedef struct ContainerRef
 	char		previously_healthy;	/* 't', 'f', or 0 if never checked */
 } ContainerRef;
 
-/* What store_lock_running_one found. */
+/* What store_lock_one found. */
 typedef enum StoreRowLock
 {
 	STORE_ROW_LOCKED,
 	STORE_ROW_BUSY,
-	STORE_ROW_NOT_RUNNING
+	STORE_ROW_ABSENT
 } StoreRowLock;
 
 extern void store_open(Oid extension_namespace);
@@ -119,7 +119,9 @@ extern bool store_status(const char *user_id, char **status, int *port,
 						 TimestampTz *last_active, bool *last_active_null);
 extern bool store_hot_touch(const char *user_id, char **container_name, int *port,
 							char **encrypted_token);
-extern StoreRowLock store_lock_running_one(const char *user_id, ContainerRef *ref);
+extern StoreRowLock store_lock_one(const char *user_id, ContainerRef *ref, bool *running);
+extern List *store_lock_stopped(TimestampTz unchanged_since);
+extern bool store_mark_running(const char *user_id, const char *container_id);
 extern List *store_running_changed_since(TimestampTz since);
 
 #endif							/* PGC_CONTAINER_STORE_H */

@@ -408,6 +408,59 @@ apply_observation(const ContainerRef *ref, const DockerContainer *c, const char 
 	return true;
 }
 
+/*
+ * Whether a container is the user's by its labels, the rule
+ * container_is_users applies (ownership.c after the split): the user's
+ * label, and this installation's where there is one.
+ */
+static bool
+is_users(const DockerContainer *c, const char *user_id)
+{
+	const char *installation = store_installation_id();
+
+	if (c->user_label == NULL || strcmp(c->user_label, user_id) != 0)
+		return false;
+	return installation == NULL || c->installation_label == NULL ||
+		strcmp(c->installation_label, installation) == 0;
+}
+
+/*
+ * A stopped row whose recorded container runs again (Docker's restart
+ * policy after a daemon restart, a docker start by hand): the row says
+ * running, so the reaper sees it and an ensure may trust it.  Only the
+ * very container the row records, and only if it is labelled the user's.
+ */
+static bool
+apply_started(const ContainerRef *ref, const DockerContainer *c, const char *source)
+{
+	const char *error = NULL;
+	bool		down = false;
+	bool		healthy;
+	StringInfoData detail;
+
+	if (c == NULL || !c->running || !state_is(c, "running") || ref->container_id == NULL ||
+		strcmp(c->id, ref->container_id) != 0 || !is_users(c, ref->user_id))
+		return false;
+	if (!store_mark_running(ref->user_id, c->id))
+		return false;
+	if (c->health != NULL && strcmp(c->health, "unhealthy") == 0)
+		error = "container healthcheck failed";
+	healthy = (error == NULL);
+	store_record_health(list_make1(ref->user_id), &healthy, list_make1((char *) error), &down);
+
+	ereport(LOG,
+			(errmsg("pg_container: user \"%s\": running again (from the %s)", ref->user_id,
+					strcmp(source, "event") == 0 ? "event stream" : "container list")));
+	initStringInfo(&detail);
+	appendStringInfoString(&detail, "{\"container\": ");
+	escape_json(&detail, c->id);
+	appendStringInfoString(&detail, ", \"source\": ");
+	escape_json(&detail, source);
+	appendStringInfoChar(&detail, '}');
+	store_event(ref->user_id, "started", detail.data);
+	return true;
+}
+
 typedef struct ListedEntry
 {
 	char		key[DOCKER_ID_LENGTH + 8];	/* "i:<id>" or "n:<name>" */
@@ -492,6 +545,13 @@ resync(void)
 		if (apply_observation(ref, find_listed(index, ref), "list"))
 			corrected++;
 	}
+	foreach(lc, store_lock_stopped(listed_at))
+	{
+		ContainerRef *ref = lfirst(lc);
+
+		if (apply_started(ref, find_listed(index, ref), "list"))
+			corrected++;
+	}
 	/* Busy or changed since the list: read each again, row locked. */
 	foreach(lc, store_running_changed_since(DT_NOBEGIN))
 	{
@@ -573,20 +633,24 @@ process_dirty_txn(void *arg)
 		const char *user_id = lfirst(lc);
 		ContainerRef ref;
 		DockerContainer c;
+		bool		running;
+		bool		found;
 
-		switch (store_lock_running_one(user_id, &ref))
+		switch (store_lock_one(user_id, &ref, &running))
 		{
 			case STORE_ROW_LOCKED:
 				if (ref.container_id == NULL)
 					break;
-				(void) apply_observation(&ref,
-										 docker_inspect_container(ref.container_id, &c) ? &c : NULL,
-										 "event");
+				found = docker_inspect_container(ref.container_id, &c);
+				if (running)
+					(void) apply_observation(&ref, found ? &c : NULL, "event");
+				else
+					(void) apply_started(&ref, found ? &c : NULL, "event");
 				break;
 			case STORE_ROW_BUSY:
 				mark_dirty(user_id);
 				break;
-			case STORE_ROW_NOT_RUNNING:
+			case STORE_ROW_ABSENT:
 				break;
 		}
 	}
@@ -957,6 +1021,13 @@ state_mirror_hot_ensure(const char *user_id, char **url, char **token)
 	if (!state_mirror_in_sync())
 		return false;
 	if (!store_hot_touch(user_id, &container_name, &port, &encrypted_token))
+		return false;
+
+	/*
+	 * A name edited in the table to another service's would send the token
+	 * there: the inspecting path refuses it, with its error.
+	 */
+	if (strncmp(container_name, pgc_name_prefix, strlen(pgc_name_prefix)) != 0)
 		return false;
 	*token = pgc_token_decrypt(encrypted_token, user_id);
 	*url = gateway_url(container_name, port);

@@ -7,7 +7,7 @@
 # and the re-list that follows finds what died meanwhile.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/env.sh"
-plan 14
+plan 15
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -55,10 +55,11 @@ dk commit --change 'CMD ["/bin/busybox","sh","-c","/bin/busybox httpd -f -p 1878
 dk rm sm-oom-base >/dev/null
 q -c "SET pg_container.image = 'pgc-oom:test'" -c "SET pg_container.memory_limit = '32MB'" \
   -c "SELECT container_ensure_running('sm-oom')" >/dev/null
-oom_stopped() { test "$(status_of sm-oom)" = "stopped/false"; }
-wait_for 60 oom_stopped
-is "$(status_of sm-oom)" "stopped/false" "an OOM-killed gateway shows in the row"
-like "$(last_event sm-oom)" '"reason": "container ran out of memory".*"oom_killed": true' "... recorded as killed for lack of memory"
+oom_event() { q -c "SELECT detail::text FROM container_event WHERE user_id = 'sm-oom' AND event = 'stopped' ORDER BY id LIMIT 1"; }
+oom_recorded() { test -n "$(oom_event)"; }
+wait_for 60 oom_recorded
+ok $? "an OOM-killed gateway shows in the table ('stopped', though its restart policy brings it back)"
+like "$(oom_event)" '"reason": "container ran out of memory".*"oom_killed": true' "... recorded as killed for lack of memory"
 q -c "SELECT container_remove('sm-oom')" >/dev/null
 
 # The stream cut halfway through an event (through the fault engine): out
@@ -100,6 +101,9 @@ wait_for 60 in_sync
 restarted_stopped() { test "$(status_of sm-restart)" = "stopped/false"; }
 wait_for 30 restarted_stopped
 is "$(status_of sm-restart)" "stopped/false" "after a dockerd restart the re-list finds a container that did not come back"
+hot_back() { test "$(status_of sm-hot)" = "running/true"; }
+wait_for 30 hot_back
+ok $? "... and says running again for one Docker's restart policy brought back"
 
 # The periodic list, on for a few passes, finds nothing the stream missed.
 before=$(q -c "SELECT resyncs FROM container_mirror")
