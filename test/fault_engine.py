@@ -21,6 +21,7 @@ A rule:
    "action": "respond" | "echo" | "hang" | "drop" | "garbage" | "wrong_shape" | "huge" | "pass"
              | "stream",
    "cut_after_events": 0,   # "stream": pass N events, then half of the next, and hang up
+   "drop_matching": "re",   # "stream": events matching it are never passed on
    "status": 500, "body": "..." (or "message": "..." for Docker's error shape),
    "headers": {"Api-Version": "1.99"}, "delay_ms": 0, "size": 104857600,
    "times": 1}      # omit "times" to match forever
@@ -60,6 +61,7 @@ class Rule:
         self.size = int(spec.get("size", 100 * 1024 * 1024))
         self.times = spec.get("times")
         self.cut_after_events = spec.get("cut_after_events")
+        self.drop_matching = re.compile(spec["drop_matching"].encode()) if "drop_matching" in spec else None
 
     def matches(self, method, path):
         if self.times is not None and self.times <= 0:
@@ -170,10 +172,12 @@ def chunk(data):
     return f"{len(data):x}\r\n".encode() + data + b"\r\n"
 
 
-async def stream_through(upstream, method, target, headers, writer, cut_after_events=None):
+async def stream_through(upstream, method, target, headers, writer, cut_after_events=None,
+                         drop_matching=None):
     """Forward a response that does not end (GET /events) as it arrives,
     re-chunked; with cut_after_events, hang up halfway through the event
-    after that many."""
+    after that many; with drop_matching, leave out the events it matches,
+    as a daemon does for a subscriber that falls behind."""
     r, w = await asyncio.open_unix_connection(upstream)
     try:
         lines = [f"{method} {target} HTTP/1.1"]
@@ -207,13 +211,15 @@ async def stream_through(upstream, method, target, headers, writer, cut_after_ev
                 data = await r.read(65536)
                 if not data:
                     break
-            if cut_after_events is None:
+            if cut_after_events is None and drop_matching is None:
                 writer.write(chunk(data))
                 await writer.drain()
                 continue
             pending += data
             while b"\n" in pending:
                 line, pending = pending.split(b"\n", 1)
+                if drop_matching is not None and drop_matching.search(line):
+                    continue
                 if events == cut_after_events:
                     writer.write(chunk(line[: max(1, len(line) // 2)]))
                     await writer.drain()
@@ -266,7 +272,8 @@ async def answer(method, target, headers, body, writer, upstream):
         await asyncio.sleep(rule.delay)
     if action == "stream" or (action == "pass" and is_stream(target)):
         await stream_through(upstream, method, target, headers, writer,
-                             rule.cut_after_events if rule else None)
+                             rule.cut_after_events if rule else None,
+                             rule.drop_matching if rule else None)
     elif action == "pass":
         writer.write(await pass_through(upstream, method, target, headers, body))
     elif action == "respond":

@@ -7,7 +7,7 @@
 # and the re-list that follows finds what died meanwhile.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/env.sh"
-plan 15
+plan 17
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -114,5 +114,27 @@ wait_for 30 listed_twice
 q -c "ALTER SYSTEM RESET pg_container.health_check_interval" >/dev/null
 reload_conf
 is "$(q -c "SELECT corrections FROM container_mirror")" 0 "the periodic list never had to correct the stream"
+
+# Events the daemon drops (as it does for a subscriber slower than 100 ms),
+# here by the fault engine: the periodic list repairs the row, and counts it.
+q -c "SELECT container_ensure_running('sm-slow')" >/dev/null
+fault POST /_fault/reset >/dev/null
+fault POST /_fault/rules '[{"path": "/events", "action": "stream", "drop_matching": "sm-slow"}]' >/dev/null
+q -c "ALTER SYSTEM SET pg_container.docker_host = 'unix://$PGC_WORK/fault.sock'" >/dev/null
+reload_conf
+wait_for 60 subscribed
+wait_for 60 in_sync
+dk kill mosaic-user-sm-slow >/dev/null
+q -c "ALTER SYSTEM SET pg_container.health_check_interval = 0.5" >/dev/null
+reload_conf
+slow_stopped() { test "$(status_of sm-slow)" = "stopped/false"; }
+wait_for 30 slow_stopped
+is "$(status_of sm-slow)/$(q -c "SELECT detail ->> 'source' FROM container_event WHERE user_id = 'sm-slow' ORDER BY id DESC LIMIT 1")" \
+	"stopped/false/list" "a kill whose events were dropped is repaired by the periodic list"
+cmp_ok "$(q -c "SELECT corrections FROM container_mirror")" -ge 1 "... which counts it as a correction"
+q -c "ALTER SYSTEM RESET pg_container.health_check_interval" -c "ALTER SYSTEM RESET pg_container.docker_host" >/dev/null
+reload_conf
+fault POST /_fault/reset >/dev/null
+wait_for 60 in_sync
 q -c "SELECT container_remove(user_id) FROM user_container WHERE user_id LIKE 'sm-%'" >/dev/null
 tap_exit
