@@ -55,7 +55,9 @@
 #include "token_crypto.h"
 #include "docker_api.h"
 #include "docker_http.h"
+#include "event_journal.h"
 #include "json_walk.h"
+#include "ownership.h"
 #include "settings.h"
 #include "state_mirror.h"
 #include "worker.h"
@@ -395,33 +397,13 @@ apply_observation(const ContainerRef *ref, const DockerContainer *c, const char 
 	if (!down && healthy == (ref->previously_healthy != 'f'))
 		return false;
 
-	ereport(LOG,
-			(errmsg("pg_container: user \"%s\": %s (from the %s)", ref->user_id,
-					down ? error : healthy ? "recovered" : error,
-					strcmp(source, "event") == 0 ? "event stream" : "container list")));
 	if (down)
-		store_event(ref->user_id, "stopped", observation_detail("reason", error, c, source));
+		record_event(ref->user_id, "stopped", observation_detail("reason", error, c, source));
 	else
-		store_event(ref->user_id, healthy ? "recovered" : "unhealthy",
-					observation_detail("error", error, c, source));
+		record_event(ref->user_id, healthy ? "recovered" : "unhealthy",
+					 observation_detail("error", error, c, source));
 	store_record_health(list_make1(ref->user_id), &healthy, list_make1((char *) error), &down);
 	return true;
-}
-
-/*
- * Whether a container is the user's by its labels, the rule
- * container_is_users applies (ownership.c after the split): the user's
- * label, and this installation's where there is one.
- */
-static bool
-is_users(const DockerContainer *c, const char *user_id)
-{
-	const char *installation = store_installation_id();
-
-	if (c->user_label == NULL || strcmp(c->user_label, user_id) != 0)
-		return false;
-	return installation == NULL || c->installation_label == NULL ||
-		strcmp(c->installation_label, installation) == 0;
 }
 
 /*
@@ -436,10 +418,10 @@ apply_started(const ContainerRef *ref, const DockerContainer *c, const char *sou
 	const char *error = NULL;
 	bool		down = false;
 	bool		healthy;
-	StringInfoData detail;
 
 	if (c == NULL || !c->running || !state_is(c, "running") || ref->container_id == NULL ||
-		strcmp(c->id, ref->container_id) != 0 || !is_users(c, ref->user_id))
+		strcmp(c->id, ref->container_id) != 0 ||
+		!ownership_is_users(c, ref->user_id, ref->container_id))
 		return false;
 	if (!store_mark_running(ref->user_id, c->id))
 		return false;
@@ -448,16 +430,7 @@ apply_started(const ContainerRef *ref, const DockerContainer *c, const char *sou
 	healthy = (error == NULL);
 	store_record_health(list_make1(ref->user_id), &healthy, list_make1((char *) error), &down);
 
-	ereport(LOG,
-			(errmsg("pg_container: user \"%s\": running again (from the %s)", ref->user_id,
-					strcmp(source, "event") == 0 ? "event stream" : "container list")));
-	initStringInfo(&detail);
-	appendStringInfoString(&detail, "{\"container\": ");
-	escape_json(&detail, c->id);
-	appendStringInfoString(&detail, ", \"source\": ");
-	escape_json(&detail, source);
-	appendStringInfoChar(&detail, '}');
-	store_event(ref->user_id, "started", detail.data);
+	record_event(ref->user_id, "started", event_detail("container", c->id, "source", source, NULL));
 	return true;
 }
 
