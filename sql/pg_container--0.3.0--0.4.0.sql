@@ -24,15 +24,18 @@ DECLARE
     item record;
 BEGIN
     FOR item IN
-        SELECT a.grantee::regrole::text AS grantee, a.is_grantable
+        SELECT a.grantee, a.is_grantable
           FROM pg_catalog.pg_proc p,
                LATERAL pg_catalog.aclexplode(p.proacl) a
-         WHERE p.oid = pg_catalog.format('%I.container_ensure_running(text)',
-                                         pg_catalog.current_schema())::pg_catalog.regprocedure
-           AND a.privilege_type = 'EXECUTE' AND a.grantee <> 0 AND a.grantee <> p.proowner
+         WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(
+                   pg_catalog.format('%I.container_ensure_running(text)', pg_catalog.current_schema()))
+           AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+           AND a.grantee OPERATOR(pg_catalog.<>) 0::pg_catalog.oid
+           AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
     LOOP
         EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %I.container_ensure_running_checked(text) TO %s%s',
-                                  pg_catalog.current_schema(), item.grantee,
+                                  pg_catalog.current_schema(),
+                                  pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(item.grantee)),
                                   CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
     END LOOP;
 END
