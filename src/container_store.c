@@ -96,6 +96,13 @@ typedef enum StoreStatement
 	STMT_SET_PROFILE_V4,
 	STMT_RECORD_UNPAUSED,
 	STMT_RECORD_NODE,
+	/* the event mirror (state_mirror.c) */
+	STMT_HOT_TOUCH,
+	STMT_LOCK_ONE,
+	STMT_EXISTS,
+	STMT_LOCK_STOPPED,
+	STMT_MARK_RUNNING,
+	STMT_RUNNING_CHANGED_SINCE,
 	STMT_COUNT
 } StoreStatement;
 
@@ -420,6 +427,52 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		"                                    WHERE p.name = $2), c.pause_after_min)"
 		" WHERE c.user_id = $1",
 		2, {TEXTOID, TEXTOID}
+	},
+	/*
+	 * The hot path of an ensure while the mirror is in sync: lock and touch
+	 * the row only if it says the container is up and not unhealthy.  No
+	 * row: the caller takes the inspecting path.
+	 */
+	[STMT_HOT_TOUCH] = {
+		"UPDATE @extschema@.user_container"
+		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+		" WHERE user_id = $1 AND status = 'running' AND healthy IS DISTINCT FROM false"
+		"   AND container_id IS NOT NULL AND gateway_port IS NOT NULL"
+		" RETURNING container_name, gateway_port, gateway_token",
+		1, {TEXTOID}
+	},
+	/* A row an ensure holds is skipped: the mirror retries it shortly. */
+	[STMT_LOCK_ONE] = {
+		"SELECT user_id, container_id, container_name, healthy, status"
+		"  FROM @extschema@.user_container"
+		" WHERE user_id = $1"
+		"   FOR UPDATE SKIP LOCKED",
+		1, {TEXTOID}
+	},
+	/* The recorded container runs again: the row says so, port unchanged. */
+	[STMT_MARK_RUNNING] = {
+		"UPDATE @extschema@.user_container"
+		"   SET status = 'running', updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1 AND container_id = $2 AND gateway_port IS NOT NULL",
+		2, {TEXTOID, TEXTOID}
+	},
+	[STMT_EXISTS] = {
+		"SELECT 1 FROM @extschema@.user_container WHERE user_id = $1",
+		1, {TEXTOID}
+	},
+	/* As STMT_LOCK_RUNNING, for stopped rows that record a container. */
+	[STMT_LOCK_STOPPED] = {
+		"SELECT user_id, container_id, container_name, healthy"
+		"  FROM @extschema@.user_container"
+		" WHERE status = 'stopped' AND container_id IS NOT NULL AND updated_at < $1"
+		" ORDER BY user_id"
+		"   FOR UPDATE SKIP LOCKED",
+		1, {TIMESTAMPTZOID}
+	},
+	[STMT_RUNNING_CHANGED_SINCE] = {
+		"SELECT user_id FROM @extschema@.user_container"
+		" WHERE status = 'running' AND updated_at >= $1",
+		1, {TIMESTAMPTZOID}
 	},
 	[STMT_SET_TOKEN] = {
 		"UPDATE @extschema@.user_container"
@@ -1317,4 +1370,82 @@ store_overview_rows(MemoryContext result_context)
 		MemoryContextSwitchTo(old_context);
 	}
 	return rows;
+}
+
+/*
+ * The mirror's hot path: touch the row if it says running and not
+ * unhealthy, returning what the URL and token are made from.  False: the
+ * row is missing or not known to be up, and nothing was written.
+ */
+bool
+store_hot_touch(const char *user_id, char **container_name, int *port,
+				char **encrypted_token)
+{
+	Datum		values[1] = {CStringGetTextDatum(user_id)};
+
+	run(STMT_HOT_TOUCH, values, NULL, 1);
+	if (SPI_processed == 0)
+		return false;
+	*container_name = column_text(1);
+	*port = atoi(column_text(2));
+	*encrypted_token = column_text(3);
+	return true;
+}
+
+/*
+ * Lock the user's row without waiting.  Returns STORE_ROW_LOCKED with ref
+ * and running filled in, STORE_ROW_BUSY if another transaction holds it,
+ * and STORE_ROW_ABSENT if there is no row.
+ */
+StoreRowLock
+store_lock_one(const char *user_id, ContainerRef *ref, bool *running)
+{
+	Datum		values[1] = {CStringGetTextDatum(user_id)};
+	List	   *refs;
+
+	run(STMT_LOCK_ONE, values, NULL, 1);
+	/* Up: running, or paused (the container is there, frozen). */
+	if (SPI_processed > 0)
+		*running = strcmp(column_text(5), "stopped") != 0;
+	refs = fetch_container_refs();
+	if (refs != NIL)
+	{
+		*ref = *(ContainerRef *) linitial(refs);
+		return STORE_ROW_LOCKED;
+	}
+	run(STMT_EXISTS, values, NULL, 1);
+	return SPI_processed > 0 ? STORE_ROW_BUSY : STORE_ROW_ABSENT;
+}
+
+/* Lock the stopped rows that record a container, not changed since "unchanged_since". */
+List *
+store_lock_stopped(TimestampTz unchanged_since)
+{
+	Datum		values[1] = {TimestampTzGetDatum(unchanged_since)};
+
+	run(STMT_LOCK_STOPPED, values, NULL, 0);
+	return fetch_container_refs();
+}
+
+/* User ids of running rows written at or after "since". */
+List *
+store_running_changed_since(TimestampTz since)
+{
+	Datum		values[1] = {TimestampTzGetDatum(since)};
+	List	   *user_ids = NIL;
+
+	run(STMT_RUNNING_CHANGED_SINCE, values, NULL, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		user_ids = lappend(user_ids, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	return user_ids;
+}
+
+/* The row's recorded container runs again; false if the row records another. */
+bool
+store_mark_running(const char *user_id, const char *container_id)
+{
+	Datum		values[2] = {CStringGetTextDatum(user_id), CStringGetTextDatum(container_id)};
+
+	run(STMT_MARK_RUNNING, values, NULL, 0);
+	return SPI_processed > 0;
 }

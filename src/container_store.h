@@ -103,6 +103,15 @@ extern bool store_find_schema(StoreSchema *schema);
 extern void store_open(void);
 extern void store_open_schema(const StoreSchema *schema);
 extern StoreLayout store_layout(void);
+
+/* What store_lock_one found. */
+typedef enum StoreRowLock
+{
+	STORE_ROW_LOCKED,
+	STORE_ROW_BUSY,
+	STORE_ROW_ABSENT
+} StoreRowLock;
+
 extern void store_close(void);
 
 extern bool store_lock_and_touch(const char *user_id, UserContainerRow *row);
@@ -139,5 +148,11 @@ extern List *store_all_rows(void);
 extern List *store_overview_rows(MemoryContext result_context);
 extern bool store_status(const char *user_id, char **status, int *port,
 						 TimestampTz *last_active, bool *last_active_null);
+extern bool store_hot_touch(const char *user_id, char **container_name, int *port,
+							char **encrypted_token);
+extern StoreRowLock store_lock_one(const char *user_id, ContainerRef *ref, bool *running);
+extern List *store_lock_stopped(TimestampTz unchanged_since);
+extern bool store_mark_running(const char *user_id, const char *container_id);
+extern List *store_running_changed_since(TimestampTz since);
 
 #endif							/* PGC_CONTAINER_STORE_H */

@@ -176,6 +176,8 @@ inspect_scalar(JsonWalker *w, char *value, JsonTokenType type)
 		out->paused = (type == JSON_TOKEN_TRUE);
 	else if (json_walk_at(w, 3, "State", "Health", "Status") && is_string)
 		out->health = value;
+	else if (json_walk_at(w, 2, "State", "OOMKilled"))
+		out->oom_killed = (type == JSON_TOKEN_TRUE);
 	else if (json_walk_at(w, 2, "State", "ExitCode") && type == JSON_TOKEN_NUMBER)
 		out->exit_code = atoi(value);
 	else if (json_walk_at(w, 1, "RestartCount") && type == JSON_TOKEN_NUMBER)

@@ -36,6 +36,7 @@ typedef struct DockerContainer
 	char	   *installation_label; /* value of PGC_LABEL_INSTALLATION, or NULL */
 	int64		created;		/* seconds since the epoch; 0 if not known */
 	int			exit_code;		/* State.ExitCode of the last run */
+	bool		oom_killed;		/* State.OOMKilled: the kernel killed it (inspect only) */
 	int			restart_count;	/* times Docker restarted it */
 	char	   *env_token;		/* its AGENT_TOKEN (inspect only), or NULL */
 	char	   *node;			/* swarm: the node its task runs on, or NULL */

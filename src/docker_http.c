@@ -476,7 +476,7 @@ set_engine_options(CURL *easy)
 }
 
 static void
-start_transfer(Transfer *t, DockerRequest *req)
+start_transfer_on(CURLM *target, Transfer *t, DockerRequest *req)
 {
 	CURL	   *easy;
 	char	   *url;
@@ -506,7 +506,9 @@ start_transfer(Transfer *t, DockerRequest *req)
 	SETOPT(easy, CURLOPT_PROXY, "");
 	SETOPT(easy, CURLOPT_NOPROXY, "*");
 	SETOPT(easy, CURLOPT_TIMEOUT_MS, (long) req->timeout_ms);
-	SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS, (long) Min(req->timeout_ms, pgc_docker_timeout_ms));
+	/* A stream (timeout 0) has no end, but its connect still has a limit. */
+	SETOPT(easy, CURLOPT_CONNECTTIMEOUT_MS,
+		   (long) (req->timeout_ms > 0 ? Min(req->timeout_ms, pgc_docker_timeout_ms) : pgc_docker_timeout_ms));
 	SETOPT(easy, CURLOPT_WRITEFUNCTION, collect_body);
 	SETOPT(easy, CURLOPT_WRITEDATA, t);
 	SETOPT(easy, CURLOPT_HEADERFUNCTION, collect_header);
@@ -545,10 +547,16 @@ start_transfer(Transfer *t, DockerRequest *req)
 		}
 	}
 
-	if (curl_multi_add_handle(multi, easy) != CURLM_OK)
+	if (curl_multi_add_handle(target, easy) != CURLM_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYSTEM_ERROR),
 				 errmsg("could not start a Docker request")));
+}
+
+static void
+start_transfer(Transfer *t, DockerRequest *req)
+{
+	start_transfer_on(multi, t, req);
 }
 
 /* Record the outcome of a finished transfer in its request. */
@@ -959,4 +967,153 @@ docker_raise_failure(DockerRequest *req)
 			 hint ? errhint("%s", hint) : 0,
 			 docker_operation_context(req)));
 	pg_unreachable();
+}
+
+/*
+ * The endpoint's identity as the settings name it: the mirror remembers
+ * which engine it watches, and a session whose settings point elsewhere
+ * must not trust it.
+ */
+const char *
+docker_effective_host(void)
+{
+	return effective_docker_host();
+}
+
+/*
+ * A long-lived streamed response (GET /events).  It has a multi handle of
+ * its own, so the requests the worker makes while it is open run through
+ * the shared one as always and never wait behind the stream.  The bytes
+ * are handed out as they arrive; the size cap applies to what is buffered
+ * and not yet taken, so one oversized line ends the stream.
+ */
+struct DockerStream
+{
+	CURLM	   *multi;
+	Transfer	t;
+	DockerRequest *req;
+};
+
+/* Never raises: it runs in error cleanup. */
+void
+docker_stream_close(DockerStream *s)
+{
+	if (s == NULL)
+		return;
+	if (s->t.easy != NULL)
+	{
+		curl_multi_remove_handle(s->multi, s->t.easy);
+		curl_easy_cleanup(s->t.easy);
+		s->t.easy = NULL;
+	}
+	if (s->t.headers != NULL)
+	{
+		curl_slist_free_all(s->t.headers);
+		s->t.headers = NULL;
+	}
+	free(s->t.body);
+	s->t.body = NULL;
+	if (s->multi != NULL)
+	{
+		curl_multi_cleanup(s->multi);
+		s->multi = NULL;
+	}
+}
+
+/*
+ * Start a GET whose response never ends by itself.  The stream is
+ * allocated in the current memory context; close it with
+ * docker_stream_close, also after an error.
+ */
+DockerStream *
+docker_stream_open(char *path, char *what)
+{
+	DockerStream *s = palloc0(sizeof(DockerStream));
+
+	resolve_endpoint();
+	ensure_api_prefix();
+	s->req = docker_request_new("GET", path, what);
+	s->req->timeout_ms = 0;
+	s->multi = curl_multi_init();
+	if (s->multi == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not create a libcurl multi handle")));
+	PG_TRY();
+	{
+		start_transfer_on(s->multi, &s->t, s->req);
+	}
+	PG_CATCH();
+	{
+		docker_stream_close(s);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return s;
+}
+
+/* Move what arrived into out; note the end of the transfer if it came. */
+static bool
+stream_collect(DockerStream *s, StringInfo out)
+{
+	CURLMsg    *msg;
+	int			left;
+	int			running;
+
+	if (curl_multi_perform(s->multi, &running) != CURLM_OK)
+		return true;
+	if (s->t.body_len > 0)
+	{
+		appendBinaryStringInfo(out, s->t.body, (int) s->t.body_len);
+		s->t.body_len = 0;
+	}
+	while ((msg = curl_multi_info_read(s->multi, &left)) != NULL)
+	{
+		if (msg->msg == CURLMSG_DONE)
+		{
+			finish_transfer(&s->t, msg->data.result);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Wait up to timeout_ms for more of the stream, appending what came to
+ * out.  Returns false once the stream has ended, for whatever reason:
+ * then docker_stream_request tells how.  Never waits longer than one poll
+ * slice without checking for interrupts.
+ */
+bool
+docker_stream_wait(DockerStream *s, int timeout_ms, StringInfo out)
+{
+	int			before = out->len;
+
+	if (s->t.finished)
+		return false;
+	if (stream_collect(s, out))
+		return false;
+	if (out->len > before)
+		return true;
+	curl_multi_poll(s->multi, NULL, 0, Min(Max(timeout_ms, 0), POLL_SLICE_MS), NULL);
+	return !stream_collect(s, out);
+}
+
+/* The HTTP status once the headers are in (0 before), and, after the end, the outcome. */
+long
+docker_stream_status(DockerStream *s)
+{
+	long		status = 0;
+
+	if (s->t.finished)
+		return s->req->status;
+	if (s->t.easy != NULL)
+		curl_easy_getinfo(s->t.easy, CURLINFO_RESPONSE_CODE, &status);
+	return status;
+}
+
+DockerRequest *
+docker_stream_request(DockerStream *s)
+{
+	return s->req;
 }

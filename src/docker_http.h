@@ -8,6 +8,7 @@
 #ifndef PGC_DOCKER_HTTP_H
 #define PGC_DOCKER_HTTP_H
 
+#include "lib/stringinfo.h"
 #include "pg_compat.h"
 
 /* Why a request got no usable HTTP answer. */
@@ -56,6 +57,16 @@ extern char *docker_error_message(DockerRequest *req);
 extern int	docker_operation_context(DockerRequest *req);
 extern const char *docker_endpoint_name(void);
 extern uint32 docker_wait_event(bool gateway);
+
+/* A long-lived streamed response, read as it arrives. */
+typedef struct DockerStream DockerStream;
+
+extern DockerStream *docker_stream_open(char *path, char *what);
+extern bool docker_stream_wait(DockerStream *s, int timeout_ms, StringInfo out);
+extern long docker_stream_status(DockerStream *s);
+extern DockerRequest *docker_stream_request(DockerStream *s);
+extern void docker_stream_close(DockerStream *s);
+extern const char *docker_effective_host(void);
 
 /*
  * Called between polls while requests are in flight; the worker uses it to

@@ -15,6 +15,7 @@
 
 #include "docker_http.h"
 #include "settings.h"
+#include "state_mirror.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -30,5 +31,8 @@ _PG_init(void)
 	docker_http_init();
 
 	if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade)
+	{
+		state_mirror_request_shmem();
 		pgc_register_worker();
+	}
 }

@@ -64,6 +64,7 @@ int			pgc_default_idle_timeout_min = 30;
 int			pgc_default_pause_after_min = 0;
 int			pgc_paused_memory_budget_mb = 0;
 int			pgc_event_retention_min = 7 * 24 * 60;
+bool		pgc_event_stream = true;
 
 /* pg_container.engine: the engine's verbs are in engine.h */
 int			pgc_engine_kind = PGC_ENGINE_DOCKER;
@@ -694,6 +695,17 @@ pgc_define_settings(void)
 							PGC_SUSET,
 							GUC_UNIT_MB,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_container.event_stream",
+							 "Keep user_container up to date from the Docker engine's event stream.",
+							 "The worker follows the engine's events; while it is in sync, an ensure of a "
+							 "container the table says is up asks the engine nothing.  Off: every ensure "
+							 "inspects, and the table learns of changes at the next health check.",
+							 &pgc_event_stream,
+							 true,
+							 PGC_SIGHUP,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.event_retention",
 							"How long container_event keeps events; the worker prunes older ones. 0 keeps them all.",

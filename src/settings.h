@@ -92,6 +92,7 @@ extern int	pgc_paused_memory_budget_mb;
  */
 #define PGC_MAX_IDLE_TIMEOUT_MIN (7 * 24 * 60)
 extern int	pgc_event_retention_min;
+extern bool pgc_event_stream;
 
 extern const char *pgc_restart_policy_name(int policy);
 extern int	pgc_ready_timeout_ms;

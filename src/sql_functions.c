@@ -27,6 +27,7 @@
 #include "lifecycle.h"
 #include "names.h"
 #include "settings.h"
+#include "state_mirror.h"
 #include "sweeps.h"
 #include "token_crypto.h"
 #include "views.h"
@@ -35,6 +36,7 @@
 #define USER_ID_RULE "^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$"
 
 PG_FUNCTION_INFO_V1(container_ensure_running);
+PG_FUNCTION_INFO_V1(container_ensure_running_checked);
 PG_FUNCTION_INFO_V1(container_stop);
 PG_FUNCTION_INFO_V1(container_restart);
 PG_FUNCTION_INFO_V1(container_touch);
@@ -113,8 +115,12 @@ url_token_result(FunctionCallInfo fcinfo, const char *url, const char *token)
 	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
 }
 
+/*
+ * Ensure (or restart).  Unless "checked" (or restarting), a row the event
+ * mirror vouches for is trusted without asking Docker.
+ */
 static Datum
-ensure_running(FunctionCallInfo fcinfo, bool restart)
+ensure_running(FunctionCallInfo fcinfo, bool restart, bool checked)
 {
 	char	   *user_id = user_id_arg(fcinfo, 0);
 	MemoryContext caller_context = CurrentMemoryContext;
@@ -129,7 +135,7 @@ ensure_running(FunctionCallInfo fcinfo, bool restart)
 	store_open();
 	if (restart)
 		lifecycle_restart(user_id, &url, &token);
-	else
+	else if (checked || !state_mirror_hot_ensure(user_id, &url, &token))
 		lifecycle_ensure_running(user_id, &url, &token);
 	url = MemoryContextStrdup(caller_context, url);
 	plain = MemoryContextStrdup(caller_context, token);
@@ -148,7 +154,19 @@ ensure_running(FunctionCallInfo fcinfo, bool restart)
 Datum
 container_ensure_running(PG_FUNCTION_ARGS)
 {
-	return ensure_running(fcinfo, false);
+	return ensure_running(fcinfo, false, false);
+}
+
+/*
+ * container_ensure_running_checked(user_id text, OUT url text, OUT token text)
+ *
+ * Always asks Docker: for a caller that just failed to reach the gateway
+ * the table said was up.
+ */
+Datum
+container_ensure_running_checked(PG_FUNCTION_ARGS)
+{
+	return ensure_running(fcinfo, false, true);
 }
 
 /*
@@ -159,7 +177,7 @@ container_ensure_running(PG_FUNCTION_ARGS)
 Datum
 container_restart(PG_FUNCTION_ARGS)
 {
-	return ensure_running(fcinfo, true);
+	return ensure_running(fcinfo, true, true);
 }
 
 /*

@@ -38,6 +38,7 @@
 #include "container_store.h"
 #include "docker_http.h"
 #include "settings.h"
+#include "state_mirror.h"
 #include "sweeps.h"
 #include "worker.h"
 
@@ -163,6 +164,8 @@ run_pass(WorkerPass pass)
 			store_open_schema(&schema);
 			if (pass == PASS_REAP)
 				(void) sweep_reap_idle(pass_context);
+			else if (state_mirror_connected())
+				(void) state_mirror_resync_pass();	/* the events keep health */
 			else
 				(void) sweep_health_check(pass_context);
 			(void) store_prune_events(pgc_event_retention_min);
@@ -210,13 +213,94 @@ next_due(TimestampTz last, double interval_s)
 	return last + (TimestampTz) (interval_s * USECS_PER_SEC);
 }
 
+/* Where the worker's loop stands between passes. */
+typedef struct WorkerLoop
+{
+	TimestampTz last_reap;
+	TimestampTz last_health;
+	bool		serving;		/* the extension is there and the last pass ran */
+	bool		said_waiting;	/* "waiting for CREATE EXTENSION" is logged */
+} WorkerLoop;
+
+/*
+ * Not serving yet: try a health pass, which also corrects rows left stale
+ * while no worker ran, and start serving if the extension is there.
+ */
+static void
+try_to_serve(WorkerLoop *loop, TimestampTz now)
+{
+	if (run_pass(PASS_HEALTH))
+	{
+		loop->serving = true;
+		loop->said_waiting = false;
+		loop->last_health = loop->last_reap = now;
+		ereport(LOG,
+				(errmsg("pg_container worker serving database \"%s\"", pgc_database)));
+	}
+	else if (!loop->said_waiting)
+	{
+		loop->said_waiting = true;
+		ereport(LOG,
+				(errmsg("pg_container worker waiting for CREATE EXTENSION pg_container in database \"%s\"",
+						pgc_database)));
+	}
+}
+
+/* Run the reap and the health pass if they are due. */
+static void
+run_due_passes(WorkerLoop *loop, TimestampTz now)
+{
+	if (pgc_reap_interval_s > 0 && now >= next_due(loop->last_reap, pgc_reap_interval_s))
+	{
+		loop->serving = run_pass(PASS_REAP);
+		loop->last_reap = GetCurrentTimestamp();
+	}
+	if (loop->serving && pgc_health_check_interval_s > 0 &&
+		now >= next_due(loop->last_health, pgc_health_check_interval_s))
+	{
+		state_mirror_drain();
+		loop->serving = run_pass(PASS_HEALTH);
+		loop->last_health = GetCurrentTimestamp();
+	}
+}
+
+/*
+ * Wait until the next pass is due, a signal, or the postmaster dies; while
+ * serving with the event stream on, follow the engine's events meanwhile.
+ */
+static void
+wait_for_next_pass(const WorkerLoop *loop)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	long		sleep_ms = IDLE_SLEEP_MS;
+
+	if (!loop->serving)
+		sleep_ms = EXTENSION_POLL_MS;
+	else
+	{
+		if (pgc_reap_interval_s > 0)
+			sleep_ms = Min(sleep_ms, ms_until(next_due(loop->last_reap, pgc_reap_interval_s), now));
+		if (pgc_health_check_interval_s > 0)
+			sleep_ms = Min(sleep_ms, ms_until(next_due(loop->last_health, pgc_health_check_interval_s), now));
+	}
+	if (!loop->serving || !state_mirror_enabled())
+		state_mirror_stop();
+	if (sleep_ms <= 0)
+		return;
+	if (loop->serving && state_mirror_enabled())
+		state_mirror_run(sleep_ms);
+	else
+	{
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 sleep_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
+
 void
 pgc_worker_main(Datum main_arg)
 {
-	TimestampTz last_reap = 0;
-	TimestampTz last_health = 0;
-	bool		serving = false;
-	bool		said_waiting = false;
+	WorkerLoop	loop = {0};
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -229,73 +313,23 @@ pgc_worker_main(Datum main_arg)
 	pass_context = AllocSetContextCreate(TopMemoryContext, "pg_container worker pass",
 										 ALLOCSET_DEFAULT_SIZES);
 	docker_wait_hook = worker_wait_hook;
+	state_mirror_init();
 
 	ereport(LOG,
 			(errmsg("pg_container worker started in database \"%s\"", pgc_database)));
 
 	for (;;)
 	{
-		TimestampTz now;
-		long		sleep_ms;
-
 		/* A cancel between passes has nothing to cancel (one during a pass ends it). */
 		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 			reload_configuration();
 
-		now = GetCurrentTimestamp();
-		if (!serving)
-		{
-			/* On start or when the extension appears: correct stale rows first. */
-			if (run_pass(PASS_HEALTH))
-			{
-				serving = true;
-				said_waiting = false;
-				last_health = last_reap = now;
-				ereport(LOG,
-						(errmsg("pg_container worker serving database \"%s\"", pgc_database)));
-			}
-			else if (!said_waiting)
-			{
-				said_waiting = true;
-				ereport(LOG,
-						(errmsg("pg_container worker waiting for CREATE EXTENSION pg_container in database \"%s\"",
-								pgc_database)));
-			}
-		}
+		if (!loop.serving)
+			try_to_serve(&loop, GetCurrentTimestamp());
 		else
-		{
-			if (pgc_reap_interval_s > 0 && now >= next_due(last_reap, pgc_reap_interval_s))
-			{
-				serving = run_pass(PASS_REAP);
-				last_reap = GetCurrentTimestamp();
-			}
-			if (serving && pgc_health_check_interval_s > 0 &&
-				now >= next_due(last_health, pgc_health_check_interval_s))
-			{
-				serving = run_pass(PASS_HEALTH);
-				last_health = GetCurrentTimestamp();
-			}
-		}
-
-		/* Sleep until the next pass is due, a signal, or the postmaster dies. */
-		now = GetCurrentTimestamp();
-		if (!serving)
-			sleep_ms = EXTENSION_POLL_MS;
-		else
-		{
-			sleep_ms = IDLE_SLEEP_MS;
-			if (pgc_reap_interval_s > 0)
-				sleep_ms = Min(sleep_ms, ms_until(next_due(last_reap, pgc_reap_interval_s), now));
-			if (pgc_health_check_interval_s > 0)
-				sleep_ms = Min(sleep_ms, ms_until(next_due(last_health, pgc_health_check_interval_s), now));
-		}
-		if (sleep_ms > 0)
-		{
-			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-							 sleep_ms, PG_WAIT_EXTENSION);
-			ResetLatch(MyLatch);
-		}
+			run_due_passes(&loop, GetCurrentTimestamp());
+		wait_for_next_pass(&loop);
 	}
 }

@@ -18,10 +18,16 @@ Control requests go to the same listener, under /_fault/:
 
 A rule:
   {"method": "POST", "path": "regex on the path and query",
-   "action": "respond" | "echo" | "hang" | "drop" | "garbage" | "wrong_shape" | "huge" | "pass",
+   "action": "respond" | "echo" | "hang" | "drop" | "garbage" | "wrong_shape" | "huge" | "pass"
+             | "stream",
+   "cut_after_events": 0,   # "stream": pass N events, then half of the next, and hang up
+   "drop_matching": "re",   # "stream": events matching it are never passed on
    "status": 500, "body": "..." (or "message": "..." for Docker's error shape),
    "headers": {"Api-Version": "1.99"}, "delay_ms": 0, "size": 104857600,
    "times": 1}      # omit "times" to match forever
+
+A streamed answer (GET /events) passes through as it comes, chunk by
+chunk, unless a "stream" rule with cut_after_events cuts it mid-event.
 
 Usage: fault_engine.py --listen SOCK --upstream SOCK [--tcp PORT] [--pidfile F]
 """
@@ -54,6 +60,8 @@ class Rule:
         self.delay = spec.get("delay_ms", 0) / 1000.0
         self.size = int(spec.get("size", 100 * 1024 * 1024))
         self.times = spec.get("times")
+        self.cut_after_events = spec.get("cut_after_events")
+        self.drop_matching = re.compile(spec["drop_matching"].encode()) if "drop_matching" in spec else None
 
     def matches(self, method, path):
         if self.times is not None and self.times <= 0:
@@ -160,6 +168,74 @@ async def pass_through(upstream, method, target, headers, body):
     return ("\r\n".join(head) + "\r\n\r\n").encode() + data
 
 
+def chunk(data):
+    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
+
+
+async def stream_through(upstream, method, target, headers, writer, cut_after_events=None,
+                         drop_matching=None):
+    """Forward a response that does not end (GET /events) as it arrives,
+    re-chunked; with cut_after_events, hang up halfway through the event
+    after that many; with drop_matching, leave out the events it matches,
+    as a daemon does for a subscriber that falls behind."""
+    r, w = await asyncio.open_unix_connection(upstream)
+    try:
+        lines = [f"{method} {target} HTTP/1.1"]
+        lines += [f"{k}: {v}" for k, v in headers if k.lower() not in ("connection", "content-length")]
+        lines.append("Connection: close")
+        w.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+        await w.drain()
+        head = [(await r.readline()).decode("latin-1").rstrip("\r\n")]
+        chunked = False
+        while True:
+            h = await r.readline()
+            if h in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = h.decode("latin-1").partition(":")
+            if name.strip().lower() == "transfer-encoding":
+                chunked = "chunked" in value.lower()
+            elif name.strip().lower() not in ("connection", "content-length"):
+                head.append(h.decode("latin-1").rstrip("\r\n"))
+        head.append("Transfer-Encoding: chunked")
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode())
+        await writer.drain()
+        events, pending = 0, b""
+        while True:
+            if chunked:
+                size_line = await r.readline()
+                if not size_line or int(size_line.strip().split(b";")[0], 16) == 0:
+                    break
+                data = await r.readexactly(int(size_line.strip().split(b";")[0], 16))
+                await r.readline()
+            else:
+                data = await r.read(65536)
+                if not data:
+                    break
+            if cut_after_events is None and drop_matching is None:
+                writer.write(chunk(data))
+                await writer.drain()
+                continue
+            pending += data
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                if drop_matching is not None and drop_matching.search(line):
+                    continue
+                if events == cut_after_events:
+                    writer.write(chunk(line[: max(1, len(line) // 2)]))
+                    await writer.drain()
+                    raise HangUp()
+                writer.write(chunk(line + b"\n"))
+                await writer.drain()
+                events += 1
+        writer.write(b"0\r\n\r\n")
+    finally:
+        w.close()
+
+
+def is_stream(target):
+    return re.match(r"^(/v[0-9.]+)?/events(\?|$)", target) is not None
+
+
 async def control(method, path, body, writer):
     global rules, request_log, generation
     if path == "/_fault/stats":
@@ -194,7 +270,11 @@ async def answer(method, target, headers, body, writer, upstream):
     action = rule.action if rule else "pass"
     if rule and rule.delay:
         await asyncio.sleep(rule.delay)
-    if action == "pass":
+    if action == "stream" or (action == "pass" and is_stream(target)):
+        await stream_through(upstream, method, target, headers, writer,
+                             rule.cut_after_events if rule else None,
+                             rule.drop_matching if rule else None)
+    elif action == "pass":
         writer.write(await pass_through(upstream, method, target, headers, body))
     elif action == "respond":
         writer.write(response_bytes(rule.status, rule.body, rule.headers))

@@ -5,6 +5,13 @@
 SET client_min_messages = warning;
 SELECT plan(33);
 
+-- These call the passes themselves, on containers changed behind
+-- pg_container's back: the worker's event mirror must not correct the
+-- rows first (test/scenarios/state_mirror.t covers it).
+ALTER SYSTEM SET pg_container.event_stream = off;
+SELECT pgc_test.reload() \g /dev/null
+SELECT pgc_test.wait_for('NOT (SELECT in_sync FROM container_mirror)', '60 seconds') \g /dev/null
+
 -- Idle timeouts.
 SELECT throws_ok($$SELECT container_set_idle_timeout(NULL, 5)$$, '22004', NULL, 'set_idle_timeout: a NULL user id is 22004');
 SELECT throws_ok($$SELECT container_set_idle_timeout('rh a', 5)$$, '22023', NULL, 'set_idle_timeout: a bad user id is 22023');
@@ -128,5 +135,9 @@ SELECT ok(NOT has_function_privilege('public', 'container_reap_idle()', 'EXECUTE
           AND NOT has_function_privilege('public', 'container_set_idle_timeout(text, integer)', 'EXECUTE'),
           'reap, health check and set_idle_timeout are not executable by PUBLIC');
 SELECT container_stop('rh-sick') \g /dev/null
+
+ALTER SYSTEM RESET pg_container.event_stream;
+SELECT pgc_test.reload() \g /dev/null
+SELECT pgc_test.wait_for('(SELECT in_sync FROM container_mirror)', '60 seconds') \g /dev/null
 
 SELECT * FROM finish();

@@ -3,7 +3,7 @@
 -- request through to dockerd) and by PostgreSQL's own statistics.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(20);
+SELECT plan(25);
 
 SELECT container_ensure_running('rc-user') \g /dev/null
 SELECT container_id AS rc_id FROM user_container WHERE user_id = 'rc-user' \gset
@@ -23,7 +23,9 @@ CREATE FUNCTION pg_temp.mark_writes() RETURNS void LANGUAGE sql AS $$
     UPDATE rc_counts SET upd = s.n_tup_upd, hot = s.n_tup_hot_upd, ins = s.n_tup_ins
       FROM pg_stat_xact_user_tables s WHERE s.relid = 'user_container'::regclass $$;
 
--- ensure on a running container: one inspect by id and one UPDATE (HOT).
+-- ensure on a running container, with no event mirror in sync for this
+-- session (the worker watches dockerd, this session the fault engine):
+-- one inspect by id and one UPDATE (HOT).
 BEGIN;
 SELECT pg_temp.mark_writes() \g /dev/null
 SELECT container_ensure_running('rc-user') \g /dev/null
@@ -101,6 +103,41 @@ SELECT pgc_test.sh(format('psql -X -qAt -h %s -p %s -d pgc_test -c %s -c %s',
 SELECT is(pgc_test.fault_count('^GET /_ping'), 1, 'a new session negotiates the API version once');
 SELECT is(pgc_test.fault_count('^[A-Z]+ /v'), 25, '... then makes 25 requests for 26 calls');
 SELECT is(pgc_test.fault_connections(), 1, '... all over one kept-alive connection to the engine');
+
+-- With the worker's event mirror in sync on the same engine as this
+-- session, a hot ensure asks Docker nothing: one UPDATE.  (The worker's
+-- own requests, its stream, pings and lists, are left out of the count.)
+SELECT 'unix://' || pgc_test.fault_socket() AS fault_host \gset
+ALTER SYSTEM SET pg_container.docker_host = :'fault_host';
+SELECT pgc_test.reload() \g /dev/null
+SELECT pgc_test.use_fault_engine() \g /dev/null
+SELECT ok(pgc_test.wait_for('(SELECT in_sync FROM container_mirror)', '60 seconds'),
+          'the worker''s event mirror gets in sync through the fault engine');
+CREATE FUNCTION pg_temp.session_requests() RETURNS integer LANGUAGE sql AS $$
+    SELECT count(*)::integer FROM jsonb_array_elements(pgc_test.fault_log()) r
+     WHERE r ->> 'path' !~ '^(/v[0-9.]+)?/(events|_ping|containers/json)' $$;
+SELECT pgc_test.fault_reset() \g /dev/null
+BEGIN;
+SELECT pg_temp.mark_writes() \g /dev/null
+SELECT container_ensure_running('rc-user') \g /dev/null
+SELECT is(pg_temp.writes_since(), '1 updates, 1 HOT, 0 inserts', 'in sync, ensure on a running container writes one row, with a HOT UPDATE');
+COMMIT;
+SELECT is(pg_temp.session_requests(), 0, '... and makes no Docker request');
+SELECT pgc_test.fault_reset() \g /dev/null
+SELECT container_ensure_running_checked('rc-user') \g /dev/null
+SELECT is(pg_temp.session_requests(), 1, 'a checked ensure inspects even in sync');
+
+-- Out of sync (the mirror turned off): the inspect again.
+ALTER SYSTEM SET pg_container.event_stream = off;
+SELECT pgc_test.reload() \g /dev/null
+SELECT pgc_test.wait_for('NOT (SELECT in_sync FROM container_mirror)', '60 seconds') \g /dev/null
+SELECT pgc_test.fault_reset() \g /dev/null
+SELECT container_ensure_running('rc-user') \g /dev/null
+SELECT is(pg_temp.session_requests(), 1, 'out of sync, ensure on a running container makes one Docker request');
+ALTER SYSTEM RESET pg_container.event_stream;
+ALTER SYSTEM RESET pg_container.docker_host;
+SELECT pgc_test.reload() \g /dev/null
 SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT pgc_test.wait_for('(SELECT in_sync FROM container_mirror)', '60 seconds') \g /dev/null
 
 SELECT * FROM finish();
