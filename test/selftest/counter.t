@@ -13,7 +13,7 @@
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/env.sh"
 source "$(dirname "$0")/../lib/count.sh"
-plan 14
+plan 17
 
 F="$(dirname "$0")/fixtures"
 T=$(mktemp -d)
@@ -64,6 +64,24 @@ like "$report" "dies_after_two.sql: 2 passed, 3 failed \(ran 2 of 5 planned,harn
 like "$report" "exits_after_one.t: 1 passed, 2 failed \(ran 1 of 3 planned,harness exit status 1,Dubious" "... the scenario that exited 1"
 like "$report" "passes_then_exits_2.t: 1 passed, 1 failed \(harness exit status 1,Dubious" "... the one that passed and exited 2"
 like "$report" "silent.t: 0 passed, 1 failed \(no plan,harness exit status 1" "... and the one that printed nothing"
+
+# pg_regress's runs (make -k installcheck runs two): every summary line
+# counts, and a make that failed without a failed test is a failure.
+regress() {
+	(
+		PGC_PASSED=0 PGC_FAILED=0 PGC_BAD_FILES=()
+		printf '%s\n' "$1" >"$T/regress.log"
+		pgc_count_regress "$T/regress.log" "$2" "$T" >/dev/null
+		if pgc_count_report >/dev/null; then verdict=green; else verdict=red; fi
+		echo "$PGC_PASSED passed, $PGC_FAILED failed, $verdict"
+	)
+}
+is "$(regress $' All 3 tests passed. \n All 1 tests passed. ' 0)" "4 passed, 0 failed, green" \
+	"pg_regress: both instances' summaries count"
+is "$(regress $' 1 of 3 tests failed. \n All 1 tests passed. ' 2)" "3 passed, 1 failed, red" \
+	"pg_regress: a failed test in one instance turns the run red"
+is "$(regress $'initdb: error: cannot be run as root\n All 1 tests passed. ' 2)" "1 passed, 1 failed, red" \
+	"pg_regress: an instance that never got to its tests is a failure"
 
 # A process started from the run and still alive is found, by its pid.
 (
