@@ -11,7 +11,6 @@
 # It also checks the run's last check: a process started from the run that
 # is still alive at the end is found.
 source "$(dirname "$0")/../lib/tap.sh"
-source "$(dirname "$0")/../lib/env.sh"
 source "$(dirname "$0")/../lib/count.sh"
 plan 17
 
