@@ -126,3 +126,14 @@ pgc_count_regress() {
 		PGC_BAD_FILES+=("pg_regress: make installcheck exited $rc after $runs summary lines")
 	fi
 }
+
+# pgc_stop_counted: stop everything the run started (pgc_env_down, from
+# test/lib/env.sh).  A process the run started that is still alive after
+# that fails the run: one failure, listed with the files that failed.
+pgc_stop_counted() {
+	pgc_env_down
+	[ -z "${PGC_LEFTOVERS:-}" ] && return 0
+	PGC_FAILED=$((PGC_FAILED + 1))
+	PGC_BAD_FILES+=("still running after the run stopped what it started: pids $(printf '%s\n' "$PGC_LEFTOVERS" | awk '{print $1}' | paste -sd ' ')")
+	return 1
+}

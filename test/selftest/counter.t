@@ -9,10 +9,11 @@
 # stays in a file of its own, so this run itself stays green.
 #
 # It also checks the run's last check: a process started from the run that
-# is still alive at the end is found.
+# is still alive once the run has stopped what it started is found, turns
+# the run red, and is stopped.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/count.sh"
-plan 17
+plan 21
 
 F="$(dirname "$0")/fixtures"
 T=$(mktemp -d)
@@ -92,5 +93,27 @@ sleeper=$(cat "$T/sleeper")
 found=$(pgc_leftover_processes "$T/run")
 kill "$sleeper" 2>/dev/null
 like "$found" "^$sleeper sleep 600" "the end-of-run check finds a process the run started that is still alive"
+
+# The whole end of a run, with a deliberate leftover: a process of a run
+# (its PGC_WORK in the environment) that ignores SIGTERM, as Podman's
+# conmon does, and that nothing in the run stops.  The run had passed.
+(
+	unset PGC_KEEP
+	export PGC_WORK="$T/leftover-run" PGC_LEFTOVER_GRACE=1
+	mkdir -p "$PGC_WORK"
+	bash -c 'trap "" TERM; exec sleep 600' &
+	echo $! >"$T/stubborn"
+	PGC_PASSED=5 PGC_FAILED=0 PGC_BAD_FILES=()
+	pgc_stop_counted 2>"$T/stop.err"
+	rc=$?
+	if pgc_count_report >"$T/leftover-report.log"; then verdict=green; else verdict=red; fi
+	echo "$rc: $PGC_PASSED passed, $PGC_FAILED failed, $verdict" >"$T/leftover-verdict"
+)
+stubborn=$(cat "$T/stubborn")
+is "$(cat "$T/leftover-verdict")" "1: 5 passed, 1 failed, red" \
+	"a process the run started and did not stop turns a passing run red, as one failure"
+like "$(cat "$T/leftover-report.log")" "still running after the run stopped what it started: pids $stubborn" "... and the report names its pid"
+ok "$(kill -0 "$stubborn" 2>/dev/null; [ $? != 0 ]; echo $?)" "... and it is stopped, though it ignores SIGTERM"
+ok "$([ ! -e "$T/leftover-run" ]; echo $?)" "... and the run's folder is removed"
 
 tap_exit
