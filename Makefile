@@ -2,7 +2,8 @@
 #
 # Build and install with PGXS:
 #   make && sudo make install
-# Regression tests (pg_regress) run against a running server:
+# Regression tests (pg_regress), after make install, as a user other than
+# root (they need no server and no Docker; see below):
 #   make installcheck
 # The full suite, with its own PostgreSQL cluster and dockerd: test/run-tests
 
@@ -11,8 +12,16 @@ MODULE_big = pg_container
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 DATA = $(wildcard sql/pg_container--*.sql)
 
-# pg_regress: inputs in sql/, expected output in expected/.
-REGRESS = $(patsubst sql/%.sql,%,$(filter-out sql/pg_container--%,$(wildcard sql/*.sql)))
+# pg_regress: its own folder, test/regress/sql and test/regress/expected
+# (sql/ holds only the install scripts).  Nothing there needs Docker, so it
+# runs in temporary instances that pg_regress makes with initdb, which
+# refuses root:
+#   REGRESS                the library preloaded (test/regress/preloaded.conf)
+#   REGRESS_NOT_PRELOADED  the library not preloaded, in an instance of its own
+REGRESS = api preloaded update
+REGRESS_NOT_PRELOADED = not_preloaded
+REGRESS_OPTS = --inputdir=test/regress \
+	--temp-instance=tmp_check --temp-config=test/regress/preloaded.conf
 
 # Any PostgreSQL from 15 to 18 (src/pg_compat.h); test/run-tests chooses
 # PG_CONFIG itself.
@@ -23,7 +32,21 @@ PG_CONFIG ?= pg_config
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 SHLIB_LINK = -lcurl -lcrypto
 
-EXTRA_CLEAN = results regression.diffs regression.out
+EXTRA_CLEAN = results regression.diffs regression.out tmp_check log not_preloaded
+
+NO_INSTALLCHECK = 1
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# installcheck runs both instances, each with its own output folder so that
+# neither overwrites the other's regression.diffs (make -k runs the second
+# when the first fails).  PGXS's own installcheck would run only REGRESS.
+.PHONY: installcheck-preloaded installcheck-not-preloaded
+installcheck: installcheck-preloaded installcheck-not-preloaded
+installcheck-preloaded:
+	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
+installcheck-not-preloaded:
+	$(pg_regress_installcheck) --inputdir=test/regress --outputdir=not_preloaded \
+		--temp-instance=not_preloaded/tmp_check --temp-config=test/regress/not_preloaded.conf \
+		--dbname=$(CONTRIB_TESTDB) $(REGRESS_NOT_PRELOADED)

@@ -102,3 +102,38 @@ pgc_count_report() {
 	fi
 	[ "$PGC_FAILED" -eq 0 ] && [ ${#PGC_BAD_FILES[@]} -eq 0 ] && [ "$PGC_PASSED" -gt 0 ]
 }
+
+# pgc_count_regress LOG STATUS DIR: count make installcheck's output, LOG,
+# given make's exit STATUS: every pg_regress run in it ends with "All N
+# tests passed." or "F of N tests failed.".  A run that failed without
+# such a line, or a make that failed with nothing failed, counts one
+# failure.  The diffs of failed runs (under DIR) are shown.
+pgc_count_regress() {
+	local log=$1 rc=$2 dir=$3 counts pass fail runs
+	counts=$(awk '
+		/All [0-9]+ tests passed/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) { pass += $i; break }; runs++ }
+		/[0-9]+ of [0-9]+ tests failed/ { for (i = 1; i <= NF; i++) if ($i == "of") { fail += $(i - 1); pass += $(i + 1) - $(i - 1); break }; runs++ }
+		END { printf "%d %d %d\n", pass, fail, runs }
+	' "$log")
+	read -r pass fail runs <<<"$counts"
+	PGC_PASSED=$((PGC_PASSED + pass))
+	if [ "$fail" -gt 0 ]; then
+		PGC_FAILED=$((PGC_FAILED + fail))
+		PGC_BAD_FILES+=("pg_regress: $fail failed")
+		find "$dir" -name regression.diffs -exec cat {} + 2>/dev/null
+	elif [ "$runs" -eq 0 ] || [ "$rc" != 0 ]; then
+		PGC_FAILED=$((PGC_FAILED + 1))
+		PGC_BAD_FILES+=("pg_regress: make installcheck exited $rc after $runs summary lines")
+	fi
+}
+
+# pgc_stop_counted: stop everything the run started (pgc_env_down, from
+# test/lib/env.sh).  A process the run started that is still alive after
+# that fails the run: one failure, listed with the files that failed.
+pgc_stop_counted() {
+	pgc_env_down
+	[ -z "${PGC_LEFTOVERS:-}" ] && return 0
+	PGC_FAILED=$((PGC_FAILED + 1))
+	PGC_BAD_FILES+=("still running after the run stopped what it started: pids $(printf '%s\n' "$PGC_LEFTOVERS" | awk '{print $1}' | paste -sd ' ')")
+	return 1
+}

@@ -289,12 +289,16 @@ pgc_start_podman() {
 	CONTAINERS_CONF="$PGC_WORK/podman/containers.conf" CONTAINERS_STORAGE_CONF="$PGC_WORK/podman/storage.conf" \
 		podman --root "$PGC_WORK/podman/storage" --runroot "$PGC_WORK/podman/run" --tmpdir "$PGC_WORK/podman/tmp" \
 		system service --time=0 "unix://$PGC_WORK/podman.sock" >"$PGC_WORK/podman.log" 2>&1 &
-	echo $! >"$PGC_WORK/podman.started"
-	local i
+	local pid=$! i
+	echo "$pid" >"$PGC_WORK/podman.started"
 	for i in $(seq 1 60); do
 		curl -sf --unix-socket "$PGC_WORK/podman.sock" http://podman/_ping >/dev/null 2>&1 && break
 		sleep 0.25
 	done
+	# Once it answers, the pid recorded must be the service's own, or
+	# stopping it by pid stops something else and leaves it behind.
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "system service" \
+		|| pgc_die "the pid recorded for Podman's service ($pid) is not the service"
 	chgrp postgres "$PGC_WORK/podman.sock" && chmod 0660 "$PGC_WORK/podman.sock"
 	tar -C "$PGC_WORK/rootfs" -c . | pgc_podman import \
 		--change 'CMD ["/bin/busybox","sh","-c","trap \"exit 0\" TERM; /bin/busybox httpd -f -p 18789 -h /www & wait"]' \
@@ -313,27 +317,36 @@ pgc_stop_podman() {
 	# detached from the service; those of exec sessions were seen to
 	# outlive their container's removal.  Stop whatever names our Podman
 	# folder, and what runs under it, by pid.
-	local pid
-	for pid in $(pgc_leftover_processes "$PGC_WORK/podman" | awk '{print $1}'); do
-		pgc_stop_pid "$pid"
+	pgc_stop_pid $(pgc_leftover_processes "$PGC_WORK/podman" | awk '{print $1}')
+}
+
+# pgc_stop_pid PID...: SIGTERM to each, wait up to 30 s for them all to go,
+# then SIGKILL to those still there and wait again: a process told to stop
+# has stopped when this returns.  Several at once share the wait (conmon
+# ignores SIGTERM, and one wait after another added up to minutes).
+pgc_stop_pid() {
+	local pids=() pid i
+	for pid in "$@"; do
+		[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && pids+=("$pid")
+	done
+	[ ${#pids[@]} -gt 0 ] || return 0
+	for i in $(seq 1 150); do
+		pgc_any_alive "${pids[@]}" || return 0
+		sleep 0.2
+	done
+	kill -KILL "${pids[@]}" 2>/dev/null
+	for i in $(seq 1 50); do
+		pgc_any_alive "${pids[@]}" || return 0
+		sleep 0.2
 	done
 }
 
-# pgc_stop_pid PID: SIGTERM, wait up to 30 s for it to go, then SIGKILL and
-# wait again: a process told to stop has stopped when this returns.
-pgc_stop_pid() {
-	local pid=$1 i
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for i in $(seq 1 150); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.2
+pgc_any_alive() {
+	local pid
+	for pid in "$@"; do
+		kill -0 "$pid" 2>/dev/null && return 0
 	done
-	kill -KILL "$pid" 2>/dev/null
-	for i in $(seq 1 50); do
-		kill -0 "$pid" 2>/dev/null || return 0
-		sleep 0.2
-	done
+	return 1
 }
 
 # Write a fresh 256-bit key file readable by postgres only.
@@ -456,11 +469,12 @@ pgc_env_down() {
 	fi
 	pgc_stop_dockerd
 	# Nothing this run started may outlive it.  Children of what was just
-	# stopped (containerd, shims, backends) get a while to go by themselves;
+	# stopped (containerd, shims, backends) get a while to go by themselves
+	# (PGC_LEFTOVER_GRACE seconds, 30 unless the counter's self-test says);
 	# whatever is still there is reported in PGC_LEFTOVERS, then killed.
 	local i
 	PGC_LEFTOVERS=
-	for i in $(seq 1 60); do
+	for i in $(seq 1 $((${PGC_LEFTOVER_GRACE:-30} * 2))); do
 		PGC_LEFTOVERS=$(pgc_leftover_processes "$PGC_WORK")
 		[ -z "$PGC_LEFTOVERS" ] && break
 		sleep 0.5

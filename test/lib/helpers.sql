@@ -4,119 +4,128 @@
 -- dockerd's private socket.  Test-only: never install these anywhere else.
 --
 -- psql -v work_dir=... -v fault_tcp_port=... -f helpers.sql
+--
+-- They live in the schema test_helpers, in the test database pgc_test.
 
-CREATE SCHEMA IF NOT EXISTS pgc_test;
+CREATE SCHEMA IF NOT EXISTS test_helpers;
 
 -- Where the test world lives (set by test/lib/env.sh).
 -- engine_socket: the engine the assertions look at (dockerd, or Podman's).
-CREATE TABLE IF NOT EXISTS pgc_test.config (work_dir text, fault_tcp_port integer, docker_tls_port integer,
-                                            engine_socket text);
-TRUNCATE pgc_test.config;
-INSERT INTO pgc_test.config VALUES (:'work_dir', :'fault_tcp_port', :'docker_tls_port', :'work_dir' || '/docker.sock');
+CREATE TABLE IF NOT EXISTS test_helpers.config (work_dir text, fault_tcp_port integer, docker_tls_port integer,
+                                                engine_socket text);
+TRUNCATE test_helpers.config;
+INSERT INTO test_helpers.config VALUES (:'work_dir', :'fault_tcp_port', :'docker_tls_port', :'work_dir' || '/docker.sock');
 
 -- Run a shell command; its output (stdout and stderr) as one text value.
-CREATE OR REPLACE FUNCTION pgc_test.sh(cmd text) RETURNS text
+CREATE OR REPLACE FUNCTION test_helpers.sh(cmd text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     result text;
 BEGIN
-    IF to_regclass('pg_temp.pgc_test_sh_out') IS NULL THEN
-        CREATE TEMP TABLE pgc_test_sh_out (line text);
+    IF to_regclass('pg_temp.test_helpers_sh_out') IS NULL THEN
+        CREATE TEMP TABLE test_helpers_sh_out (line text);
     END IF;
-    TRUNCATE pgc_test_sh_out;
+    TRUNCATE test_helpers_sh_out;
     -- CSV with quote and delimiter characters that never occur: raw lines.
-    EXECUTE format($c$COPY pgc_test_sh_out FROM PROGRAM %L WITH (FORMAT csv, QUOTE E'\x01', DELIMITER E'\x02')$c$,
+    EXECUTE format($c$COPY test_helpers_sh_out FROM PROGRAM %L WITH (FORMAT csv, QUOTE E'\x01', DELIMITER E'\x02')$c$,
                    cmd || ' 2>&1; true');
-    SELECT coalesce(string_agg(line, E'\n'), '') INTO result FROM pgc_test_sh_out;
+    SELECT coalesce(string_agg(line, E'\n'), '') INTO result FROM test_helpers_sh_out;
     RETURN result;
 END
 $$;
 
 -- A value as one single-quoted shell word.
-CREATE OR REPLACE FUNCTION pgc_test.shell_quote(s text) RETURNS text
+CREATE OR REPLACE FUNCTION test_helpers.shell_quote(s text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT '''' || replace(s, '''', '''"''"''') || '''';
 $$;
 
-CREATE OR REPLACE FUNCTION pgc_test.docker_socket() RETURNS text
-LANGUAGE sql AS $$ SELECT engine_socket FROM pgc_test.config $$;
+CREATE OR REPLACE FUNCTION test_helpers.docker_socket() RETURNS text
+LANGUAGE sql AS $$ SELECT engine_socket FROM test_helpers.config $$;
 
-CREATE OR REPLACE FUNCTION pgc_test.fault_socket() RETURNS text
-LANGUAGE sql AS $$ SELECT work_dir || '/fault.sock' FROM pgc_test.config $$;
+CREATE OR REPLACE FUNCTION test_helpers.fault_socket() RETURNS text
+LANGUAGE sql AS $$ SELECT work_dir || '/fault.sock' FROM test_helpers.config $$;
 
 -- The docker CLI against the test dockerd, never through the fault engine.
-CREATE OR REPLACE FUNCTION pgc_test.docker(args text) RETURNS text
+CREATE OR REPLACE FUNCTION test_helpers.docker(args text) RETURNS text
 LANGUAGE sql AS $$
-    SELECT pgc_test.sh(format('docker -H unix://%s %s', pgc_test.docker_socket(), args));
+    SELECT test_helpers.sh(format('docker -H unix://%s %s', test_helpers.docker_socket(), args));
 $$;
 
 -- Names of the containers labelled as a user's, one per line.
-CREATE OR REPLACE FUNCTION pgc_test.containers_of(user_id text) RETURNS text
+CREATE OR REPLACE FUNCTION test_helpers.containers_of(user_id text) RETURNS text
 LANGUAGE sql AS $$
-    SELECT pgc_test.docker(format('ps -a --filter label=pg_container.user_id=%s --format {{.Names}}', user_id));
+    SELECT test_helpers.docker(format('ps -a --filter label=pg_container.user_id=%s --format {{.Names}}', user_id));
 $$;
 
 -- A container's state ("running", "exited", ...), or '' if it is missing.
-CREATE OR REPLACE FUNCTION pgc_test.state_of(name text) RETURNS text
+CREATE OR REPLACE FUNCTION test_helpers.state_of(name text) RETURNS text
 LANGUAGE sql AS $$
     SELECT CASE WHEN r LIKE '%No such%' OR r LIKE 'Error%' THEN '' ELSE r END
-      FROM pgc_test.docker(format('inspect -f {{.State.Status}} %s', name)) r;
+      FROM test_helpers.docker(format('inspect -f {{.State.Status}} %s', name)) r;
 $$;
 
 -- A Go template applied to "docker inspect" of a container.
-CREATE OR REPLACE FUNCTION pgc_test.inspect(name text, template text) RETURNS text
+CREATE OR REPLACE FUNCTION test_helpers.inspect(name text, template text) RETURNS text
 LANGUAGE sql AS $$
-    SELECT pgc_test.docker(format('inspect -f %s %s', pgc_test.shell_quote(template), name));
+    SELECT test_helpers.docker(format('inspect -f %s %s', test_helpers.shell_quote(template), name));
 $$;
 
 -- HTTP status of GET http://127.0.0.1:<port><path>; '000' if nothing answers.
-CREATE OR REPLACE FUNCTION pgc_test.http_status(port integer, path text) RETURNS text
+CREATE OR REPLACE FUNCTION test_helpers.http_status(port integer, path text) RETURNS text
 LANGUAGE sql AS $$
-    SELECT pgc_test.sh(format('curl -s -o /dev/null -m 5 -w %%{http_code} http://127.0.0.1:%s%s', port, path));
+    SELECT test_helpers.sh(format('curl -s -o /dev/null -m 5 -w %%{http_code} http://127.0.0.1:%s%s', port, path));
 $$;
 
-CREATE OR REPLACE FUNCTION pgc_test.fault_call(method text, path text, body text DEFAULT '') RETURNS text
+CREATE OR REPLACE FUNCTION test_helpers.fault_call(method text, path text, body text DEFAULT '') RETURNS text
 LANGUAGE sql AS $$
-    SELECT pgc_test.sh(format('curl -s --unix-socket %s -X %s --data-binary %s http://fault%s',
-                              pgc_test.fault_socket(), method, pgc_test.shell_quote(body), path));
+    SELECT test_helpers.sh(format('curl -s --unix-socket %s -X %s --data-binary %s http://fault%s',
+                              test_helpers.fault_socket(), method, test_helpers.shell_quote(body), path));
 $$;
 
 -- Append fault rules (see test/fault_engine.py), forget them, read the log.
-CREATE OR REPLACE FUNCTION pgc_test.fault_rules(rules jsonb) RETURNS void
-LANGUAGE sql AS $$ SELECT pgc_test.fault_call('POST', '/_fault/rules', rules::text); $$;
+CREATE OR REPLACE FUNCTION test_helpers.fault_rules(rules jsonb) RETURNS void
+LANGUAGE sql AS $$ SELECT test_helpers.fault_call('POST', '/_fault/rules', rules::text); $$;
 
-CREATE OR REPLACE FUNCTION pgc_test.fault_reset() RETURNS void
-LANGUAGE sql AS $$ SELECT pgc_test.fault_call('POST', '/_fault/reset'); $$;
+CREATE OR REPLACE FUNCTION test_helpers.fault_reset() RETURNS void
+LANGUAGE sql AS $$ SELECT test_helpers.fault_call('POST', '/_fault/reset'); $$;
 
-CREATE OR REPLACE FUNCTION pgc_test.fault_log() RETURNS jsonb
-LANGUAGE sql AS $$ SELECT pgc_test.fault_call('GET', '/_fault/log')::jsonb; $$;
+CREATE OR REPLACE FUNCTION test_helpers.fault_log() RETURNS jsonb
+LANGUAGE sql AS $$ SELECT test_helpers.fault_call('GET', '/_fault/log')::jsonb; $$;
 
 -- Requests in the fault engine's log whose "METHOD path" matches a regex.
-CREATE OR REPLACE FUNCTION pgc_test.fault_count(pattern text) RETURNS integer
+CREATE OR REPLACE FUNCTION test_helpers.fault_count(pattern text) RETURNS integer
 LANGUAGE sql AS $$
     SELECT count(*)::integer
-      FROM jsonb_array_elements(pgc_test.fault_log()) e
+      FROM jsonb_array_elements(test_helpers.fault_log()) e
      WHERE (e->>'method') || ' ' || (e->>'path') ~ pattern;
 $$;
 
 -- Point this session at the fault engine (fresh rules and log), or back.
-CREATE OR REPLACE FUNCTION pgc_test.use_fault_engine() RETURNS void
+CREATE OR REPLACE FUNCTION test_helpers.use_fault_engine() RETURNS void
 LANGUAGE sql AS $$
-    SELECT pgc_test.fault_reset();
-    SELECT set_config('pg_container.docker_host', 'unix://' || pgc_test.fault_socket(), false);
+    SELECT test_helpers.fault_reset();
+    SELECT set_config('pg_container.docker_host', 'unix://' || test_helpers.fault_socket(), false);
 $$;
 
-CREATE OR REPLACE FUNCTION pgc_test.use_dockerd() RETURNS void
+CREATE OR REPLACE FUNCTION test_helpers.use_dockerd() RETURNS void
 LANGUAGE sql AS $$
-    SELECT set_config('pg_container.docker_host', 'unix://' || pgc_test.docker_socket(), false);
+    SELECT set_config('pg_container.docker_host', 'unix://' || test_helpers.docker_socket(), false);
 $$;
 
--- SQLSTATE and message of a statement's error, or 'no error'.  Catches
--- query_canceled too, which OTHERS leaves alone, for the cancel tests.
-CREATE OR REPLACE FUNCTION pgc_test.error_of(stmt text) RETURNS text
+-- SQLSTATE and message of a statement's error, or 'no error'; given a
+-- role, the statement runs as it.  Catches query_canceled too, which
+-- OTHERS leaves alone, for the cancel tests.
+CREATE OR REPLACE FUNCTION test_helpers.error_of(stmt text, role text DEFAULT NULL) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
+    IF role IS NOT NULL THEN
+        EXECUTE format('SET LOCAL ROLE %I', role);
+    END IF;
     EXECUTE stmt;
+    IF role IS NOT NULL THEN
+        RESET ROLE;
+    END IF;
     RETURN 'no error';
 EXCEPTION WHEN OTHERS OR query_canceled THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
@@ -125,7 +134,7 @@ $$;
 
 -- Like error_of, followed by the error's first CONTEXT line (" | " between):
 -- for a Docker failure, the operation it was.
-CREATE OR REPLACE FUNCTION pgc_test.error_and_context_of(stmt text) RETURNS text
+CREATE OR REPLACE FUNCTION test_helpers.error_and_context_of(stmt text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     context text;
@@ -139,20 +148,13 @@ END
 $$;
 
 -- Run a statement as another role: 'ok', or its SQLSTATE and message.
-CREATE OR REPLACE FUNCTION pgc_test.run_as(role text, stmt text) RETURNS text
-LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('SET LOCAL ROLE %I', role);
-    EXECUTE stmt;
-    RESET ROLE;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS OR query_canceled THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
+CREATE OR REPLACE FUNCTION test_helpers.run_as(role text, stmt text) RETURNS text
+LANGUAGE sql AS $$
+    SELECT CASE WHEN e = 'no error' THEN 'ok' ELSE e END FROM test_helpers.error_of(stmt, role) e;
 $$;
 
 -- A query's first value, as another role; or its SQLSTATE and message.
-CREATE OR REPLACE FUNCTION pgc_test.query_as(role text, query text) RETURNS text
+CREATE OR REPLACE FUNCTION test_helpers.query_as(role text, query text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     result text;
@@ -167,11 +169,11 @@ END
 $$;
 
 -- The fault engine's concurrency counters since its last reset.
-CREATE OR REPLACE FUNCTION pgc_test.fault_max_in_flight() RETURNS integer
-LANGUAGE sql AS $$ SELECT (pgc_test.fault_call('GET', '/_fault/stats')::jsonb ->> 'max_in_flight')::integer; $$;
+CREATE OR REPLACE FUNCTION test_helpers.fault_max_in_flight() RETURNS integer
+LANGUAGE sql AS $$ SELECT (test_helpers.fault_call('GET', '/_fault/stats')::jsonb ->> 'max_in_flight')::integer; $$;
 
 -- Wait up to timeout for a condition (a boolean SQL expression); true if it held.
-CREATE OR REPLACE FUNCTION pgc_test.wait_for(condition text, timeout interval DEFAULT '10 seconds') RETURNS boolean
+CREATE OR REPLACE FUNCTION test_helpers.wait_for(condition text, timeout interval DEFAULT '10 seconds') RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     deadline timestamptz := clock_timestamp() + timeout;
@@ -191,16 +193,16 @@ END
 $$;
 
 -- Client connections the fault engine accepted since its last reset.
-CREATE OR REPLACE FUNCTION pgc_test.fault_connections() RETURNS integer
-LANGUAGE sql AS $$ SELECT (pgc_test.fault_call('GET', '/_fault/stats')::jsonb ->> 'connections')::integer; $$;
+CREATE OR REPLACE FUNCTION test_helpers.fault_connections() RETURNS integer
+LANGUAGE sql AS $$ SELECT (test_helpers.fault_call('GET', '/_fault/stats')::jsonb ->> 'connections')::integer; $$;
 
 -- Open a stored gateway token (pgc1$<key id>$<hex of IV || ciphertext ||
 -- tag>) with AES-256-GCM, independently of pg_container: OpenSSL's libcrypto
 -- through Python's ctypes, the key from its file, the user id as additional
 -- authenticated data.  Returns the plaintext, or 'error: ...'.
-CREATE OR REPLACE FUNCTION pgc_test.gcm_open(key_file text, user_id text, stored text) RETURNS text
+CREATE OR REPLACE FUNCTION test_helpers.gcm_open(key_file text, user_id text, stored text) RETURNS text
 LANGUAGE sql AS $$
-    SELECT pgc_test.sh(format('python3 -c %s %s %s %s', pgc_test.shell_quote($py$
+    SELECT test_helpers.sh(format('python3 -c %s %s %s %s', test_helpers.shell_quote($py$
 import ctypes, ctypes.util, hashlib, re, sys
 key = bytes.fromhex(open(sys.argv[1]).read().strip())
 aad = sys.argv[2].encode()
@@ -236,7 +238,7 @@ lib.EVP_CIPHER_CTX_free(ctx)
 if not ok:
     sys.exit("error: AES-256-GCM authentication failed")
 print(out.raw[:n.value + fin.value].decode())
-$py$), pgc_test.shell_quote(key_file), pgc_test.shell_quote(user_id), pgc_test.shell_quote(stored)));
+$py$), test_helpers.shell_quote(key_file), test_helpers.shell_quote(user_id), test_helpers.shell_quote(stored)));
 $$;
 
 -- pg_reload_conf(), then wait (up to 60 s) until the postmaster has loaded
@@ -244,7 +246,7 @@ $$;
 -- postmaster signals every backend before it accepts that connection, so
 -- this session takes the new settings at its next statement.  A fixed
 -- sleep instead can be too short on a loaded machine.
-CREATE OR REPLACE FUNCTION pgc_test.reload() RETURNS void
+CREATE OR REPLACE FUNCTION test_helpers.reload() RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     asked timestamptz := clock_timestamp();
@@ -252,10 +254,10 @@ DECLARE
 BEGIN
     PERFORM pg_reload_conf();
     LOOP
-        EXIT WHEN pgc_test.sh(format('psql -X -qAt -h %s -p %s -d %s -c %s',
-                                     (SELECT work_dir FROM pgc_test.config), current_setting('port'),
-                                     pgc_test.shell_quote(current_database()),
-                                     pgc_test.shell_quote(format('SELECT pg_conf_load_time() >= %L', asked)))) = 't';
+        EXIT WHEN test_helpers.sh(format('psql -X -qAt -h %s -p %s -d %s -c %s',
+                                     (SELECT work_dir FROM test_helpers.config), current_setting('port'),
+                                     test_helpers.shell_quote(current_database()),
+                                     test_helpers.shell_quote(format('SELECT pg_conf_load_time() >= %L', asked)))) = 't';
         IF clock_timestamp() > deadline THEN
             RAISE EXCEPTION 'the server did not reload its configuration within 60 s';
         END IF;

@@ -115,7 +115,7 @@ pgc_create_swarm_db() {
 		-c "CREATE EXTENSION pg_container" || return 1
 	pgc_psql -d pgc_swarm -v work_dir="$PGC_WORK" -v fault_tcp_port="$PGC_FAULT_TCP_PORT" \
 		-v docker_tls_port="$PGC_DOCKER_TLS_PORT" -f "$PGC_ROOT/test/lib/helpers.sql" >/dev/null 2>&1 || return 1
-	pgc_psql -d pgc_swarm -c "UPDATE pgc_test.config SET engine_socket = '$PGC_WORK/swarm/docker.sock'" \
-		-c "CREATE OR REPLACE FUNCTION pgc_test.fault_socket() RETURNS text LANGUAGE sql
-		    AS \$\$ SELECT work_dir || '/swarm/fault.sock' FROM pgc_test.config \$\$"
+	pgc_psql -d pgc_swarm -c "UPDATE test_helpers.config SET engine_socket = '$PGC_WORK/swarm/docker.sock'" \
+		-c "CREATE OR REPLACE FUNCTION test_helpers.fault_socket() RETURNS text LANGUAGE sql
+		    AS \$\$ SELECT work_dir || '/swarm/fault.sock' FROM test_helpers.config \$\$"
 }

@@ -1,6 +1,10 @@
 # test/lib/tap.sh: a little TAP for the shell scenario tests, read by prove.
 # Each test script runs inside the world test/lib/env.sh set up: PGHOST,
-# PGPORT, PGUSER, PGC_WORK and DOCKER_HOST are in the environment.
+# PGPORT, PGUSER, PGC_WORK and DOCKER_HOST are in the environment, and
+# env.sh's functions (pgc_docker, pgc_psql, pgc_restart_postgres ...) are
+# at hand.
+
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 TAP_COUNT=0
 TAP_FAILED=0
@@ -52,9 +56,7 @@ like() {
 diag() { printf '# %s\n' "$*"; }
 
 # psql returning bare values, failing loudly.
-q() { psql -X -qAt -v ON_ERROR_STOP=1 -d "${TEST_DB:-pgc_test}" "$@"; }
-
-dk() { docker -H "unix://$PGC_WORK/docker.sock" "$@"; }
+q() { pgc_psql -At -d "${TEST_DB:-pgc_test}" "$@"; }
 
 # Milliseconds since the epoch.
 now_ms() { date +%s%3N; }

@@ -76,7 +76,7 @@ BEGIN
     -- runs under the short docker_timeout: on a loaded machine, creating a
     -- container may take longer than that.
     PERFORM set_config('pg_container.docker_timeout', '60s', false);
-    PERFORM pgc_test.use_dockerd();
+    PERFORM test_helpers.use_dockerd();
     PERFORM container_ensure_running(user_id);
     IF fn = 'reap' THEN
         UPDATE user_container u SET last_active_at = now() - interval '2 hours' WHERE u.user_id = 'fx-reap';
@@ -84,8 +84,8 @@ BEGIN
     SELECT u.container_id INTO cid FROM user_container u WHERE u.user_id = 'fx-' || p_fn;
     SELECT row_to_json(u)::text INTO before FROM user_container u WHERE u.user_id = 'fx-' || p_fn;
 
-    PERFORM pgc_test.use_fault_engine();
-    PERFORM pgc_test.fault_rules(jsonb_build_array(rule || jsonb_build_object('path',
+    PERFORM test_helpers.use_fault_engine();
+    PERFORM test_helpers.fault_rules(jsonb_build_array(rule || jsonb_build_object('path',
         CASE fn WHEN 'ensure' THEN '/containers/' || cid || '/json'
                 WHEN 'health' THEN '/containers/json'
                 ELSE '/containers/' || cid || '/stop' END)));
@@ -103,15 +103,15 @@ BEGIN
         IF outcome <> 'no error' THEN
             RETURN 'the sweep failed: ' || outcome;
         END IF;
-        IF pgc_test.fault_count('^POST /v[0-9.]+/containers/' || cid || '/stop') <> 1 THEN
-            RETURN format('the sweep sent %s stop requests, not one', pgc_test.fault_count('/stop'));
+        IF test_helpers.fault_count('^POST /v[0-9.]+/containers/' || cid || '/stop') <> 1 THEN
+            RETURN format('the sweep sent %s stop requests, not one', test_helpers.fault_count('/stop'));
         END IF;
         SELECT u.status INTO status FROM user_container u WHERE u.user_id = 'fx-reap';
         outcome := CASE WHEN status = 'stopped' AND reaped = 1 THEN 'ok'
                         WHEN status = 'running' AND reaped = 0 THEN 'warning'
                         ELSE format('status %s, returned %s times', status, reaped) END;
     ELSE
-        outcome := pgc_test.error_and_context_of(call);
+        outcome := test_helpers.error_and_context_of(call);
         IF outcome = 'no error' THEN
             outcome := 'ok';
         END IF;
@@ -140,15 +140,15 @@ BEGIN
     -- A slow answer is still passed on to dockerd later: let it land
     -- (the engine holds no request any more) before the next call, which
     -- must then see the truth.
-    IF fault = 'slow' AND NOT pgc_test.wait_for($w$(pgc_test.fault_call('GET', '/_fault/stats')::jsonb ->> 'in_flight')::int = 0$w$,
+    IF fault = 'slow' AND NOT test_helpers.wait_for($w$(test_helpers.fault_call('GET', '/_fault/stats')::jsonb ->> 'in_flight')::int = 0$w$,
                                                 '60 seconds') THEN
         RETURN 'the delayed request never finished';
     END IF;
 
     -- The next call against the healthy engine succeeds.
     PERFORM set_config('pg_container.docker_timeout', '60s', false);
-    PERFORM pgc_test.use_dockerd();
-    outcome := pgc_test.error_of(call);
+    PERFORM test_helpers.use_dockerd();
+    outcome := test_helpers.error_of(call);
     IF outcome <> 'no error' THEN
         RETURN 'the next call failed: ' || outcome;
     END IF;
@@ -158,8 +158,8 @@ BEGIN
     -- while the real one runs on.)
     IF fn = 'reap' THEN
         SELECT u.status INTO status FROM user_container u WHERE u.user_id = 'fx-reap';
-        IF status <> 'stopped' OR (fault <> '404' AND pgc_test.state_of('mosaic-user-fx-reap') <> 'exited') THEN
-            RETURN format('after the next sweep the row says %s and Docker %s', status, pgc_test.state_of('mosaic-user-fx-reap'));
+        IF status <> 'stopped' OR (fault <> '404' AND test_helpers.state_of('mosaic-user-fx-reap') <> 'exited') THEN
+            RETURN format('after the next sweep the row says %s and Docker %s', status, test_helpers.state_of('mosaic-user-fx-reap'));
         END IF;
     END IF;
     RETURN 'as expected';
@@ -176,29 +176,29 @@ SELECT is(pg_temp.fault_case(fn, fault), 'as expected',
  ORDER BY fn, fault;
 
 -- With the engine hung, what makes no Docker request still works.
-SELECT pgc_test.use_fault_engine() \g /dev/null
-SELECT pgc_test.fault_rules('[{"action": "hang"}]') \g /dev/null
+SELECT test_helpers.use_fault_engine() \g /dev/null
+SELECT test_helpers.fault_rules('[{"action": "hang"}]') \g /dev/null
 SELECT lives_ok($$SELECT container_touch('fx-ensure'), container_status('fx-ensure'),
                          container_set_idle_timeout('fx-ensure', 30)$$,
                 'touch, status and set_idle_timeout work while the engine hangs: they never call it');
-SELECT is(pgc_test.fault_count('.'), 0, '... and sent it nothing');
+SELECT is(test_helpers.fault_count('.'), 0, '... and sent it nothing');
 SELECT lives_ok($$SELECT container_reencrypt_tokens()$$, 're-encryption works while the engine hangs');
-SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT test_helpers.use_dockerd() \g /dev/null
 RESET pg_container.docker_timeout;
 RESET pg_container.stop_timeout;
 
 -- Bad input never reaches Docker.
-SELECT pgc_test.use_fault_engine() \g /dev/null
+SELECT test_helpers.use_fault_engine() \g /dev/null
 SELECT count(*) AS rows_before FROM user_container \gset
 SELECT is(count(*)::int, 0, 'no bad user id gets past validation')
-  FROM (SELECT pgc_test.error_of(format('SELECT %s(%L)', fn, bad)) AS e
+  FROM (SELECT test_helpers.error_of(format('SELECT %s(%L)', fn, bad)) AS e
           FROM unnest(ARRAY['container_ensure_running', 'container_stop', 'container_restart',
                             'container_touch', 'container_status']) fn,
                unnest(ARRAY['', 'a b', repeat('a', 64), repeat('x', 1048576), 'o''brien', '"quoted"',
                             '../etc', E'line\nbreak', E'bell\x07', 'ünïcödé', 'a;b', '$(reboot)']) bad) t
  WHERE e !~ '^22023: user id must match';
-SELECT is(pgc_test.fault_count('.'), 0, '... and none of them reached Docker');
+SELECT is(test_helpers.fault_count('.'), 0, '... and none of them reached Docker');
 SELECT is((SELECT count(*) FROM user_container), :rows_before::bigint, '... or changed the table');
-SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT test_helpers.use_dockerd() \g /dev/null
 
 SELECT * FROM finish();

@@ -33,7 +33,7 @@ SELECT alike(:'crash_detail'::text, '%token is <redacted>%', '... with the token
 -- container_logs: the same output, redacted, bounded by tail.
 SELECT container_ensure_running('gw-logs') \g /dev/null
 SELECT token AS gw_token FROM container_ensure_running('gw-logs') \gset
-SELECT pgc_test.inspect('mosaic-user-gw-crash', '{{.Id}}') AS crash_id \gset
+SELECT test_helpers.inspect('mosaic-user-gw-crash', '{{.Id}}') AS crash_id \gset
 SELECT is((SELECT count(*) FROM container_logs('gw-crash', 2)), 2::bigint, 'container_logs returns at most tail lines');
 SELECT ok((SELECT bool_and(l !~ '[0-9a-f]{64}') FROM container_logs('gw-crash', 100) l)
           AND (SELECT count(*) FROM container_logs('gw-crash', 100) l WHERE l = 'token is <redacted>') > 0,
@@ -55,7 +55,7 @@ BEGIN;
 SELECT container_ensure_running('gw-rolled') \g /dev/null
 ROLLBACK;
 SELECT token AS rolled_token FROM container_ensure_running('gw-rolled') \gset
-SELECT ok(pgc_test.inspect('mosaic-user-gw-rolled', '{{json .Config.Env}}')::jsonb ? ('OPENCLAW_GATEWAY_TOKEN=' || :'rolled_token'),
+SELECT ok(test_helpers.inspect('mosaic-user-gw-rolled', '{{json .Config.Env}}')::jsonb ? ('OPENCLAW_GATEWAY_TOKEN=' || :'rolled_token'),
           'after a rolled-back ensure, the container the next ensure hands out checks the token it returns');
 
 -- An upgrade that cannot take a working user down: the replacement of an
@@ -69,20 +69,20 @@ SELECT throws_ok($$SELECT container_restart('gw-roll')$$, '55000',
                  'the new container of user "gw-roll" from image "pgc-crashloop:test" failed, so the previous container is back',
                  'a recreation whose gateway never gets ready fails, naming the image');
 RESET pg_container.ready_timeout;
-SELECT is(pgc_test.inspect('mosaic-user-gw-roll', '{{.Id}} {{.State.Status}} {{.Config.Image}}'),
+SELECT is(test_helpers.inspect('mosaic-user-gw-roll', '{{.Id}} {{.State.Status}} {{.Config.Image}}'),
           :'roll_id' || ' running pgc-gateway:test', '... and the previous container is back, running');
-SELECT is(pgc_test.http_status(:roll_port, '/readyz'), '200', '... answering on the same port');
+SELECT is(test_helpers.http_status(:roll_port, '/readyz'), '200', '... answering on the same port');
 SELECT is((SELECT url || ' ' || token FROM container_ensure_running('gw-roll')), :'roll_url' || ' ' || :'roll_token',
           '... with the same URL and token');
-SELECT is(pgc_test.docker('ps -a -q --filter name=mosaic-user-gw-roll-previous'), '', '... and nothing set aside is left');
+SELECT is(test_helpers.docker('ps -a -q --filter name=mosaic-user-gw-roll-previous'), '', '... and nothing set aside is left');
 SELECT is((SELECT container_id || ' ' || profile FROM user_container WHERE user_id = 'gw-roll'), :'roll_id' || ' gw-broken',
           '... and the row still records the previous container');
 -- A good replacement takes over, and the previous container goes.
 UPDATE container_profile SET image = NULL, memory_limit_mb = 64 WHERE name = 'gw-broken';
 SELECT lives_ok($$SELECT container_restart('gw-roll')$$, 'a recreation whose gateway gets ready succeeds');
-SELECT is(pgc_test.inspect('mosaic-user-gw-roll', '{{.HostConfig.Memory}} {{.State.Status}}'), '67108864 running',
+SELECT is(test_helpers.inspect('mosaic-user-gw-roll', '{{.HostConfig.Memory}} {{.State.Status}}'), '67108864 running',
           '... with the new spec');
-SELECT is(pgc_test.docker('ps -a -q --filter name=mosaic-user-gw-roll-previous'), '', '... removing the previous container');
+SELECT is(test_helpers.docker('ps -a -q --filter name=mosaic-user-gw-roll-previous'), '', '... removing the previous container');
 SELECT container_remove('gw-roll') \g /dev/null
 DELETE FROM container_profile WHERE name = 'gw-broken';
 

@@ -7,38 +7,38 @@ SELECT plan(22);
 
 -- Defaults.
 SELECT container_ensure_running('hd-default') \g /dev/null
-SELECT is(pgc_test.inspect('mosaic-user-hd-default',
+SELECT is(test_helpers.inspect('mosaic-user-hd-default',
           '{{.HostConfig.Privileged}} {{.HostConfig.SecurityOpt}} {{.HostConfig.RestartPolicy.Name}}'),
           'false [no-new-privileges] unless-stopped',
           'by default: not privileged, no-new-privileges, restart unless-stopped');
-SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}'),
+SELECT is(test_helpers.inspect('mosaic-user-hd-default', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}'),
           '2147483648 2000000000 512', '... openclaw fleet''s limits: 2 GB of memory, 2 CPUs and 512 processes');
-SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{.HostConfig.CapDrop}} {{.HostConfig.Init}}'), '[ALL] true',
+SELECT is(test_helpers.inspect('mosaic-user-hd-default', '{{.HostConfig.CapDrop}} {{.HostConfig.Init}}'), '[ALL] true',
           '... every capability dropped, and an init process as PID 1');
-SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{range .HostConfig.Binds}}{{.}}{{end}}'),
+SELECT is(test_helpers.inspect('mosaic-user-hd-default', '{{range .HostConfig.Binds}}{{.}}{{end}}'),
           'mosaic-user-hd-default-state:/home/node/.openclaw', '... and no mount but the user''s own volume (never the Docker socket)');
 SET pg_container.drop_capabilities = off;
 SET pg_container.init = off;
 SELECT throws_ok($$SET pg_container.command = 'sh -c "quoted"'$$, '22023', NULL, 'a command with quotes is refused when set');
 RESET pg_container.command;
 SELECT container_ensure_running('hd-loose') \g /dev/null
-SELECT is(pgc_test.inspect('mosaic-user-hd-loose', '{{.HostConfig.CapDrop}} {{.HostConfig.Init}}'), '[] <nil>',
+SELECT is(test_helpers.inspect('mosaic-user-hd-loose', '{{.HostConfig.CapDrop}} {{.HostConfig.Init}}'), '[] <nil>',
           'drop_capabilities and init can be turned off');
 RESET pg_container.drop_capabilities;
 RESET pg_container.init;
 SET pg_container.command = '/bin/busybox httpd -f -p 18789 -h /www';
 SELECT container_ensure_running('hd-command') \g /dev/null
-SELECT is(pgc_test.inspect('mosaic-user-hd-command', '{{json .Config.Cmd}}'), '["/bin/busybox","httpd","-f","-p","18789","-h","/www"]',
+SELECT is(test_helpers.inspect('mosaic-user-hd-command', '{{json .Config.Cmd}}'), '["/bin/busybox","httpd","-f","-p","18789","-h","/www"]',
           'pg_container.command sets the container''s command, word by word');
 RESET pg_container.command;
 INSERT INTO container_profile (name, command) VALUES ('hd-own-cmd', '{}');
 SELECT container_set_profile('hd-profile-cmd', 'hd-own-cmd') \g /dev/null
 SET pg_container.command = '/bin/busybox false';
 SELECT container_ensure_running('hd-profile-cmd') \g /dev/null
-SELECT is(pgc_test.inspect('mosaic-user-hd-profile-cmd', '{{json .Config.Cmd}}'), pgc_test.inspect('pgc-gateway:test', '{{json .Config.Cmd}}'),
+SELECT is(test_helpers.inspect('mosaic-user-hd-profile-cmd', '{{json .Config.Cmd}}'), test_helpers.inspect('pgc-gateway:test', '{{json .Config.Cmd}}'),
           'a profile''s empty command keeps the image''s own, over the setting');
 RESET pg_container.command;
-SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}}{{end}}{{end}}'),
+SELECT is(test_helpers.inspect('mosaic-user-hd-default', '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}}{{end}}{{end}}'),
           '127.0.0.1', '... and the port published on 127.0.0.1 only');
 
 -- Limits.
@@ -48,24 +48,24 @@ SET pg_container.pids_limit = 64;
 SET pg_container.restart_policy = 'on-failure';
 SET pg_container.publish_address = '127.0.0.2';
 SELECT container_ensure_running('hd-limited') \g /dev/null
-SELECT is(pgc_test.inspect('mosaic-user-hd-limited', '{{.HostConfig.Memory}}'), '268435456', 'memory_limit sets the memory limit');
-SELECT is(pgc_test.inspect('mosaic-user-hd-limited', '{{.HostConfig.NanoCpus}}'), '500000000', 'cpus sets the CPU limit');
-SELECT is(pgc_test.inspect('mosaic-user-hd-limited', '{{.HostConfig.PidsLimit}}'), '64', 'pids_limit sets the process limit');
-SELECT is(pgc_test.inspect('mosaic-user-hd-limited', '{{.HostConfig.RestartPolicy.Name}}'), 'on-failure', 'restart_policy sets the restart policy');
-SELECT is(pgc_test.inspect('mosaic-user-hd-limited', '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}}{{end}}{{end}}'),
+SELECT is(test_helpers.inspect('mosaic-user-hd-limited', '{{.HostConfig.Memory}}'), '268435456', 'memory_limit sets the memory limit');
+SELECT is(test_helpers.inspect('mosaic-user-hd-limited', '{{.HostConfig.NanoCpus}}'), '500000000', 'cpus sets the CPU limit');
+SELECT is(test_helpers.inspect('mosaic-user-hd-limited', '{{.HostConfig.PidsLimit}}'), '64', 'pids_limit sets the process limit');
+SELECT is(test_helpers.inspect('mosaic-user-hd-limited', '{{.HostConfig.RestartPolicy.Name}}'), 'on-failure', 'restart_policy sets the restart policy');
+SELECT is(test_helpers.inspect('mosaic-user-hd-limited', '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}}{{end}}{{end}}'),
           '127.0.0.2', 'publish_address sets the only address the port is published on');
 RESET ALL;
 SET client_min_messages = warning;
 
 -- unless-stopped: a crashed gateway comes back; one we stopped stays stopped.
-SELECT pgc_test.docker('exec mosaic-user-hd-default /bin/busybox kill 1') \g /dev/null
-SELECT pgc_test.wait_for($$pgc_test.inspect('mosaic-user-hd-default', '{{.RestartCount}} {{.State.Status}}') = '1 running'$$,
+SELECT test_helpers.docker('exec mosaic-user-hd-default /bin/busybox kill 1') \g /dev/null
+SELECT test_helpers.wait_for($$test_helpers.inspect('mosaic-user-hd-default', '{{.RestartCount}} {{.State.Status}}') = '1 running'$$,
                          '60 seconds') \g /dev/null
-SELECT is(pgc_test.inspect('mosaic-user-hd-default', '{{.RestartCount}} {{.State.Status}}'), '1 running',
+SELECT is(test_helpers.inspect('mosaic-user-hd-default', '{{.RestartCount}} {{.State.Status}}'), '1 running',
           'a gateway whose process died is restarted by Docker');
 SELECT container_stop('hd-default') \g /dev/null
 SELECT pg_sleep(2) \g /dev/null
-SELECT is(pgc_test.state_of('mosaic-user-hd-default'), 'exited', '... but one pg_container stopped stays stopped');
+SELECT is(test_helpers.state_of('mosaic-user-hd-default'), 'exited', '... but one pg_container stopped stays stopped');
 
 -- Settings are checked when set.
 SELECT throws_ok($$SET pg_container.port_range_start = 30000$$, '22023', NULL,

@@ -9,7 +9,7 @@ SELECT plan(17);
 CREATE TEMP TABLE kr_tokens AS
 SELECT u AS user_id, (SELECT token FROM container_ensure_running(u)) AS token
   FROM unnest(ARRAY['kr-1', 'kr-2', 'kr-3']) AS u;
-SELECT work_dir FROM pgc_test.config \gset
+SELECT work_dir FROM test_helpers.config \gset
 SELECT current_setting('pg_container.encryption_key_file') AS old_key,
        :'work_dir' || '/keys/rotated.key' AS new_key \gset
 
@@ -29,16 +29,16 @@ SELECT is((SELECT count(*)::int FROM kr_tokens t WHERE (SELECT token FROM contai
           0, '... of the same plaintext');
 
 -- Rotation, step 1: a new key alone cannot read the old tokens.
-SELECT pgc_test.sh(format('openssl rand -hex 32 > %1$s; chmod 600 %1$s', :'new_key')) \g /dev/null
+SELECT test_helpers.sh(format('openssl rand -hex 32 > %1$s; chmod 600 %1$s', :'new_key')) \g /dev/null
 SELECT format('ALTER SYSTEM SET pg_container.encryption_key_file = %L', :'new_key') \gexec
-SELECT pgc_test.reload() \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
 SELECT throws_ok($$SELECT container_ensure_running('kr-1')$$, '22000',
                  'encryption key does not match the gateway token of user "kr-1"',
                  'under a new key alone, an old token is a clear error');
 
 -- Step 2: with the old key as previous, tokens decrypt again.
 SELECT format('ALTER SYSTEM SET pg_container.encryption_key_file_previous = %L', :'old_key') \gexec
-SELECT pgc_test.reload() \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
 SELECT is((SELECT token FROM container_ensure_running('kr-1')), (SELECT token FROM kr_tokens WHERE user_id = 'kr-1'),
           'with encryption_key_file_previous set, old tokens decrypt with the previous key');
 SELECT substr(gateway_token, 1, 14) AS old_prefix FROM user_container WHERE user_id = 'kr-2' \gset
@@ -52,7 +52,7 @@ SELECT isnt((SELECT substr(gateway_token, 1, 14) FROM user_container LIMIT 1), :
 
 -- Step 4: drop the previous key; every token is unchanged in plaintext.
 ALTER SYSTEM RESET pg_container.encryption_key_file_previous;
-SELECT pgc_test.reload() \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
 SELECT is((SELECT count(*)::int FROM kr_tokens t WHERE (SELECT token FROM container_ensure_running(t.user_id)) = t.token),
           3, 'after the rotation, without the previous key, every token is the same in plaintext');
 SELECT is((SELECT count(*)::int FROM user_container u JOIN kr_tokens t
@@ -71,14 +71,14 @@ SELECT is((SELECT count(*)::int FROM user_container u JOIN kr_snapshot s USING (
 
 -- Rotate back, the same way, so the rest of the suite keeps its key.
 SELECT format('ALTER SYSTEM SET pg_container.encryption_key_file_previous = %L', :'old_key') \gexec
-SELECT pgc_test.reload() \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
 SELECT ok(container_reencrypt_tokens() > 0, 'the damaged row decrypts under the previous key again: re-encrypt all');
 ALTER SYSTEM RESET pg_container.encryption_key_file;
 SELECT format('ALTER SYSTEM SET pg_container.encryption_key_file_previous = %L', :'new_key') \gexec
-SELECT pgc_test.reload() \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
 SELECT ok(container_reencrypt_tokens() > 0, 'rotating back to the original key re-encrypts every token');
 ALTER SYSTEM RESET pg_container.encryption_key_file_previous;
-SELECT pgc_test.reload() \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
 SELECT is(current_setting('pg_container.encryption_key_file'), :'old_key'::text, 'the original key is current again');
 SELECT is((SELECT count(*)::int FROM kr_tokens t WHERE (SELECT token FROM container_ensure_running(t.user_id)) = t.token),
           3, '... and every token is still the same');

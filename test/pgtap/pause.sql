@@ -22,7 +22,7 @@ LANGUAGE sql AS $$
 $$;
 CREATE FUNCTION pg_temp.states(pattern text) RETURNS text
 LANGUAGE sql AS $$
-    SELECT string_agg(user_id || '=' || pgc_test.state_of(container_name), ' ' ORDER BY user_id)
+    SELECT string_agg(user_id || '=' || test_helpers.state_of(container_name), ' ' ORDER BY user_id)
       FROM user_container WHERE user_id LIKE pattern
 $$;
 CREATE FUNCTION pg_temp.events(u text) RETURNS text
@@ -82,26 +82,26 @@ SELECT url AS url_before, token AS token_before FROM container_ensure_running('p
 SELECT container_set_pause_after('pz-fresh', 5) \g /dev/null
 SELECT pg_temp.idle('pz-fresh', 10) \g /dev/null
 SELECT container_reap_idle() \g /dev/null
-SELECT is(pgc_test.state_of('mosaic-user-pz-fresh'), 'paused', 'paused by the sweep');
+SELECT is(test_helpers.state_of('mosaic-user-pz-fresh'), 'paused', 'paused by the sweep');
 SELECT url AS url_after, token AS token_after FROM container_ensure_running('pz-fresh') \gset
 SELECT is(:'url_after'::text, :'url_before'::text, 'ensure on a paused container returns the same URL');
 SELECT is(:'token_after'::text, :'token_before'::text, '... and the same token');
-SELECT is(pgc_test.state_of('mosaic-user-pz-fresh') || ' ' || (SELECT status FROM user_container WHERE user_id = 'pz-fresh'),
+SELECT is(test_helpers.state_of('mosaic-user-pz-fresh') || ' ' || (SELECT status FROM user_container WHERE user_id = 'pz-fresh'),
           'running running', '... and it runs again');
-SELECT is(pgc_test.http_status((SELECT gateway_port FROM user_container WHERE user_id = 'pz-fresh'), '/readyz'), '200',
+SELECT is(test_helpers.http_status((SELECT gateway_port FROM user_container WHERE user_id = 'pz-fresh'), '/readyz'), '200',
           '... answering at once');
 SELECT is(pg_temp.events('pz-fresh'), 'created started paused unpaused', 'an unpause is an event');
 
 -- State survives pause -> stop -> start.
-SELECT pgc_test.docker('exec mosaic-user-pz-fresh /bin/busybox sh -c "echo kept > /home/node/.openclaw/pz-file"') \g /dev/null
+SELECT test_helpers.docker('exec mosaic-user-pz-fresh /bin/busybox sh -c "echo kept > /home/node/.openclaw/pz-file"') \g /dev/null
 SELECT pg_temp.idle('pz-fresh', 10) \g /dev/null
 SELECT container_reap_idle() \g /dev/null
 SELECT pg_temp.idle('pz-fresh', 60) \g /dev/null
 SELECT set_eq($$SELECT u FROM container_reap_idle() u WHERE u LIKE 'pz-%'$$, ARRAY['pz-fresh'], 'a paused container past its idle timeout is stopped');
-SELECT is(pgc_test.state_of('mosaic-user-pz-fresh') || ' ' || (SELECT status FROM user_container WHERE user_id = 'pz-fresh'),
+SELECT is(test_helpers.state_of('mosaic-user-pz-fresh') || ' ' || (SELECT status FROM user_container WHERE user_id = 'pz-fresh'),
           'exited stopped', '... Docker and the table agree');
 SELECT container_ensure_running('pz-fresh') \g /dev/null
-SELECT is(pgc_test.docker('exec mosaic-user-pz-fresh /bin/busybox cat /home/node/.openclaw/pz-file'), 'kept',
+SELECT is(test_helpers.docker('exec mosaic-user-pz-fresh /bin/busybox cat /home/node/.openclaw/pz-file'), 'kept',
           'what the user stored survives pause, stop and start');
 
 -- Touch during pause keeps the user from being stopped.
@@ -121,7 +121,7 @@ SELECT is(pg_temp.states('pz-never') || ' ' || pg_temp.statuses('pz-never'), 'pz
 SELECT pg_temp.idle('pz-never', 10) \g /dev/null
 SELECT container_reap_idle() \g /dev/null
 SELECT container_remove('pz-never') \g /dev/null
-SELECT is(pgc_test.containers_of('pz-never'), '', 'container_remove removes a paused container');
+SELECT is(test_helpers.containers_of('pz-never'), '', 'container_remove removes a paused container');
 
 -- An engine that refuses to stop a paused container (Podman: "container
 -- state improper"): the sweep unpauses it and stops it again; container_stop
@@ -132,19 +132,19 @@ SELECT pg_temp.idle('pz-podman', 10) \g /dev/null
 SELECT container_reap_idle() \g /dev/null
 SELECT pg_temp.idle('pz-podman', 60) \g /dev/null
 SELECT container_id AS podman_id FROM user_container WHERE user_id = 'pz-podman' \gset
-SELECT pgc_test.use_fault_engine() \g /dev/null
-SELECT pgc_test.fault_rules(format('[{"method": "POST", "path": "/containers/%s/stop", "action": "respond", "status": 409, "times": 1, "message": "can only stop created or running containers. %s is in state paused: container state improper"}]', :'podman_id', :'podman_id')::jsonb) \g /dev/null
+SELECT test_helpers.use_fault_engine() \g /dev/null
+SELECT test_helpers.fault_rules(format('[{"method": "POST", "path": "/containers/%s/stop", "action": "respond", "status": 409, "times": 1, "message": "can only stop created or running containers. %s is in state paused: container state improper"}]', :'podman_id', :'podman_id')::jsonb) \g /dev/null
 SELECT set_eq($$SELECT u FROM container_reap_idle() u WHERE u LIKE 'pz-%'$$, ARRAY['pz-podman'],
               'a paused container the engine refuses to stop is stopped all the same');
-SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/containers/[0-9a-f]+/unpause'), 1, '... by unpausing it, then stopping it again');
-SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT is(test_helpers.fault_count('^POST /v[0-9.]+/containers/[0-9a-f]+/unpause'), 1, '... by unpausing it, then stopping it again');
+SELECT test_helpers.use_dockerd() \g /dev/null
 SELECT is(pg_temp.states('pz-podman'), 'pz-podman=exited', '... it is down');
 SELECT container_ensure_running('pz-podman') \g /dev/null
-SELECT pgc_test.docker('pause mosaic-user-pz-podman') \g /dev/null
-SELECT pgc_test.use_fault_engine() \g /dev/null
+SELECT test_helpers.docker('pause mosaic-user-pz-podman') \g /dev/null
+SELECT test_helpers.use_fault_engine() \g /dev/null
 SELECT container_stop('pz-podman') \g /dev/null
-SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/containers/[0-9a-f]+/unpause'), 1, 'container_stop unpauses a paused container before it stops it');
-SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT is(test_helpers.fault_count('^POST /v[0-9.]+/containers/[0-9a-f]+/unpause'), 1, 'container_stop unpauses a paused container before it stops it');
+SELECT test_helpers.use_dockerd() \g /dev/null
 SELECT is(pg_temp.states('pz-podman'), 'pz-podman=exited', '... it is down');
 
 -- An engine that cannot pause (rootless Podman on cgroups v1): a WARNING
@@ -153,12 +153,12 @@ SELECT container_ensure_running('pz-nopause') \g /dev/null
 SELECT container_set_pause_after('pz-nopause', 5) \g /dev/null
 SELECT pg_temp.idle('pz-nopause', 10) \g /dev/null
 SELECT container_id AS nopause_id FROM user_container WHERE user_id = 'pz-nopause' \gset
-SELECT pgc_test.use_fault_engine() \g /dev/null
-SELECT pgc_test.fault_rules(format('[{"method": "POST", "path": "/containers/%s/pause", "action": "respond", "status": 500, "message": "pause is not supported on cgroups v1 rootless"}]', :'nopause_id')::jsonb) \g /dev/null
-SELECT pgc_test.sh(format('psql -X -qAt -h %s -p %s -d pgc_test -c %s', (SELECT work_dir FROM pgc_test.config), current_setting('port'),
-       pgc_test.shell_quote(format('SET pg_container.docker_host = %L; SELECT count(*) FROM container_reap_idle()',
+SELECT test_helpers.use_fault_engine() \g /dev/null
+SELECT test_helpers.fault_rules(format('[{"method": "POST", "path": "/containers/%s/pause", "action": "respond", "status": 500, "message": "pause is not supported on cgroups v1 rootless"}]', :'nopause_id')::jsonb) \g /dev/null
+SELECT test_helpers.sh(format('psql -X -qAt -h %s -p %s -d pgc_test -c %s', (SELECT work_dir FROM test_helpers.config), current_setting('port'),
+       test_helpers.shell_quote(format('SET pg_container.docker_host = %L; SELECT count(*) FROM container_reap_idle()',
                                    current_setting('pg_container.docker_host'))))) AS nopause_output \gset
-SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT test_helpers.use_dockerd() \g /dev/null
 SELECT matches(:'nopause_output'::text, 'WARNING:  could not pause the idle container of user "pz-nopause"',
                'an engine that cannot pause gets a WARNING naming the user');
 SELECT is((SELECT detail ->> 'operation' FROM container_event WHERE user_id = 'pz-nopause' AND event = 'error'), 'pause', '... and an error event');
@@ -166,15 +166,15 @@ SELECT is(pg_temp.states('pz-nopause') || ' ' || pg_temp.statuses('pz-nopause'),
           '... and the container stays running, to be stopped at its idle timeout');
 
 -- Paused or unpaused by hand: the health check reconciles the table.
-SELECT pgc_test.docker('pause mosaic-user-pz-default') \g /dev/null
+SELECT test_helpers.docker('pause mosaic-user-pz-default') \g /dev/null
 SELECT container_health_check_all() \g /dev/null
 SELECT is(pg_temp.statuses('pz-default'), 'pz-default=paused', 'a container paused outside pg_container is recorded as paused');
 SELECT is((SELECT detail ->> 'by' FROM container_event WHERE user_id = 'pz-default' AND event = 'paused'), 'outside pg_container', '... as an event');
-SELECT pgc_test.docker('unpause mosaic-user-pz-default') \g /dev/null
+SELECT test_helpers.docker('unpause mosaic-user-pz-default') \g /dev/null
 SELECT container_health_check_all() \g /dev/null
 SELECT is((SELECT status || ' ' || healthy FROM user_container WHERE user_id = 'pz-default'), 'running true',
           'unpaused outside pg_container: running and healthy again');
-SELECT pgc_test.docker('pause mosaic-user-pz-default') \g /dev/null
+SELECT test_helpers.docker('pause mosaic-user-pz-default') \g /dev/null
 SELECT container_set_pause_after('pz-default', 5) \g /dev/null
 SELECT pg_temp.idle('pz-default', 10) \g /dev/null
 SELECT container_reap_idle() \g /dev/null

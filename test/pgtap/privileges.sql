@@ -32,7 +32,7 @@ GRANT SELECT (id, user_id, container_id, container_name, gateway_port, status, l
     ON user_container TO pgc_ops;
 
 -- Without a grant, every function is 42501.
-SELECT is(pgc_test.run_as('pgc_nobody', format('SELECT %s', call)),
+SELECT is(test_helpers.run_as('pgc_nobody', format('SELECT %s', call)),
           format('42501: permission denied for function %s', fn),
           format('without a grant, %s is refused with 42501', fn))
   FROM (VALUES ('container_ensure_running', $$container_ensure_running('pv-user')$$),
@@ -49,42 +49,42 @@ SELECT is(pgc_test.run_as('pgc_nobody', format('SELECT %s', call)),
                ('container_outdated', $$container_outdated()$$),
                ('container_orphans', $$container_orphans()$$),
                ('container_overview_rows', $$container_overview_rows()$$)) AS t(fn, call);
-SELECT is(pgc_test.run_as('pgc_nobody', 'SELECT count(*) FROM user_container'),
+SELECT is(test_helpers.run_as('pgc_nobody', 'SELECT count(*) FROM user_container'),
           '42501: permission denied for table user_container', 'without a grant, the table cannot be read');
 SELECT is((SELECT count(*)::int FROM user_container WHERE user_id = 'pv-user'), 0, '... and nothing was created');
 
 -- The application grants: ensure, touch and status.
-SELECT matches(pgc_test.query_as('pgc_app', $$SELECT url || ' ' || token FROM container_ensure_running('pv-app')$$),
+SELECT matches(test_helpers.query_as('pgc_app', $$SELECT url || ' ' || token FROM container_ensure_running('pv-app')$$),
                '^http://mosaic-user-pv-app:18789 [0-9a-f]{64}$', 'the application role can ensure running');
-SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_touch('pv-app')$$), 'ok', '... and touch');
-SELECT is(pgc_test.query_as('pgc_app', $$SELECT status FROM container_status('pv-app')$$), 'running', '... and read the status');
-SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_set_idle_timeout('pv-app', 90)$$), 'ok', '... and set the idle timeout');
-SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_reap_idle()$$),
+SELECT is(test_helpers.run_as('pgc_app', $$SELECT container_touch('pv-app')$$), 'ok', '... and touch');
+SELECT is(test_helpers.query_as('pgc_app', $$SELECT status FROM container_status('pv-app')$$), 'running', '... and read the status');
+SELECT is(test_helpers.run_as('pgc_app', $$SELECT container_set_idle_timeout('pv-app', 90)$$), 'ok', '... and set the idle timeout');
+SELECT is(test_helpers.run_as('pgc_app', $$SELECT container_reap_idle()$$),
           '42501: permission denied for function container_reap_idle', '... but not reap');
-SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_health_check_all()$$),
+SELECT is(test_helpers.run_as('pgc_app', $$SELECT container_health_check_all()$$),
           '42501: permission denied for function container_health_check_all', '... nor run health checks');
-SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_stop('pv-app')$$),
+SELECT is(test_helpers.run_as('pgc_app', $$SELECT container_stop('pv-app')$$),
           '42501: permission denied for function container_stop', '... but not stop');
-SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_restart('pv-app')$$),
+SELECT is(test_helpers.run_as('pgc_app', $$SELECT container_restart('pv-app')$$),
           '42501: permission denied for function container_restart', '... nor restart');
-SELECT is(pgc_test.run_as('pgc_app', $$SELECT container_reencrypt_tokens()$$),
+SELECT is(test_helpers.run_as('pgc_app', $$SELECT container_reencrypt_tokens()$$),
           '42501: permission denied for function container_reencrypt_tokens', '... nor re-encrypt tokens');
-SELECT is(pgc_test.run_as('pgc_app', 'SELECT count(*) FROM user_container'),
+SELECT is(test_helpers.run_as('pgc_app', 'SELECT count(*) FROM user_container'),
           '42501: permission denied for table user_container', '... nor read user_container');
-SELECT is(pgc_test.run_as('pgc_app', $$UPDATE user_container SET status = 'stopped'$$),
+SELECT is(test_helpers.run_as('pgc_app', $$UPDATE user_container SET status = 'stopped'$$),
           '42501: permission denied for table user_container', '... nor write it');
 
 -- No setting is within its reach: SET is 42501 (55P02 for the key files
 -- and the worker's database, which only the configuration file can change
 -- at all), and so is ALTER ROLE ... SET on itself.
-SELECT is(pgc_test.run_as('pgc_app', format('SET %s = %L', name, boot_val)),
+SELECT is(test_helpers.run_as('pgc_app', format('SET %s = %L', name, boot_val)),
           CASE context
                WHEN 'sighup' THEN format('55P02: parameter "%s" cannot be changed now', name)
                WHEN 'postmaster' THEN format('55P02: parameter "%s" cannot be changed without restarting the server', name)
                ELSE format('42501: permission denied to set parameter "%s"', name) END,
           format('the application role cannot SET %s', name))
   FROM pg_settings WHERE name LIKE 'pg_container.%' ORDER BY name;
-SELECT is(pgc_test.run_as('pgc_app', format('ALTER ROLE pgc_app SET %s = %L', name, boot_val)),
+SELECT is(test_helpers.run_as('pgc_app', format('ALTER ROLE pgc_app SET %s = %L', name, boot_val)),
           CASE WHEN context = 'sighup'
                THEN format('55P02: parameter "%s" cannot be changed now', name)
                ELSE format('42501: permission denied to set parameter "%s"', name) END,
@@ -95,10 +95,10 @@ SELECT is(pgc_test.run_as('pgc_app', format('ALTER ROLE pgc_app SET %s = %L', na
 
 -- Where the key and the engine are is not shown to it.
 -- (PostgreSQL 16 shortened the message to "permission denied to examine".)
-SELECT matches(pgc_test.query_as('pgc_app', $$SELECT current_setting('pg_container.encryption_key_file')$$),
+SELECT matches(test_helpers.query_as('pgc_app', $$SELECT current_setting('pg_container.encryption_key_file')$$),
           '^42501: (must be superuser or have privileges of pg_read_all_settings|permission denied) to examine "pg_container.encryption_key_file"$',
           'the application role cannot read the key file setting');
-SELECT is(pgc_test.query_as('pgc_app', $$SELECT count(*) FROM pg_settings
+SELECT is(test_helpers.query_as('pgc_app', $$SELECT count(*) FROM pg_settings
                                          WHERE name IN ('pg_container.encryption_key_file',
                                                         'pg_container.encryption_key_file_previous',
                                                         'pg_container.docker_host',
@@ -106,16 +106,16 @@ SELECT is(pgc_test.query_as('pgc_app', $$SELECT count(*) FROM pg_settings
           '0', '... and pg_settings hides the key files, the endpoint and the certificate path from it');
 
 -- The operator grants: the lifecycle, and the table without the tokens.
-SELECT is(pgc_test.run_as('pgc_ops', $$SELECT container_stop('pv-app')$$), 'ok', 'the operator role can stop');
-SELECT is(pgc_test.run_as('pgc_ops', $$SELECT count(*) FROM container_reap_idle()$$), 'ok', '... and reap');
-SELECT is(pgc_test.run_as('pgc_ops', $$SELECT count(*) FROM container_health_check_all()$$), 'ok', '... and run health checks');
-SELECT matches(pgc_test.query_as('pgc_ops', $$SELECT url FROM container_restart('pv-app')$$),
+SELECT is(test_helpers.run_as('pgc_ops', $$SELECT container_stop('pv-app')$$), 'ok', 'the operator role can stop');
+SELECT is(test_helpers.run_as('pgc_ops', $$SELECT count(*) FROM container_reap_idle()$$), 'ok', '... and reap');
+SELECT is(test_helpers.run_as('pgc_ops', $$SELECT count(*) FROM container_health_check_all()$$), 'ok', '... and run health checks');
+SELECT matches(test_helpers.query_as('pgc_ops', $$SELECT url FROM container_restart('pv-app')$$),
                '^http://mosaic-user-pv-app:18789$', '... and restart');
-SELECT is(pgc_test.query_as('pgc_ops', $$SELECT status || ' ' || container_name FROM user_container WHERE user_id = 'pv-app'$$),
+SELECT is(test_helpers.query_as('pgc_ops', $$SELECT status || ' ' || container_name FROM user_container WHERE user_id = 'pv-app'$$),
           'running mosaic-user-pv-app', '... and read the table');
-SELECT is(pgc_test.query_as('pgc_ops', $$SELECT gateway_token FROM user_container WHERE user_id = 'pv-app'$$),
+SELECT is(test_helpers.query_as('pgc_ops', $$SELECT gateway_token FROM user_container WHERE user_id = 'pv-app'$$),
           '42501: permission denied for table user_container', '... but not the token column');
-SELECT is(pgc_test.query_as('pgc_ops', $$SELECT * FROM user_container$$),
+SELECT is(test_helpers.query_as('pgc_ops', $$SELECT * FROM user_container$$),
           '42501: permission denied for table user_container', '... nor SELECT *, which needs every column');
 
 -- Hijacking: a role with CREATE on a schema placed before pg_catalog on the

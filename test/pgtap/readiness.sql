@@ -12,24 +12,24 @@ SELECT lives_ok($$SELECT container_ensure_running('rd-slow')$$, 'ensure on a gat
 SELECT cmp_ok(clock_timestamp() - :'t0'::timestamptz, '>=', interval '1.5 seconds',
               '... only after waiting for it');
 SELECT gateway_port AS slow_port FROM user_container WHERE user_id = 'rd-slow' \gset
-SELECT is(pgc_test.http_status(:slow_port, '/readyz'), '200', '... so the gateway answers as soon as ensure returns');
+SELECT is(test_helpers.http_status(:slow_port, '/readyz'), '200', '... so the gateway answers as soon as ensure returns');
 
 -- 404 is not ready: the wait times out with a clear error, container left running.
 RESET pg_container.image;
 SET pg_container.ready_path = '/not-there';
 SET pg_container.ready_timeout = '1s';
 SELECT clock_timestamp() AS t1 \gset
-SELECT pgc_test.error_of($$SELECT container_ensure_running('rd-never')$$) AS never_error \gset
+SELECT test_helpers.error_of($$SELECT container_ensure_running('rd-never')$$) AS never_error \gset
 SELECT matches(:'never_error'::text,
                '^55000: container "mosaic-user-rd-never" did not become ready within 1000 ms',
                'a gateway that answers 404 is not ready: ensure fails with 55000 after ready_timeout');
 SELECT cmp_ok(clock_timestamp() - :'t1'::timestamptz, '<', interval '5 seconds', '... without waiting much longer');
-SELECT is(pgc_test.state_of('mosaic-user-rd-never'), 'running', '... leaving the container running');
+SELECT is(test_helpers.state_of('mosaic-user-rd-never'), 'running', '... leaving the container running');
 
 -- An empty ready_path skips the wait; the next call adopts the running container.
 SET pg_container.ready_path = '';
 SELECT lives_ok($$SELECT container_ensure_running('rd-never')$$, 'with ready_path empty, ensure does not wait');
-SELECT is(pgc_test.containers_of('rd-never'), 'mosaic-user-rd-never', '... and adopts the container left running');
+SELECT is(test_helpers.containers_of('rd-never'), 'mosaic-user-rd-never', '... and adopts the container left running');
 RESET pg_container.ready_path;
 RESET pg_container.ready_timeout;
 

@@ -9,8 +9,8 @@ SELECT plan(33);
 -- pg_container's back: the worker's event mirror must not correct the
 -- rows first (test/scenarios/state_mirror.t covers it).
 ALTER SYSTEM SET pg_container.event_stream = off;
-SELECT pgc_test.reload() \g /dev/null
-SELECT pgc_test.wait_for('NOT (SELECT in_sync FROM container_mirror)', '60 seconds') \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
+SELECT test_helpers.wait_for('NOT (SELECT in_sync FROM container_mirror)', '60 seconds') \g /dev/null
 
 -- Idle timeouts.
 SELECT throws_ok($$SELECT container_set_idle_timeout(NULL, 5)$$, '22004', NULL, 'set_idle_timeout: a NULL user id is 22004');
@@ -36,17 +36,17 @@ SELECT container_ensure_running(u) FROM unnest(ARRAY['rh-idle', 'rh-fresh', 'rh-
 UPDATE user_container SET last_active_at = now() - interval '2 hours'
  WHERE user_id IN ('rh-idle', 'rh-long', 'rh-gone', 'rh-default');
 SELECT container_set_idle_timeout('rh-long', 180) \g /dev/null
-SELECT pgc_test.docker('rm -f mosaic-user-rh-gone') \g /dev/null
+SELECT test_helpers.docker('rm -f mosaic-user-rh-gone') \g /dev/null
 SELECT set_eq($$SELECT u FROM container_reap_idle() u WHERE u LIKE 'rh-%'$$,
               ARRAY['rh-idle', 'rh-gone', 'rh-default'],
               'reap returns the users idle past their timeout, including one whose container vanished');
-SELECT is(pgc_test.state_of('mosaic-user-rh-idle'), 'exited', 'an idle container is stopped');
-SELECT is(pgc_test.containers_of('rh-idle'), 'mosaic-user-rh-idle', '... not removed');
+SELECT is(test_helpers.state_of('mosaic-user-rh-idle'), 'exited', 'an idle container is stopped');
+SELECT is(test_helpers.containers_of('rh-idle'), 'mosaic-user-rh-idle', '... not removed');
 SELECT is((SELECT string_agg(user_id || '=' || status, ' ' ORDER BY user_id) FROM user_container
             WHERE user_id IN ('rh-idle', 'rh-fresh', 'rh-long', 'rh-gone')),
           'rh-fresh=running rh-gone=stopped rh-idle=stopped rh-long=running',
           'the table records exactly the stopped ones');
-SELECT is(pgc_test.state_of('mosaic-user-rh-fresh') || ' ' || pgc_test.state_of('mosaic-user-rh-long'), 'running running',
+SELECT is(test_helpers.state_of('mosaic-user-rh-fresh') || ' ' || test_helpers.state_of('mosaic-user-rh-long'), 'running running',
           'an active container, and one within its longer timeout, keep running');
 SELECT is_empty($$SELECT u FROM container_reap_idle() u WHERE u LIKE 'rh-%'$$, 'a second sweep finds nothing');
 
@@ -54,10 +54,10 @@ SELECT is_empty($$SELECT u FROM container_reap_idle() u WHERE u LIKE 'rh-%'$$, '
 SELECT container_ensure_running(u) FROM unnest(ARRAY['rh-fail', 'rh-ok1', 'rh-ok2']) u \g /dev/null
 UPDATE user_container SET last_active_at = now() - interval '2 hours' WHERE user_id IN ('rh-fail', 'rh-ok1', 'rh-ok2');
 SELECT container_id AS fail_id FROM user_container WHERE user_id = 'rh-fail' \gset
-SELECT pgc_test.use_fault_engine() \g /dev/null
-SELECT pgc_test.fault_rules(format('[{"method": "POST", "path": "/containers/%s/stop", "action": "respond", "status": 500, "message": "driver refused to stop"}]', :'fail_id')::jsonb) \g /dev/null
-SELECT pgc_test.sh(format('psql -X -qAt -h %s -p %s -d pgc_test -c %s', (SELECT work_dir FROM pgc_test.config), current_setting('port'),
-       pgc_test.shell_quote(format('SET pg_container.docker_host = %L; SELECT u FROM container_reap_idle() u WHERE u LIKE ''rh-%%'' ORDER BY 1',
+SELECT test_helpers.use_fault_engine() \g /dev/null
+SELECT test_helpers.fault_rules(format('[{"method": "POST", "path": "/containers/%s/stop", "action": "respond", "status": 500, "message": "driver refused to stop"}]', :'fail_id')::jsonb) \g /dev/null
+SELECT test_helpers.sh(format('psql -X -qAt -h %s -p %s -d pgc_test -c %s', (SELECT work_dir FROM test_helpers.config), current_setting('port'),
+       test_helpers.shell_quote(format('SET pg_container.docker_host = %L; SELECT u FROM container_reap_idle() u WHERE u LIKE ''rh-%%'' ORDER BY 1',
                                    current_setting('pg_container.docker_host'))))) AS sweep_output \gset
 SELECT matches(:'sweep_output'::text, 'WARNING:  could not stop the idle container of user "rh-fail"',
                'a container that fails to stop gets a WARNING naming the user');
@@ -67,7 +67,7 @@ SELECT matches(:'sweep_output'::text, E'rh-ok1\nrh-ok2', '... while the others a
 SELECT is((SELECT string_agg(user_id || '=' || status, ' ' ORDER BY user_id) FROM user_container
             WHERE user_id IN ('rh-fail', 'rh-ok1', 'rh-ok2')),
           'rh-fail=running rh-ok1=stopped rh-ok2=stopped', '... and recorded, the failed one left running');
-SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT test_helpers.use_dockerd() \g /dev/null
 
 -- Stops run in parallel, at most max_parallel_requests at once.  PID 1 of
 -- pgc-sleeper:test ignores SIGTERM, so every stop lasts stop_timeout.
@@ -79,16 +79,16 @@ RESET pg_container.ready_path;
 UPDATE user_container SET last_active_at = now() - interval '2 hours' WHERE user_id LIKE 'rh-par%' AND user_id <= 'rh-par3';
 SET pg_container.stop_timeout = '1s';
 SET pg_container.max_parallel_requests = 2;
-SELECT pgc_test.use_fault_engine() \g /dev/null
+SELECT test_helpers.use_fault_engine() \g /dev/null
 SELECT is((SELECT count(*)::int FROM container_reap_idle() u WHERE u LIKE 'rh-par%'), 3, 'three idle sleepers are reaped');
-SELECT is(pgc_test.fault_max_in_flight(), 2, '... never more than max_parallel_requests (2) stops at once');
+SELECT is(test_helpers.fault_max_in_flight(), 2, '... never more than max_parallel_requests (2) stops at once');
 UPDATE user_container SET last_active_at = now() - interval '2 hours' WHERE user_id LIKE 'rh-par%';
 RESET pg_container.max_parallel_requests;
-SELECT pgc_test.use_dockerd() \g /dev/null
-SELECT pgc_test.use_fault_engine() \g /dev/null
+SELECT test_helpers.use_dockerd() \g /dev/null
+SELECT test_helpers.use_fault_engine() \g /dev/null
 SELECT is((SELECT count(*)::int FROM container_reap_idle() u WHERE u LIKE 'rh-par%'), 3, 'the other three are reaped');
-SELECT is(pgc_test.fault_max_in_flight(), 3, '... all three stops at once with the default of 16');
-SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT is(test_helpers.fault_max_in_flight(), 3, '... all three stops at once with the default of 16');
+SELECT test_helpers.use_dockerd() \g /dev/null
 RESET pg_container.stop_timeout;
 
 -- Health: one request for everyone, one row per running user.
@@ -96,16 +96,16 @@ SELECT container_ensure_running(u) FROM unnest(ARRAY['rh-ok', 'rh-behind', 'rh-r
 SET pg_container.image = 'pgc-unhealthy:test';
 SELECT container_ensure_running('rh-sick') \g /dev/null
 RESET pg_container.image;
-SELECT ok(pgc_test.wait_for($$pgc_test.inspect('mosaic-user-rh-sick', '{{.State.Health.Status}}') = 'unhealthy'$$, '20 seconds'),
+SELECT ok(test_helpers.wait_for($$test_helpers.inspect('mosaic-user-rh-sick', '{{.State.Health.Status}}') = 'unhealthy'$$, '20 seconds'),
           'Docker marks the container with the failing HEALTHCHECK unhealthy');
-SELECT pgc_test.docker('stop -t 1 mosaic-user-rh-behind') \g /dev/null
-SELECT pgc_test.docker('rm -f mosaic-user-rh-removed') \g /dev/null
-SELECT pgc_test.use_fault_engine() \g /dev/null
+SELECT test_helpers.docker('stop -t 1 mosaic-user-rh-behind') \g /dev/null
+SELECT test_helpers.docker('rm -f mosaic-user-rh-removed') \g /dev/null
+SELECT test_helpers.use_fault_engine() \g /dev/null
 CREATE TEMP TABLE rh_running AS SELECT user_id FROM user_container WHERE status = 'running';
 CREATE TEMP TABLE rh_health AS SELECT * FROM container_health_check_all();
-SELECT is(pgc_test.fault_count('^[A-Z]+ /v'), 1, 'the health check makes one Docker request for all users');
-SELECT is(pgc_test.fault_count('^GET /v[0-9.]+/containers/json\?all=1&filters='), 1, '... listing the containers by our label');
-SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT is(test_helpers.fault_count('^[A-Z]+ /v'), 1, 'the health check makes one Docker request for all users');
+SELECT is(test_helpers.fault_count('^GET /v[0-9.]+/containers/json\?all=1&filters='), 1, '... listing the containers by our label');
+SELECT test_helpers.use_dockerd() \g /dev/null
 SELECT results_eq($$SELECT user_id, healthy, error FROM rh_health WHERE user_id IN ('rh-ok', 'rh-behind', 'rh-removed', 'rh-sick') ORDER BY 1$$,
                   $$VALUES ('rh-behind', false, 'container not running'),
                            ('rh-ok', true, NULL),
@@ -126,7 +126,7 @@ SELECT is_empty($$SELECT * FROM container_health_check_all() WHERE user_id IN ('
 -- Recovery after the health pass: ensure brings the users back.
 SELECT lives_ok($$SELECT container_ensure_running('rh-behind'), container_ensure_running('rh-removed')$$,
                 'ensure brings back a container stopped or removed behind our back');
-SELECT is(pgc_test.state_of('mosaic-user-rh-behind') || ' ' || pgc_test.state_of('mosaic-user-rh-removed'), 'running running',
+SELECT is(test_helpers.state_of('mosaic-user-rh-behind') || ' ' || test_helpers.state_of('mosaic-user-rh-removed'), 'running running',
           '... both run');
 
 -- The functions are not for PUBLIC.
@@ -137,7 +137,7 @@ SELECT ok(NOT has_function_privilege('public', 'container_reap_idle()', 'EXECUTE
 SELECT container_stop('rh-sick') \g /dev/null
 
 ALTER SYSTEM RESET pg_container.event_stream;
-SELECT pgc_test.reload() \g /dev/null
-SELECT pgc_test.wait_for('(SELECT in_sync FROM container_mirror)', '60 seconds') \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
+SELECT test_helpers.wait_for('(SELECT in_sync FROM container_mirror)', '60 seconds') \g /dev/null
 
 SELECT * FROM finish();

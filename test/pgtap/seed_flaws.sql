@@ -10,10 +10,10 @@ SELECT plan(42);
 SELECT container_ensure_running('sf12') \g /dev/null
 SELECT container_id AS sf12_id FROM user_container WHERE user_id = 'sf12' \gset
 SELECT lives_ok($$SELECT container_ensure_running('sf1')$$, 'ensure for sf1 after sf12 exists');
-SELECT is(pgc_test.containers_of('sf1'), 'mosaic-user-sf1', 'user sf1 gets its own container, not mosaic-user-sf12');
+SELECT is(test_helpers.containers_of('sf1'), 'mosaic-user-sf1', 'user sf1 gets its own container, not mosaic-user-sf12');
 SELECT isnt((SELECT container_id FROM user_container WHERE user_id = 'sf1'), :'sf12_id'::text,
             'the row of sf1 does not point at the container of sf12');
-SELECT is(pgc_test.containers_of('sf12'), 'mosaic-user-sf12', 'sf12 still has exactly its own container');
+SELECT is(test_helpers.containers_of('sf12'), 'mosaic-user-sf12', 'sf12 still has exactly its own container');
 
 -- 2. User ids are checked before anything else.  Docker is pointed at a
 --    socket that does not exist: a call that got as far as Docker would
@@ -63,7 +63,7 @@ SELECT gateway_port AS port_b FROM user_container WHERE user_id = 'sf-b' \gset
 SELECT isnt(:port_b, :port_a, 'B, started while A is stopped, does not get A''s port');
 SELECT lives_ok($$SELECT container_ensure_running('sf-a')$$, 'A starts again');
 SELECT is((SELECT gateway_port FROM user_container WHERE user_id = 'sf-a'), :port_a, '... on its own port');
-SELECT is(pgc_test.http_status(:port_a, '/readyz') || ' ' || pgc_test.http_status(:port_b, '/readyz'), '200 200',
+SELECT is(test_helpers.http_status(:port_a, '/readyz') || ' ' || test_helpers.http_status(:port_b, '/readyz'), '200 200',
           'both gateways answer on their own ports');
 SELECT is((SELECT count(*) FROM user_container WHERE gateway_port IS NOT NULL)::int,
           (SELECT count(DISTINCT gateway_port) FROM user_container)::int,
@@ -74,29 +74,29 @@ SELECT set_config('pg_container.port_range_start', :'port_a', false),
        set_config('pg_container.port_range_end', :'port_a', false) \g /dev/null
 SELECT throws_ok($$SELECT container_ensure_running('sf-c')$$, '53400', NULL,
                  'with every port of the range taken, ensure fails with 53400');
-SELECT pgc_test.error_of($$SELECT container_ensure_running('sf-c')$$) AS exhausted \gset
+SELECT test_helpers.error_of($$SELECT container_ensure_running('sf-c')$$) AS exhausted \gset
 SELECT matches(:'exhausted'::text, 'no free gateway port in the range', '... and says the range is full');
 SELECT is_empty($$SELECT * FROM container_status('sf-c')$$, '... leaving no row behind');
-SELECT is(pgc_test.containers_of('sf-c'), '', '... and no container');
+SELECT is(test_helpers.containers_of('sf-c'), '', '... and no container');
 
 --    A port bound outside pg_container is skipped, whether Docker's own
 --    allocator holds it ("port is already allocated") or a plain process
 --    listens on it ("address already in use").
-SELECT pgc_test.docker('run -d --name sf-squatter --network mosaic-internal -p 127.0.0.1:19990:18789 pgc-gateway:test') \g /dev/null
-SELECT pgc_test.sh(format('(setsid python3 -c %s >/dev/null 2>&1 & echo $! > %s/sf-listener.pid)',
-       pgc_test.shell_quote('import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 19991)); s.listen(); time.sleep(120)'),
-       (SELECT work_dir FROM pgc_test.config))) \g /dev/null
-SELECT pgc_test.wait_for($$pgc_test.sh('bash -c "exec 3<>/dev/tcp/127.0.0.1/19991" && echo listening') = 'listening'$$,
+SELECT test_helpers.docker('run -d --name sf-squatter --network mosaic-internal -p 127.0.0.1:19990:18789 pgc-gateway:test') \g /dev/null
+SELECT test_helpers.sh(format('(setsid python3 -c %s >/dev/null 2>&1 & echo $! > %s/sf-listener.pid)',
+       test_helpers.shell_quote('import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 19991)); s.listen(); time.sleep(120)'),
+       (SELECT work_dir FROM test_helpers.config))) \g /dev/null
+SELECT test_helpers.wait_for($$test_helpers.sh('bash -c "exec 3<>/dev/tcp/127.0.0.1/19991" && echo listening') = 'listening'$$,
                          '60 seconds') \g /dev/null
 SET pg_container.port_range_end = 19992;
 SET pg_container.port_range_start = 19990;
 SELECT lives_ok($$SELECT container_ensure_running('sf-d')$$, 'ensure succeeds when the first free ports are bound outside pg_container');
 SELECT is((SELECT gateway_port FROM user_container WHERE user_id = 'sf-d'), 19992, '... skipping to the next port');
-SELECT is(pgc_test.http_status(19992, '/readyz'), '200', '... where the gateway answers');
+SELECT is(test_helpers.http_status(19992, '/readyz'), '200', '... where the gateway answers');
 RESET pg_container.port_range_start;
 RESET pg_container.port_range_end;
-SELECT pgc_test.docker('rm -f sf-squatter') \g /dev/null
-SELECT pgc_test.sh(format('kill $(cat %s/sf-listener.pid)', (SELECT work_dir FROM pgc_test.config))) \g /dev/null
+SELECT test_helpers.docker('rm -f sf-squatter') \g /dev/null
+SELECT test_helpers.sh(format('kill $(cat %s/sf-listener.pid)', (SELECT work_dir FROM test_helpers.config))) \g /dev/null
 
 -- 5. The URL: the seed mixed the container's name with the host's port.
 SELECT is((SELECT url FROM container_ensure_running('sf-b')), 'http://mosaic-user-sf-b:18789',

@@ -6,7 +6,7 @@ SELECT plan(21);
 
 SELECT token AS tk_token FROM container_ensure_running('tk-user') \gset
 SELECT gateway_token AS tk_stored FROM user_container WHERE user_id = 'tk-user' \gset
-SELECT work_dir FROM pgc_test.config \gset
+SELECT work_dir FROM test_helpers.config \gset
 SELECT current_setting('pg_container.encryption_key_file') AS good_key \gset
 
 SELECT matches(:'tk_token'::text, '^[0-9a-f]{64}$', 'a token is 64 hex characters');
@@ -20,9 +20,9 @@ SELECT is(split_part(:'tk_stored', '$', 2), encode(substr(sha256(decode(trim(E' 
           '... whose key id is the first 4 bytes of SHA-256 over the key');
 -- Opened outside pg_container, with OpenSSL: it is AES-256-GCM under the
 -- key file, with the user id authenticated.
-SELECT is(pgc_test.gcm_open(:'good_key', 'tk-user', :'tk_stored'), :'tk_token'::text,
+SELECT is(test_helpers.gcm_open(:'good_key', 'tk-user', :'tk_stored'), :'tk_token'::text,
           '... which AES-256-GCM under the key file, with the user id as additional data, opens to the token');
-SELECT is(pgc_test.gcm_open(:'good_key', 'tk-other', :'tk_stored'), 'error: AES-256-GCM authentication failed',
+SELECT is(test_helpers.gcm_open(:'good_key', 'tk-other', :'tk_stored'), 'error: AES-256-GCM authentication failed',
           '... and which fails authentication under another user id');
 SELECT isnt((SELECT token FROM container_ensure_running('tk-other')), :'tk_token'::text, 'every user gets a token of its own');
 
@@ -37,11 +37,11 @@ UPDATE user_container SET gateway_token = :'other_stored' WHERE user_id = 'tk-ot
 
 -- No usable key: a clear error and a hint, before the table or Docker.
 ALTER SYSTEM SET pg_container.encryption_key_file = '';
-SELECT pgc_test.reload() \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
 SELECT throws_ok($$SELECT container_ensure_running('tk-user')$$, 'F0000',
                  'pg_container.encryption_key_file is not set',
                  'without a key file, ensure fails with F0000');
-SELECT pgc_test.sh(format('psql -X -qAt -h %s -p %s -d pgc_test -c "SELECT container_ensure_running(''tk-user'')"',
+SELECT test_helpers.sh(format('psql -X -qAt -h %s -p %s -d pgc_test -c "SELECT container_ensure_running(''tk-user'')"',
                           :'work_dir', current_setting('port'))) AS hint_text \gset
 SELECT matches(:'hint_text'::text, 'HINT:  Write a key of 64 hexadecimal characters',
                '... with a hint on how to make one');
@@ -49,34 +49,34 @@ SELECT lives_ok($$SELECT container_touch('tk-user'); SELECT * FROM container_sta
                 'touch and status need no key');
 
 ALTER SYSTEM SET pg_container.encryption_key_file = '/nonexistent/pgc.key';
-SELECT pgc_test.reload() \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
 SELECT throws_ok($$SELECT container_ensure_running('tk-user')$$, 'F0000',
                  'could not read encryption key file "/nonexistent/pgc.key": No such file or directory',
                  'a missing key file is F0000 and names the file');
 
 -- A key file that does not hold a key, and one others can read.
-SELECT pgc_test.sh(format('echo not-a-key > %1$s/keys/bad.key; chmod 600 %1$s/keys/bad.key', :'work_dir')) \g /dev/null
+SELECT test_helpers.sh(format('echo not-a-key > %1$s/keys/bad.key; chmod 600 %1$s/keys/bad.key', :'work_dir')) \g /dev/null
 SELECT set_config('pgc.bad_key', :'work_dir' || '/keys/bad.key', false) \g /dev/null
 SELECT format('ALTER SYSTEM SET pg_container.encryption_key_file = %L', current_setting('pgc.bad_key')) \gexec
-SELECT pgc_test.reload() \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
 SELECT throws_ok($$SELECT container_ensure_running('tk-user')$$, 'F0000',
                  format('encryption key file "%s" does not hold a 256-bit key', current_setting('pgc.bad_key')),
                  'a file without 64 hex characters is refused');
 
-SELECT pgc_test.sh(format('openssl rand -hex 32 > %1$s/keys/open.key; chmod 644 %1$s/keys/open.key', :'work_dir')) \g /dev/null
+SELECT test_helpers.sh(format('openssl rand -hex 32 > %1$s/keys/open.key; chmod 644 %1$s/keys/open.key', :'work_dir')) \g /dev/null
 SELECT set_config('pgc.open_key', :'work_dir' || '/keys/open.key', false) \g /dev/null
 SELECT format('ALTER SYSTEM SET pg_container.encryption_key_file = %L', current_setting('pgc.open_key')) \gexec
-SELECT pgc_test.reload() \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
 SELECT throws_ok($$SELECT container_ensure_running('tk-user')$$, 'F0000',
                  format('encryption key file "%s" is accessible to its group or to other users', current_setting('pgc.open_key')),
                  'a key file others can read is refused');
 
 -- Group access is refused too: a group writer could swap in its own key.
-SELECT pgc_test.sh(format('chmod 640 %1$s/keys/open.key', :'work_dir')) \g /dev/null
+SELECT test_helpers.sh(format('chmod 640 %1$s/keys/open.key', :'work_dir')) \g /dev/null
 SELECT throws_ok($$SELECT container_ensure_running('tk-user')$$, 'F0000',
                  format('encryption key file "%s" is accessible to its group or to other users', current_setting('pgc.open_key')),
                  'a key file its group can read is refused');
-SELECT pgc_test.sh(format('chmod 620 %1$s/keys/open.key', :'work_dir')) \g /dev/null
+SELECT test_helpers.sh(format('chmod 620 %1$s/keys/open.key', :'work_dir')) \g /dev/null
 SELECT throws_ok($$SELECT container_ensure_running('tk-user')$$, 'F0000',
                  format('encryption key file "%s" is accessible to its group or to other users', current_setting('pgc.open_key')),
                  'a key file its group can write is refused');
@@ -94,14 +94,14 @@ SELECT pg_reload_conf() \g /dev/null
 SELECT pg_sleep(0.3) \g /dev/null
 
 -- A different key: the stored token is named as encrypted under another key.
-SELECT pgc_test.sh(format('chmod 600 %1$s/keys/open.key', :'work_dir')) \g /dev/null
+SELECT test_helpers.sh(format('chmod 600 %1$s/keys/open.key', :'work_dir')) \g /dev/null
 SELECT throws_ok($$SELECT container_ensure_running('tk-user')$$, '22000',
                  'encryption key does not match the gateway token of user "tk-user"',
                  'a token encrypted under another key is a clear error, not garbage');
 
 -- Back to the right key: the same token as before.
 ALTER SYSTEM RESET pg_container.encryption_key_file;
-SELECT pgc_test.reload() \g /dev/null
+SELECT test_helpers.reload() \g /dev/null
 SELECT is(current_setting('pg_container.encryption_key_file'), :'good_key'::text, 'the key file setting is restored');
 SELECT is((SELECT token FROM container_ensure_running('tk-user')), :'tk_token'::text, 'and the token is the same as before');
 

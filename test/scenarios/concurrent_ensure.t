@@ -13,7 +13,7 @@ done
 wait
 is "$(cat "$T"/same.* | sort -u | wc -l)" 1 "8 concurrent calls for one new user all return the same url and token"
 like "$(cat "$T/same.1")" '^http://mosaic-user-cc-same:18789 [0-9a-f]{64}$' "... which are a url and a token"
-is "$(dk ps -aq --filter label=pg_container.user_id=cc-same | wc -l)" 1 "... and exactly one container exists"
+is "$(pgc_docker ps -aq --filter label=pg_container.user_id=cc-same | wc -l)" 1 "... and exactly one container exists"
 is "$(q -c "SELECT count(*) FROM user_container WHERE user_id = 'cc-same'")" 1 "... with one row"
 
 for i in $(seq 1 8); do
@@ -22,6 +22,6 @@ done
 wait
 is "$(cat "$T"/err.* | wc -c)" 0 "8 concurrent calls for 8 new users all succeed"
 is "$(q -c "SELECT count(DISTINCT gateway_port) FROM user_container WHERE user_id LIKE 'cc-u%'")" 8 "... on 8 distinct ports"
-is "$(dk ps -q --filter label=pg_container.managed=true --filter name=mosaic-user-cc-u | wc -l)" 8 "... and all 8 containers run"
+is "$(pgc_docker ps -q --filter label=pg_container.managed=true --filter name=mosaic-user-cc-u | wc -l)" 8 "... and all 8 containers run"
 
 tap_exit

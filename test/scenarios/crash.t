@@ -29,7 +29,7 @@ crash_during() {
 }
 
 # The held-back request reaches dockerd after all; wait until it is done.
-container_state_is() { test "$(dk inspect -f '{{.State.Status}}' "mosaic-user-$1" 2>/dev/null)" = "$2"; }
+container_state_is() { test "$(pgc_docker inspect -f '{{.State.Status}}' "mosaic-user-$1" 2>/dev/null)" = "$2"; }
 
 # Start from users that have nothing yet.
 q -c "SELECT container_remove(u) FROM unnest(ARRAY['crash-create', 'crash-start']) u" >/dev/null
@@ -39,7 +39,7 @@ wait_for 10 container_state_is crash-create created
 like "$(tail -c +"$((mark + 1))" "$LOG")" 'terminated by signal 9: Killed' "a backend killed during the create takes the server through a restart of its backends"
 out=$(q -c "SELECT url FROM container_ensure_running('crash-create')" 2>&1)
 is "$out" "http://mosaic-user-crash-create:18789" "afterwards the next call for the user works"
-is "$(dk ps -a -q --filter label=pg_container.user_id=crash-create | wc -l)" 1 "... leaving exactly one container"
+is "$(pgc_docker ps -a -q --filter label=pg_container.user_id=crash-create | wc -l)" 1 "... leaving exactly one container"
 
 # This user's row is committed first, as after a sign-up, so the container
 # the killed call made carries the row's token and is adopted (one made for
@@ -47,11 +47,11 @@ is "$(dk ps -a -q --filter label=pg_container.user_id=crash-create | wc -l)" 1 "
 q -c "SELECT container_set_idle_timeout('crash-start', 30)" >/dev/null
 crash_during crash-start '/containers/[0-9a-f]+/start'
 wait_for 10 container_state_is crash-start running
-orphan=$(dk inspect -f '{{.Id}}' mosaic-user-crash-start)
+orphan=$(pgc_docker inspect -f '{{.Id}}' mosaic-user-crash-start)
 out=$(q -c "SELECT url FROM container_ensure_running('crash-start')" 2>&1)
 is "$out" "http://mosaic-user-crash-start:18789" "after a kill during the start, the next call works"
-is "$(dk ps -a -q --filter label=pg_container.user_id=crash-start | wc -l)" 1 "... leaving exactly one container"
+is "$(pgc_docker ps -a -q --filter label=pg_container.user_id=crash-start | wc -l)" 1 "... leaving exactly one container"
 is "$(q -c "SELECT container_id FROM user_container WHERE user_id = 'crash-start'")" "$orphan" "... the one the killed call made, adopted"
-is "$(dk inspect -f '{{.State.Status}}' mosaic-user-crash-start)" "running" "... and running"
+is "$(pgc_docker inspect -f '{{.State.Status}}' mosaic-user-crash-start)" "running" "... and running"
 fault POST /_fault/reset >/dev/null
 tap_exit

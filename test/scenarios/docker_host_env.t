@@ -4,7 +4,6 @@
 # fallback, unix:///var/run/docker.sock, is not exercised: the tests never
 # touch the host's own engine.)
 source "$(dirname "$0")/../lib/tap.sh"
-source "$(dirname "$0")/../lib/env.sh"
 plan 3
 
 fault() { curl -s --unix-socket "$PGC_WORK/fault.sock" -X "$1" "http://fault$2"; }

@@ -5,13 +5,12 @@
 # truth and container_ensure_running brings every user back, also from a
 # session whose kept-alive connection went down with the old dockerd.
 source "$(dirname "$0")/../lib/tap.sh"
-source "$(dirname "$0")/../lib/env.sh"
 plan 13
 
-note() { dk exec "mosaic-user-$1" /bin/busybox cat /home/node/.openclaw/note 2>&1; }
+note() { pgc_docker exec "mosaic-user-$1" /bin/busybox cat /home/node/.openclaw/note 2>&1; }
 
 q -c "SELECT container_ensure_running('dr-1'), container_ensure_running('dr-2'), container_ensure_running('dr-3')" >/dev/null
-dk exec mosaic-user-dr-1 /bin/busybox sh -c 'echo kept > /home/node/.openclaw/note'
+pgc_docker exec mosaic-user-dr-1 /bin/busybox sh -c 'echo kept > /home/node/.openclaw/note'
 
 q -c "SELECT container_stop('dr-1')" -c "SELECT container_ensure_running('dr-1')" >/dev/null
 is "$(note dr-1)" "kept" "the volume's contents survive a stop"
@@ -22,10 +21,10 @@ q -c "SELECT container_restart('dr-1')" >/dev/null
 is "$(note dr-1)" "kept" "... and a restart"
 
 q -c "SELECT container_stop('dr-3')" >/dev/null
-ids() { for u in dr-1 dr-2 dr-3; do dk inspect -f '{{.Id}}' "mosaic-user-$u" 2>&1; done | tr '\n' ' '; }
-states() { for u in dr-1 dr-2 dr-3; do dk inspect -f '{{.State.Status}}' "mosaic-user-$u" 2>&1; done | tr '\n' ' '; }
+ids() { for u in dr-1 dr-2 dr-3; do pgc_docker inspect -f '{{.Id}}' "mosaic-user-$u" 2>&1; done | tr '\n' ' '; }
+states() { for u in dr-1 dr-2 dr-3; do pgc_docker inspect -f '{{.State.Status}}' "mosaic-user-$u" 2>&1; done | tr '\n' ' '; }
 ids_before=$(ids)
-is "$(dk inspect -f '{{.HostConfig.RestartPolicy.Name}}' mosaic-user-dr-1) $(states)" "unless-stopped running running exited " \
+is "$(pgc_docker inspect -f '{{.HostConfig.RestartPolicy.Name}}' mosaic-user-dr-1) $(states)" "unless-stopped running running exited " \
 	"before dockerd restarts: two users running under unless-stopped, one stopped by container_stop"
 
 # Restart dockerd, leaving its containers to it, under a session that keeps
@@ -49,7 +48,7 @@ rows=0
 truth=0
 while IFS='|' read -r user healthy; do
 	rows=$((rows + 1))
-	state=$(dk inspect -f '{{.State.Status}}' "mosaic-user-$user")
+	state=$(pgc_docker inspect -f '{{.State.Status}}' "mosaic-user-$user")
 	if { [ "$healthy" = t ] && [ "$state" != running ]; } || { [ "$healthy" = f ] && [ "$state" = running ]; }; then
 		diag "$user: health check says healthy=$healthy, Docker says $state"
 		truth=$((truth + 1))
@@ -63,6 +62,6 @@ is "$(states)" "running running running " "container_ensure_running brings every
 port=$(q -c "SELECT gateway_port FROM user_container WHERE user_id = 'dr-3'")
 is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" "200" "... with gateways that answer"
 is "$(note dr-1)" "kept" "the volume's contents survive the dockerd restart"
-is "$(dk ps -a -q --filter label=pg_container.managed=true --filter name=mosaic-user-dr- | wc -l) $(ids)" "3 $ids_before" \
+is "$(pgc_docker ps -a -q --filter label=pg_container.managed=true --filter name=mosaic-user-dr- | wc -l) $(ids)" "3 $ids_before" \
 	"... and no user got a second container"
 tap_exit

@@ -3,7 +3,6 @@
 # into a fresh cluster where container_ensure_running finds the same
 # containers and hands out the same tokens (same key file).
 source "$(dirname "$0")/../lib/tap.sh"
-source "$(dirname "$0")/../lib/env.sh"
 plan 6
 
 T=$(mktemp -d)
@@ -40,9 +39,9 @@ is "$(r -c "SELECT count(*) FROM user_container")" 2 "the rows come back with th
 after=$(r -c "SELECT string_agg(url || ' ' || token, ',') FROM (SELECT (container_ensure_running(u)).* FROM unnest(ARRAY['bk-1', 'bk-2']) u) t")
 is "$after" "$before" "container_ensure_running in the restored database hands out the same URLs and tokens"
 is "$(r -c "SELECT string_agg(container_id, ',' ORDER BY user_id) FROM user_container")" "$ids_before" "... for the same containers"
-is "$(dk ps -a -q --filter label=pg_container.user_id=bk-1 | wc -l)$(dk ps -a -q --filter label=pg_container.user_id=bk-2 | wc -l)" "11" \
+is "$(pgc_docker ps -a -q --filter label=pg_container.user_id=bk-1 | wc -l)$(pgc_docker ps -a -q --filter label=pg_container.user_id=bk-2 | wc -l)" "11" \
 	"... creating none"
-is "$(dk inspect -f '{{.State.Status}}' mosaic-user-bk-2)" "running" "... and the stopped one is started again"
+is "$(pgc_docker inspect -f '{{.State.Status}}' mosaic-user-bk-2)" "running" "... and the stopped one is started again"
 is "$(grep -ci 'error' "$T/restore.err")" 0 "pg_restore reports no error, also without the library preloaded"
 
 runuser -u postgres -- "$PGC_PG_BIN/pg_ctl" -D "$T/pgdata" -m fast -w stop >/dev/null

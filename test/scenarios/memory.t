@@ -9,16 +9,16 @@ rss_kb() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
 fault() { curl -s --unix-socket "$PGC_WORK/fault.sock" -X "$1" --data-binary "${3:-}" "http://fault$2"; }
 reload() { q -c "SELECT pg_reload_conf()" >/dev/null; }
 
-q -c "CREATE OR REPLACE PROCEDURE pgc_test.ensure_many(u text, n integer) LANGUAGE plpgsql AS \$\$
+q -c "CREATE OR REPLACE PROCEDURE test_helpers.ensure_many(u text, n integer) LANGUAGE plpgsql AS \$\$
       BEGIN FOR i IN 1..n LOOP PERFORM container_ensure_running(u); COMMIT; END LOOP; END \$\$"
 q -c "SELECT container_ensure_running('mem-user')" >/dev/null
 
 out=$(psql -X -qAt -d pgc_test \
-	-c "CALL pgc_test.ensure_many('mem-user', 200)" \
+	-c "CALL test_helpers.ensure_many('mem-user', 200)" \
 	-c "SELECT 'pid ' || pg_backend_pid()" \
-	-c "SELECT pgc_test.sh('awk ''/^RssAnon:/ {print \$2}'' /proc/' || pg_backend_pid() || '/status')" \
-	-c "CALL pgc_test.ensure_many('mem-user', 10000)" \
-	-c "SELECT pgc_test.sh('awk ''/^RssAnon:/ {print \$2}'' /proc/' || pg_backend_pid() || '/status')" 2>&1)
+	-c "SELECT test_helpers.sh('awk ''/^RssAnon:/ {print \$2}'' /proc/' || pg_backend_pid() || '/status')" \
+	-c "CALL test_helpers.ensure_many('mem-user', 10000)" \
+	-c "SELECT test_helpers.sh('awk ''/^RssAnon:/ {print \$2}'' /proc/' || pg_backend_pid() || '/status')" 2>&1)
 before=$(echo "$out" | sed -n 2p)
 after=$(echo "$out" | sed -n 3p)
 # Readings that are not numbers (a failed call) must not pass as no growth.

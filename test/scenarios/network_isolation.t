@@ -14,13 +14,13 @@ q -c "SELECT container_ensure_running('ni-alice'), container_ensure_running('ni-
 # gateway's /healthz by the address with nc (the static busybox wget
 # crashes on its first socket call).
 resolve() {
-	dk exec "$1" /bin/busybox nslookup "$2" 127.0.0.11 2>/dev/null |
+	pgc_docker exec "$1" /bin/busybox nslookup "$2" 127.0.0.11 2>/dev/null |
 		awk '/^Address/ && $2 !~ /^127\.0\.0\.11/ {print $2}' | tail -n 1
 }
 reach() {
 	local ip
 	ip=$(resolve "$1" "$2")
-	[ -n "$ip" ] && dk exec "$1" /bin/busybox sh -c \
+	[ -n "$ip" ] && pgc_docker exec "$1" /bin/busybox sh -c \
 		"printf 'GET /healthz HTTP/1.0\r\n\r\n' | /bin/busybox nc -w 3 $ip 18789" 2>/dev/null | tail -n 1
 }
 
@@ -34,9 +34,9 @@ is "$(reach mosaic-api mosaic-user-ni-alice) $(reach mosaic-api mosaic-user-ni-b
 # real host; the test engine runs without them, so the test turns routing
 # off itself, which it does only in a network namespace of its own (as
 # .ci/run runs the suite), never in the machine's.
-bob_ip=$(dk inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' mosaic-user-ni-bob)
+bob_ip=$(pgc_docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' mosaic-user-ni-bob)
 by_ip() {
-	dk exec mosaic-user-ni-alice /bin/busybox sh -c \
+	pgc_docker exec mosaic-user-ni-alice /bin/busybox sh -c \
 		"printf 'GET /healthz HTTP/1.0\r\n\r\n' | /bin/busybox nc -w 3 $bob_ip 18789" 2>/dev/null | tail -n 1
 }
 if [ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/1/ns/net)" ]; then
@@ -47,26 +47,26 @@ if [ "$(readlink /proc/self/ns/net)" != "$(readlink /proc/1/ns/net)" ]; then
 else
 	ok 0 "by address # SKIP the suite runs in the machine's own network namespace, whose routing it leaves alone"
 fi
-is "$(dk inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}} {{index .Labels "pg_container.user_id"}}' mosaic-user-ni-alice-net)" \
+is "$(pgc_docker inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}} {{index .Labels "pg_container.user_id"}}' mosaic-user-ni-alice-net)" \
 	"$(q -c "SELECT '10.213.' || ((gateway_port % 4096) / 16) || '.' || ((gateway_port % 16) * 16) || '/28 ni-alice' FROM user_container WHERE user_id = 'ni-alice'")" \
 	"alice's network is a /28 of the pool that follows from her port, labelled as hers"
 
 # The shared network of the original service, as a setting.
 q -c "SET pg_container.network_mode = 'shared'" -c "SELECT container_ensure_running('ni-shared')" >/dev/null
-is "$(dk inspect -f '{{range $n, $x := .NetworkSettings.Networks}}{{$n}}{{end}}' mosaic-user-ni-shared)" "mosaic-internal" \
+is "$(pgc_docker inspect -f '{{range $n, $x := .NetworkSettings.Networks}}{{$n}}{{end}}' mosaic-user-ni-shared)" "mosaic-internal" \
 	"network_mode = shared keeps the original service's one network"
 
 # container_remove removes the user's network.
 q -c "SELECT container_remove('ni-bob')" >/dev/null
-is "$(dk network ls -q --filter name=^mosaic-user-ni-bob-net$ | wc -l)" 0 "container_remove removes the user's network, detaching the API container first"
+is "$(pgc_docker network ls -q --filter name=^mosaic-user-ni-bob-net$ | wc -l)" 0 "container_remove removes the user's network, detaching the API container first"
 
 # 200 users, 200 networks.
 start=$(now_ms)
 q -c "SET pg_container.ready_path = ''" -c "SELECT count(*) FROM (SELECT container_ensure_running('ni-many-' || i) FROM generate_series(1, 200) i) t" >/dev/null
 elapsed=$(($(now_ms) - start))
 diag "200 users with a network each: ${elapsed} ms"
-is "$(dk network ls -q --filter label=pg_container.user_id --filter name=ni-many- | wc -l)" 200 "200 users get 200 networks"
-is "$(dk ps -q --filter name=mosaic-user-ni-many- | wc -l)" 200 "... and 200 running containers"
-is "$(dk network inspect -f '{{len .Containers}}' mosaic-user-ni-many-200-net)" 2 "... the last one holding its user and the API container"
+is "$(pgc_docker network ls -q --filter label=pg_container.user_id --filter name=ni-many- | wc -l)" 200 "200 users get 200 networks"
+is "$(pgc_docker ps -q --filter name=mosaic-user-ni-many- | wc -l)" 200 "... and 200 running containers"
+is "$(pgc_docker network inspect -f '{{len .Containers}}' mosaic-user-ni-many-200-net)" 2 "... the last one holding its user and the API container"
 q -c "SELECT count(*) FROM (SELECT container_remove(user_id) FROM user_container WHERE user_id LIKE 'ni-%') t" >/dev/null
 tap_exit

@@ -35,8 +35,8 @@ q -c "SELECT container_reencrypt_tokens()" >/dev/null
 # Failures: a Docker error, and an engine that repeats our request body (with AGENT_TOKEN) in its error.
 q -c "SET pg_container.network_mode = 'shared'" -c "SET pg_container.network = 'pgc-no-network'" -c "SELECT container_ensure_running('sec-3')" >/dev/null 2>&1
 echo_err=$(psql -X -qAt -d pgc_test \
-	-c "SELECT pgc_test.use_fault_engine()" \
-	-c "SELECT pgc_test.fault_rules('[{\"method\": \"POST\", \"path\": \"/containers/create\", \"action\": \"echo\", \"status\": 500}]')" \
+	-c "SELECT test_helpers.use_fault_engine()" \
+	-c "SELECT test_helpers.fault_rules('[{\"method\": \"POST\", \"path\": \"/containers/create\", \"action\": \"echo\", \"status\": 500}]')" \
 	-c "SELECT container_ensure_running('sec-4')" 2>&1 >/dev/null)
 wait "$watcher"
 

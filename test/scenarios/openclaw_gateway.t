@@ -8,7 +8,6 @@
 # test/openclaw/build-image.sh and cached; each gateway boot takes 13-20 s
 # on two idle cores, more under load.
 source "$(dirname "$0")/../lib/tap.sh"
-source "$(dirname "$0")/../lib/env.sh"
 plan 14
 
 if ! IMAGE=$(DOCKER_HOST="unix://$PGC_WORK/docker.sock" "$(dirname "$0")/../openclaw/build-image.sh" 2>"$PGC_WORK/openclaw-build.log"); then
@@ -28,7 +27,7 @@ invoke() {
 		"$@" -d '{"tool":"session_status","args":{}}' "http://127.0.0.1:$port/tools/invoke"
 }
 state_files() {
-	dk run --rm -v "mosaic-user-$1-state:/s" pgc-gateway:test /bin/busybox ls /s/state 2>/dev/null | grep -c 'openclaw.sqlite$'
+	pgc_docker run --rm -v "mosaic-user-$1-state:/s" pgc-gateway:test /bin/busybox ls /s/state 2>/dev/null | grep -c 'openclaw.sqlite$'
 }
 
 start=$(now_ms)
@@ -45,7 +44,7 @@ is "$(invoke "$a_port" -H "Authorization: Bearer $bob")" 401 "... and another us
 is "$(state_files oc-alice)" 1 "the gateway's own state (state/openclaw.sqlite) is in the user's volume"
 is "$(q -c "SELECT count(*) FROM container_logs('oc-alice', 1000) l WHERE l ~ '$alice'")" 0 \
 	"container_logs never shows the token"
-diag "memory of the idle gateway: $(dk stats --no-stream --format '{{.MemUsage}}' mosaic-user-oc-alice)"
+diag "memory of the idle gateway: $(pgc_docker stats --no-stream --format '{{.MemUsage}}' mosaic-user-oc-alice)"
 q -c "SELECT container_remove('oc-bob', false)" >/dev/null
 
 # Stop, then ensure: a warm start on the same volume and token.
@@ -68,7 +67,7 @@ is "$(invoke "$a_port" -H "Authorization: Bearer $alice")" 200 "... and after it
 pgc_restart_dockerd >/dev/null 2>&1
 back() { [ "$(curl -s -o /dev/null -m 5 -w '%{http_code}' "http://127.0.0.1:$a_port/readyz")" = 200 ]; }
 wait_for 300 back
-is "$(dk inspect -f '{{.State.Status}}' mosaic-user-oc-alice)" running "after a dockerd restart the gateway is running again"
+is "$(pgc_docker inspect -f '{{.State.Status}}' mosaic-user-oc-alice)" running "after a dockerd restart the gateway is running again"
 is "$(oc -c "SELECT token FROM container_ensure_running('oc-alice')") $(invoke "$a_port" -H "Authorization: Bearer $alice")" \
 	"$alice 200" "... and the same token authenticates"
 is "$(state_files oc-alice)" 1 "... on the same state"

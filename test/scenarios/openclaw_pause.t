@@ -20,8 +20,8 @@ invoke() {
 	curl -s -o /dev/null -m 30 -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 		-H "Authorization: Bearer $2" -d '{"tool":"session_status","args":{}}' "http://127.0.0.1:$1/tools/invoke"
 }
-state() { dk inspect -f '{{.State.Status}}' mosaic-user-ocp-alice; }
-mib() { dk stats --no-stream --format '{{.MemUsage}}' mosaic-user-ocp-alice | awk '{print $1}'; }
+state() { pgc_docker inspect -f '{{.State.Status}}' mosaic-user-ocp-alice; }
+mib() { pgc_docker stats --no-stream --format '{{.MemUsage}}' mosaic-user-ocp-alice | awk '{print $1}'; }
 
 q -c "SELECT container_remove('ocp-alice', false)" >/dev/null
 first=$(oc -c "SELECT url || ' ' || token FROM container_ensure_running('ocp-alice')")

@@ -13,7 +13,7 @@ reload() { q -c "SELECT pg_reload_conf()" >/dev/null; }
 worker_pid() { q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_container worker'"; }
 fault() { curl -s --unix-socket "$PGC_WORK/fault.sock" -X "$1" --data-binary "${3:-}" "http://fault$2"; }
 statuses() { q -c "SELECT string_agg(user_id || '=' || status, ' ' ORDER BY user_id) FROM user_container WHERE user_id LIKE 'pw-%'"; }
-states() { for u in "$@"; do printf '%s=%s ' "$u" "$(dk inspect -f '{{.State.Status}}' "mosaic-user-$u" 2>/dev/null)"; done | sed 's/ $//'; }
+states() { for u in "$@"; do printf '%s=%s ' "$u" "$(pgc_docker inspect -f '{{.State.Status}}' "mosaic-user-$u" 2>/dev/null)"; done | sed 's/ $//'; }
 statuses_are() { test "$(statuses)" = "$1"; }
 server_up() { psql -X -qAt -d pgc_test -c "SELECT 1" >/dev/null 2>&1; }
 log_has() { tail -c +"$(($1 + 1))" "$LOG" | grep -q "$2"; }

@@ -15,8 +15,8 @@ job=$(q -c "SELECT cron.schedule('pg_container reap', '* * * * *', 'SELECT conta
 stopped() { test "$(q -c "SELECT status FROM user_container WHERE user_id = 'cron-idle'")" = stopped; }
 wait_for 75 stopped
 is "$(q -c "SELECT status FROM user_container WHERE user_id = 'cron-idle'")" "stopped" "a reap scheduled with pg_cron stops an idle container"
-is "$(dk inspect -f '{{.State.Status}}' mosaic-user-cron-idle)" "exited" "... in Docker too"
-is "$(q -c "SELECT status FROM user_container WHERE user_id = 'cron-pause'") $(dk inspect -f '{{.State.Status}}' mosaic-user-cron-pause)" \
+is "$(pgc_docker inspect -f '{{.State.Status}}' mosaic-user-cron-idle)" "exited" "... in Docker too"
+is "$(q -c "SELECT status FROM user_container WHERE user_id = 'cron-pause'") $(pgc_docker inspect -f '{{.State.Status}}' mosaic-user-cron-pause)" \
 	"paused paused" "... and pauses one idle past its pause_after"
 q -c "SELECT container_remove('cron-pause')" >/dev/null
 q -c "SELECT cron.unschedule($job)" >/dev/null

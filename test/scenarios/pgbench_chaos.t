@@ -36,7 +36,7 @@ diag "$(grep -E 'transactions actually processed|failed transactions|latency ave
 is "$status" 0 "pgbench exits cleanly"
 like "$(cat "$T/pgbench.out")" 'number of transactions actually processed: 2000/2000' "all 2,000 transactions ran without an error"
 
-per_user=$(dk ps -a --filter label=pg_container.managed=true --format '{{.Label "pg_container.user_id"}}' | grep '^chaos-' | sort | uniq -c | awk '$1 > 1' | wc -l)
+per_user=$(pgc_docker ps -a --filter label=pg_container.managed=true --format '{{.Label "pg_container.user_id"}}' | grep '^chaos-' | sort | uniq -c | awk '$1 > 1' | wc -l)
 is "$per_user" 0 "no user has more than one container"
 is "$(q -c "SELECT count(*) - count(DISTINCT gateway_port) FROM user_container WHERE gateway_port IS NOT NULL")" 0 \
 	"no port is held by two users in the table"
@@ -45,10 +45,10 @@ is "$(q -c "SELECT count(*) - count(DISTINCT gateway_port) FROM user_container W
 # (Containers no row owns, left by failed calls in other tests, are orphans
 # that container_orphans() lists; they are left out, and named.)
 ids=$(comm -12 <(q -c "SELECT container_id FROM user_container WHERE container_id IS NOT NULL" | sort) \
-	<(dk ps -aq --no-trunc --filter label=pg_container.managed=true | sort))
+	<(pgc_docker ps -aq --no-trunc --filter label=pg_container.managed=true | sort))
 orphans=$(q -c "SELECT string_agg(name || ' (' || state || ')', ', ') FROM container_orphans()")
 [ -n "$orphans" ] && diag "orphans, not checked: $orphans"
-bindings=$(dk inspect -f '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}}:{{.HostPort}}{{"\n"}}{{end}}{{end}}' $ids | grep -v '^$')
+bindings=$(pgc_docker inspect -f '{{range $p, $b := .HostConfig.PortBindings}}{{range $b}}{{.HostIp}}:{{.HostPort}}{{"\n"}}{{end}}{{end}}' $ids | grep -v '^$')
 is "$(echo "$bindings" | grep -cE '^[0-9.]+:[0-9]+$') $(echo "$bindings" | sort | uniq -d | wc -l)" "$(echo "$ids" | wc -l) 0" \
 	"... nor by two users' containers in Docker, each bound to one port"
 
@@ -57,7 +57,7 @@ rows=0
 mismatch=0
 while IFS='|' read -r user status; do
 	rows=$((rows + 1))
-	state=$(dk inspect -f '{{.State.Status}}' "mosaic-user-$user" 2>/dev/null || echo missing)
+	state=$(pgc_docker inspect -f '{{.State.Status}}' "mosaic-user-$user" 2>/dev/null || echo missing)
 	if { [ "$status" = running ] && [ "$state" != running ]; } || { [ "$status" = stopped ] && [ "$state" = running ]; }; then
 		diag "$user: table says $status, Docker says $state"
 		mismatch=$((mismatch + 1))

@@ -17,7 +17,7 @@ plan $((2 * count + 2))
 cmp_ok "$count" -ge 3 "container_profile_check lists the reserved names ($reserved)"
 
 q -c "SELECT container_ensure_running('re-user')" >/dev/null
-env_names=$(dk inspect -f '{{range .Config.Env}}{{println .}}{{end}}' mosaic-user-re-user | cut -d= -f1)
+env_names=$(pgc_docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' mosaic-user-re-user | cut -d= -f1)
 for name in $reserved; do
 	out=$(q -c "INSERT INTO container_profile (name, extra_env) VALUES ('re-$name', ARRAY['$name=x'])" 2>&1)
 	like "$out" "sets $name, which pg_container sets itself" "a profile may not set $name"

@@ -27,7 +27,7 @@ PGAPPNAME=pgc-sm-listener psql -X -qAt -d pgc_test -c "LISTEN pg_container" -c "
 listener=$!
 listening() { test "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pgc-sm-listener' AND query LIKE 'SELECT pg_sleep%'")" = 1; }
 wait_for 60 listening
-dk kill mosaic-user-sm-kill >/dev/null
+pgc_docker kill mosaic-user-sm-kill >/dev/null
 stopped() { test "$(status_of sm-kill)" = "stopped/false"; }
 wait_for 30 stopped
 is "$(status_of sm-kill)" "stopped/false" "a docker kill shows in the row without any call"
@@ -49,10 +49,10 @@ q -c "SELECT container_stop('sm-sick')" >/dev/null
 
 # An OOM kill: the gateway's shell reads 200 MB into a variable under a
 # 32 MB limit, a few seconds after it is ready.
-dk create --name sm-oom-base pgc-gateway:test >/dev/null
-dk commit --change 'CMD ["/bin/busybox","sh","-c","/bin/busybox httpd -f -p 18789 -h /www & /bin/busybox sleep 3; x=$(/bin/busybox head -c 200000000 /dev/zero | /bin/busybox tr \"\\0\" a); wait"]' \
+pgc_docker create --name sm-oom-base pgc-gateway:test >/dev/null
+pgc_docker commit --change 'CMD ["/bin/busybox","sh","-c","/bin/busybox httpd -f -p 18789 -h /www & /bin/busybox sleep 3; x=$(/bin/busybox head -c 200000000 /dev/zero | /bin/busybox tr \"\\0\" a); wait"]' \
 	sm-oom-base pgc-oom:test >/dev/null
-dk rm sm-oom-base >/dev/null
+pgc_docker rm sm-oom-base >/dev/null
 q -c "SET pg_container.image = 'pgc-oom:test'" -c "SET pg_container.memory_limit = '32MB'" \
   -c "SELECT container_ensure_running('sm-oom')" >/dev/null
 oom_event() { q -c "SELECT detail::text FROM container_event WHERE user_id = 'sm-oom' AND event = 'stopped' ORDER BY id LIMIT 1"; }
@@ -74,10 +74,10 @@ q -c "ALTER SYSTEM SET pg_container.docker_host = 'unix://$PGC_WORK/fault.sock'"
 reload_conf
 subscribed() { fault GET /_fault/log | grep -q '/events'; }
 wait_for 60 subscribed
-dk kill mosaic-user-sm-cut >/dev/null
+pgc_docker kill mosaic-user-sm-cut >/dev/null
 wait_for 30 out_of_sync
 ok $? "an event stream cut mid-event takes the mirror out of sync"
-dk kill mosaic-user-sm-dark >/dev/null
+pgc_docker kill mosaic-user-sm-dark >/dev/null
 fault POST /_fault/reset >/dev/null
 fault POST /_fault/rules '[{"path": "/events", "action": "hang"}]' >/dev/null
 q -c "SELECT container_ensure_running('sm-hot')" -c "SELECT container_ensure_running('sm-hot')" >/dev/null
@@ -95,7 +95,7 @@ wait_for 60 in_sync
 # no event at all; the re-list after the restart finds it.
 q -c "SELECT container_ensure_running('sm-restart')" >/dev/null
 q -c "SELECT container_ensure_running('sm-cut')" >/dev/null
-dk update --restart no mosaic-user-sm-restart >/dev/null
+pgc_docker update --restart no mosaic-user-sm-restart >/dev/null
 pgc_restart_dockerd >/dev/null 2>&1
 wait_for 60 in_sync
 restarted_stopped() { test "$(status_of sm-restart)" = "stopped/false"; }
@@ -124,7 +124,7 @@ q -c "ALTER SYSTEM SET pg_container.docker_host = 'unix://$PGC_WORK/fault.sock'"
 reload_conf
 wait_for 60 subscribed
 wait_for 60 in_sync
-dk kill mosaic-user-sm-slow >/dev/null
+pgc_docker kill mosaic-user-sm-slow >/dev/null
 q -c "ALTER SYSTEM SET pg_container.health_check_interval = 0.5" >/dev/null
 reload_conf
 slow_stopped() { test "$(status_of sm-slow)" = "stopped/false"; }

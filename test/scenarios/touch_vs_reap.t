@@ -32,7 +32,7 @@ wait "$session_a"
 
 is "$reaped" "race-other" "the sweep stops the idle user but skips the one whose touch is in flight"
 is "$a_open" 1 "... without waiting for that touch to commit: it returned while the touch's transaction was open"
-is "$(q -c "SELECT status FROM user_container WHERE user_id = 'race-user'") $(dk inspect -f '{{.State.Status}}' mosaic-user-race-user)" \
+is "$(q -c "SELECT status FROM user_container WHERE user_id = 'race-user'") $(pgc_docker inspect -f '{{.State.Status}}' mosaic-user-race-user)" \
 	"running running" "the touched user's container keeps running"
 is "$(q -c "SELECT count(*) FROM container_reap_idle() u WHERE u = 'race-user'")" 0 "... and once the touch committed, it is not idle any more"
 tap_exit

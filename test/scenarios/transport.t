@@ -5,7 +5,6 @@
 # credentials, and an endpoint from the environment follows Docker's
 # DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
 source "$(dirname "$0")/../lib/tap.sh"
-source "$(dirname "$0")/../lib/env.sh"
 plan 8
 
 # Clear text over TCP: a WARNING, since create bodies carry tokens.

@@ -29,7 +29,7 @@ is "$isnt_ok" "distinct" "... of its own"
 
 a_token=$(TEST_DB=$A q -c "SELECT token FROM container_ensure_running('twin')")
 a_id=$(TEST_DB=$A q -c "SELECT container_id FROM user_container WHERE user_id = 'twin'")
-dk exec mosaic-user-twin sh -c 'echo a-data > /home/node/.openclaw/marker'
+pgc_docker exec mosaic-user-twin sh -c 'echo a-data > /home/node/.openclaw/marker'
 
 out=$(TEST_DB=$B q -c "SELECT container_ensure_running('twin')" 2>&1)
 like "$out" 'container name "mosaic-user-twin" is taken by a container pg_container does not manage for user "twin"' \
@@ -40,12 +40,12 @@ is "$(TEST_DB=$B q -c "SELECT count(*) FROM user_container WHERE user_id = 'twin
 TEST_DB=$B q -c "SELECT container_set_idle_timeout('twin', 5)" >/dev/null
 out=$(TEST_DB=$B q -c "SELECT container_remove('twin', false)" 2>&1)
 like "$out" 'belongs to another user or pg_container installation' "B's container_remove(..., false) refuses to delete A's volume"
-is "$(dk inspect -f '{{.Id}}' mosaic-user-twin)" "$a_id" "A's container is still there"
-is "$(dk run --rm -v mosaic-user-twin-state:/data pgc-gateway:test /bin/busybox cat /data/marker)" "a-data" \
+is "$(pgc_docker inspect -f '{{.Id}}' mosaic-user-twin)" "$a_id" "A's container is still there"
+is "$(pgc_docker run --rm -v mosaic-user-twin-state:/data pgc-gateway:test /bin/busybox cat /data/marker)" "a-data" \
 	"A's volume and what A's user stored are still there"
 
 # A's container stopped and gone: B still does not mount A's volume.
-dk rm -f mosaic-user-twin >/dev/null
+pgc_docker rm -f mosaic-user-twin >/dev/null
 out=$(TEST_DB=$B q -c "SELECT container_ensure_running('twin')" 2>&1)
 like "$out" 'volume "mosaic-user-twin-state" of user "twin" belongs to another user or pg_container installation' \
 	"with A's container gone, B refuses to mount A's volume"

@@ -34,7 +34,7 @@ is "$(q -c "SELECT string_agg(user_id || ' ' || container_id || ' ' || gateway_p
 	"$rows_before" "the rows survive the update, tokens included"
 after=$(q -c "SELECT string_agg(url || ' ' || token, ',') FROM (SELECT (container_ensure_running(u)).* FROM unnest(ARRAY['ug-1', 'ug-2']) u) t")
 is "$after" "$before" "ensure hands out the same URLs and tokens afterwards"
-is "$(dk ps -a -q --filter label=pg_container.user_id=ug-1 | wc -l)$(dk ps -a -q --filter label=pg_container.user_id=ug-2 | wc -l)" "11" \
+is "$(pgc_docker ps -a -q --filter label=pg_container.user_id=ug-1 | wc -l)$(pgc_docker ps -a -q --filter label=pg_container.user_id=ug-2 | wc -l)" "11" \
 	"... for the same containers, creating none"
 # Containers made before 0.3.0 lack the installation label: outdated, so
 # that a rolling container_restart labels them.
@@ -42,8 +42,8 @@ is "$(q -c "SELECT outdated FROM container_status('ug-1')")" "t" "container_stat
 q -c "INSERT INTO container_profile (name, memory_limit_mb) VALUES ('ug-plan', 64)" -c "SELECT container_set_profile('ug-1', 'ug-plan')" >/dev/null
 is "$(q -c "SELECT string_agg(u, ',' ORDER BY u) FROM container_outdated() u")" "ug-1,ug-2" "profiles and container_outdated work on the old rows"
 q -c "SELECT container_restart('ug-1')" >/dev/null
-is "$(dk inspect -f '{{.HostConfig.Memory}}' mosaic-user-ug-1)" "67108864" "a restart recreates the old container with the new profile"
-is "$(dk inspect -f '{{index .Config.Labels "pg_container.installation"}}' mosaic-user-ug-1)" \
+is "$(pgc_docker inspect -f '{{.HostConfig.Memory}}' mosaic-user-ug-1)" "67108864" "a restart recreates the old container with the new profile"
+is "$(pgc_docker inspect -f '{{index .Config.Labels "pg_container.installation"}}' mosaic-user-ug-1)" \
 	"$(q -c "SELECT id FROM container_installation")" "... labelled with the installation"
 is "$(q -c "SELECT count(*) FROM container_overview")" 2 "the overview lists both users"
 

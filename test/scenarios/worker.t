@@ -32,14 +32,14 @@ wait_for 30 status_is wk-idle stopped
 elapsed=$(($(now_ms) - start))
 is "$(status_of wk-idle)" "stopped" "the worker reaps an idle container with no SQL call"
 cmp_ok "$elapsed" -le 4500 "... within two reap intervals of 2 s of taking the interval (took ${elapsed} ms)"
-is "$(status_of wk-fresh) $(dk inspect -f '{{.State.Status}}' mosaic-user-wk-fresh)" "running running" "... and leaves an active one running"
+is "$(status_of wk-fresh) $(pgc_docker inspect -f '{{.State.Status}}' mosaic-user-wk-fresh)" "running running" "... and leaves an active one running"
 like "$(log_since "$mark")" 'reap_interval is now 2 s' "a reload changes the interval without a restart, and says so"
 q -c "ALTER SYSTEM SET pg_container.reap_interval = 0"
 reload
 
 # Health on its own schedule: a container stopped behind our back.
 mark=$(stat -c %s "$LOG")
-dk stop -t 1 mosaic-user-wk-fresh >/dev/null
+pgc_docker stop -t 1 mosaic-user-wk-fresh >/dev/null
 q -c "ALTER SYSTEM SET pg_container.health_check_interval = '1s'"
 reload
 wait_for 10 status_is wk-fresh stopped
@@ -51,7 +51,7 @@ reload
 
 # pg_terminate_backend: back within 10 s; and on start it corrects stale rows.
 q -c "SELECT container_ensure_running('wk-crash')" >/dev/null
-dk stop -t 1 mosaic-user-wk-crash >/dev/null
+pgc_docker stop -t 1 mosaic-user-wk-crash >/dev/null
 old_pid=$(worker_pid)
 q -c "SELECT pg_terminate_backend($old_pid)" >/dev/null
 wait_for 10 bash -c "[ -n \"\$(psql -X -qAt -d pgc_test -c \"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_container worker' AND pid <> $old_pid\")\" ]"

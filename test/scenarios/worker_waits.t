@@ -4,7 +4,6 @@
 # extension up once it is created.  Runs the cluster with another worker
 # database for a while, then restores it.
 source "$(dirname "$0")/../lib/tap.sh"
-source "$(dirname "$0")/../lib/env.sh"
 plan 4
 
 LOG="$PGC_WORK/postgres.log"

@@ -9,11 +9,11 @@
 # stays in a file of its own, so this run itself stays green.
 #
 # It also checks the run's last check: a process started from the run that
-# is still alive at the end is found.
+# is still alive once the run has stopped what it started is found, turns
+# the run red, and is stopped.
 source "$(dirname "$0")/../lib/tap.sh"
-source "$(dirname "$0")/../lib/env.sh"
 source "$(dirname "$0")/../lib/count.sh"
-plan 14
+plan 21
 
 F="$(dirname "$0")/fixtures"
 T=$(mktemp -d)
@@ -65,6 +65,24 @@ like "$report" "exits_after_one.t: 1 passed, 2 failed \(ran 1 of 3 planned,harne
 like "$report" "passes_then_exits_2.t: 1 passed, 1 failed \(harness exit status 1,Dubious" "... the one that passed and exited 2"
 like "$report" "silent.t: 0 passed, 1 failed \(no plan,harness exit status 1" "... and the one that printed nothing"
 
+# pg_regress's runs (make -k installcheck runs two): every summary line
+# counts, and a make that failed without a failed test is a failure.
+regress() {
+	(
+		PGC_PASSED=0 PGC_FAILED=0 PGC_BAD_FILES=()
+		printf '%s\n' "$1" >"$T/regress.log"
+		pgc_count_regress "$T/regress.log" "$2" "$T" >/dev/null
+		if pgc_count_report >/dev/null; then verdict=green; else verdict=red; fi
+		echo "$PGC_PASSED passed, $PGC_FAILED failed, $verdict"
+	)
+}
+is "$(regress $' All 3 tests passed. \n All 1 tests passed. ' 0)" "4 passed, 0 failed, green" \
+	"pg_regress: both instances' summaries count"
+is "$(regress $' 1 of 3 tests failed. \n All 1 tests passed. ' 2)" "3 passed, 1 failed, red" \
+	"pg_regress: a failed test in one instance turns the run red"
+is "$(regress $'initdb: error: cannot be run as root\n All 1 tests passed. ' 2)" "1 passed, 1 failed, red" \
+	"pg_regress: an instance that never got to its tests is a failure"
+
 # A process started from the run and still alive is found, by its pid.
 (
 	export PGC_WORK="$T/run"
@@ -75,5 +93,27 @@ sleeper=$(cat "$T/sleeper")
 found=$(pgc_leftover_processes "$T/run")
 kill "$sleeper" 2>/dev/null
 like "$found" "^$sleeper sleep 600" "the end-of-run check finds a process the run started that is still alive"
+
+# The whole end of a run, with a deliberate leftover: a process of a run
+# (its PGC_WORK in the environment) that ignores SIGTERM, as Podman's
+# conmon does, and that nothing in the run stops.  The run had passed.
+(
+	unset PGC_KEEP
+	export PGC_WORK="$T/leftover-run" PGC_LEFTOVER_GRACE=1
+	mkdir -p "$PGC_WORK"
+	bash -c 'trap "" TERM; exec sleep 600' &
+	echo $! >"$T/stubborn"
+	PGC_PASSED=5 PGC_FAILED=0 PGC_BAD_FILES=()
+	pgc_stop_counted 2>"$T/stop.err"
+	rc=$?
+	if pgc_count_report >"$T/leftover-report.log"; then verdict=green; else verdict=red; fi
+	echo "$rc: $PGC_PASSED passed, $PGC_FAILED failed, $verdict" >"$T/leftover-verdict"
+)
+stubborn=$(cat "$T/stubborn")
+is "$(cat "$T/leftover-verdict")" "1: 5 passed, 1 failed, red" \
+	"a process the run started and did not stop turns a passing run red, as one failure"
+like "$(cat "$T/leftover-report.log")" "still running after the run stopped what it started: pids $stubborn" "... and the report names its pid"
+ok "$(kill -0 "$stubborn" 2>/dev/null; [ $? != 0 ]; echo $?)" "... and it is stopped, though it ignores SIGTERM"
+ok "$([ ! -e "$T/leftover-run" ]; echo $?)" "... and the run's folder is removed"
 
 tap_exit

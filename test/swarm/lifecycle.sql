@@ -9,10 +9,10 @@ SELECT plan(38);
 
 -- A command in the container of a service's running task.
 CREATE FUNCTION pg_temp.task_exec(service text, cmd text) RETURNS text LANGUAGE sql AS $$
-    SELECT pgc_test.docker(format('exec $(docker -H unix://%s ps -q --filter label=com.docker.swarm.service.name=%s) %s',
-                                  pgc_test.docker_socket(), service, cmd)) $$;
+    SELECT test_helpers.docker(format('exec $(docker -H unix://%s ps -q --filter label=com.docker.swarm.service.name=%s) %s',
+                                  test_helpers.docker_socket(), service, cmd)) $$;
 CREATE FUNCTION pg_temp.service(name text, template text) RETURNS text LANGUAGE sql AS $$
-    SELECT pgc_test.docker(format('service inspect -f %s %s', pgc_test.shell_quote(template), name)) $$;
+    SELECT test_helpers.docker(format('service inspect -f %s %s', test_helpers.shell_quote(template), name)) $$;
 
 SELECT is(current_setting('pg_container.engine'), 'swarm', 'this database runs its users on the swarm');
 
@@ -25,7 +25,7 @@ SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.Spec.Mode.Replicated.Repli
 SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{json .Spec.EndpointSpec}}')::jsonb,
           format('{"Mode":"dnsrr","Ports":[{"Protocol":"tcp","TargetPort":18789,"PublishedPort":%s,"PublishMode":"host"}]}', :port)::jsonb,
           'the gateway port is published in host mode, with DNS round robin: no routing mesh');
-SELECT is(pgc_test.http_status(:port, '/readyz'), '200', 'the gateway answers through its published port');
+SELECT is(test_helpers.http_status(:port, '/readyz'), '200', 'the gateway answers through its published port');
 SELECT is(pg_temp.service('mosaic-user-sw-alice',
           '{{index .Spec.Labels "pg_container.managed"}} {{index .Spec.Labels "pg_container.user_id"}}'),
           'true sw-alice', 'labels say pg_container manages the service for this user');
@@ -35,24 +35,24 @@ SELECT ok(pg_temp.service('mosaic-user-sw-alice', '{{json .Spec.TaskTemplate.Con
           @> jsonb_build_array('AGENT_TOKEN=' || :'token1', 'OPENCLAW_GATEWAY_TOKEN=' || :'token1'),
           'the task gets the token');
 SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{json .Spec.TaskTemplate.Placement.Constraints}}'),
-          format('["node.id==%s"]', pgc_test.docker('node ls -q')),
+          format('["node.id==%s"]', test_helpers.docker('node ls -q')),
           'once its first task landed, the service is pinned to that node, where its volume is');
-SELECT is(pgc_test.docker('service ps -q --filter desired-state=running mosaic-user-sw-alice | wc -l'), '1',
+SELECT is(test_helpers.docker('service ps -q --filter desired-state=running mosaic-user-sw-alice | wc -l'), '1',
           '... without the pin replacing the task');
-SELECT is((SELECT node FROM user_container WHERE user_id = 'sw-alice'), pgc_test.docker('node ls -q'),
+SELECT is((SELECT node FROM user_container WHERE user_id = 'sw-alice'), test_helpers.docker('node ls -q'),
           '... and the row records the node');
 
 -- Again: the same service.
 SELECT url || ' ' || token AS again FROM container_ensure_running('sw-alice') \gset
 SELECT is(:'again', :'url1' || ' ' || :'token1', 'a second ensure returns the same url and token');
-SELECT is(pgc_test.docker('service ls -q --filter label=pg_container.user_id=sw-alice | wc -l'), '1', '... and creates nothing');
+SELECT is(test_helpers.docker('service ls -q --filter label=pg_container.user_id=sw-alice | wc -l'), '1', '... and creates nothing');
 
 -- Stop: scaled to 0, kept.
 SELECT pg_temp.task_exec('mosaic-user-sw-alice', '/bin/busybox sh -c "echo kept > /home/node/.openclaw/note"') \g /dev/null
 SELECT container_stop('sw-alice');
 SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}} {{.Spec.Mode.Replicated.Replicas}}'), :'sid1' || ' 0',
           'stop scales the service to 0 and keeps it');
-SELECT is(pgc_test.http_status(:port, '/readyz'), '000', '... and returns once the gateway is down');
+SELECT is(test_helpers.http_status(:port, '/readyz'), '000', '... and returns once the gateway is down');
 SELECT is((SELECT status FROM user_container WHERE user_id = 'sw-alice'), 'stopped', 'the row says stopped');
 
 -- Start again: a scale to 1, not a create.
@@ -60,15 +60,15 @@ SELECT url || ' ' || token AS restarted FROM container_ensure_running('sw-alice'
 SELECT is(:'restarted', :'url1' || ' ' || :'token1', 'ensure after stop returns the same url and token');
 SELECT is((SELECT container_id || ' ' || gateway_port FROM user_container WHERE user_id = 'sw-alice'),
           :'sid1' || ' ' || :port, '... from the same service on the same port');
-SELECT is(pgc_test.http_status(:port, '/readyz'), '200', '... which answers again');
+SELECT is(test_helpers.http_status(:port, '/readyz'), '200', '... which answers again');
 SELECT is(pg_temp.task_exec('mosaic-user-sw-alice', '/bin/busybox cat /home/node/.openclaw/note'), 'kept',
           '... and the volume kept what the user stored');
 
 -- Restart: the same service, a new task.
-SELECT pgc_test.docker('service ps -q --filter desired-state=running mosaic-user-sw-alice') AS task_before \gset
+SELECT test_helpers.docker('service ps -q --filter desired-state=running mosaic-user-sw-alice') AS task_before \gset
 SELECT url || ' ' || token AS restarted2 FROM container_restart('sw-alice') \gset
 SELECT is(:'restarted2', :'url1' || ' ' || :'token1', 'restart returns the same url and token');
-SELECT isnt(pgc_test.docker('service ps -q --filter desired-state=running mosaic-user-sw-alice'), :'task_before',
+SELECT isnt(test_helpers.docker('service ps -q --filter desired-state=running mosaic-user-sw-alice'), :'task_before',
             '... and runs a new task');
 
 -- Restart after a settings change: services cannot be set aside under
@@ -76,7 +76,7 @@ SELECT isnt(pgc_test.docker('service ps -q --filter desired-state=running mosaic
 -- than being removed before a replacement is known to work.
 SET pg_container.memory_limit = '1GB';
 SELECT is((SELECT outdated FROM container_status('sw-alice')), true, 'a settings change makes the service outdated');
-SELECT is(pgc_test.error_of($$SELECT container_restart('sw-alice')$$), 'no error', 'restarting it is not an error');
+SELECT is(test_helpers.error_of($$SELECT container_restart('sw-alice')$$), 'no error', 'restarting it is not an error');
 SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}} {{.Spec.Mode.Replicated.Replicas}}'), :'sid1' || ' 1',
           '... and leaves the same service running');
 RESET pg_container.memory_limit;
@@ -85,7 +85,7 @@ RESET pg_container.memory_limit;
 -- the task's own state.
 SELECT results_eq($$SELECT healthy, error FROM container_health_check_all() WHERE user_id = 'sw-alice'$$,
                   $$VALUES (true, NULL::text)$$, 'a running task is healthy');
-SELECT pgc_test.docker('service update --detach --image pgc-crashloop:test mosaic-user-sw-alice') \g /dev/null
+SELECT test_helpers.docker('service update --detach --image pgc-crashloop:test mosaic-user-sw-alice') \g /dev/null
 CREATE FUNCTION pg_temp.wait_unhealthy(user_id text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
     e text;
@@ -113,7 +113,7 @@ BEGIN
 END $$;
 SELECT ok(pg_temp.wait_log_line('sw-alice', 'token is <redacted>'),
           'container_logs reads the service''s logs, with the token redacted');
-SELECT pgc_test.docker('service update --detach --image pgc-gateway:test mosaic-user-sw-alice') \g /dev/null
+SELECT test_helpers.docker('service update --detach --image pgc-gateway:test mosaic-user-sw-alice') \g /dev/null
 
 -- Reap: scale to 0.
 UPDATE user_container SET last_active_at = now() - interval '2 hours' WHERE user_id = 'sw-alice';
@@ -122,17 +122,17 @@ SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.Spec.Mode.Replicated.Repli
 SELECT is((SELECT status FROM user_container WHERE user_id = 'sw-alice'), 'stopped', '... and the row says stopped');
 
 -- A pinned user whose node is drained is not started elsewhere.
-SELECT pgc_test.docker('node update --availability drain ' || pgc_test.docker('node ls -q')) \g /dev/null
-SELECT matches(pgc_test.error_of($$SELECT container_ensure_running('sw-alice')$$),
+SELECT test_helpers.docker('node update --availability drain ' || test_helpers.docker('node ls -q')) \g /dev/null
+SELECT matches(test_helpers.error_of($$SELECT container_ensure_running('sw-alice')$$),
                '^55000: service "mosaic-user-sw-alice" cannot start: its node [a-z0-9]{25} \([^)]+\) has availability "drain"$',
                'ensure on a drained node fails, naming the node');
-SELECT pgc_test.docker('node update --availability active ' || pgc_test.docker('node ls -q')) \g /dev/null
+SELECT test_helpers.docker('node update --availability active ' || test_helpers.docker('node ls -q')) \g /dev/null
 SELECT is((SELECT url FROM container_ensure_running('sw-alice')), :'url1', 'with the node back, the user starts again');
 
 -- Remove: the service, and the volume when asked.
 SELECT container_remove('sw-alice', keep_volume => false);
-SELECT is(pgc_test.docker('service ls -q --filter label=pg_container.user_id=sw-alice'), '', 'remove deletes the service');
-SELECT is(pgc_test.docker('volume ls -q --filter name=mosaic-user-sw-alice-state'), '', '... and the volume');
+SELECT is(test_helpers.docker('service ls -q --filter label=pg_container.user_id=sw-alice'), '', 'remove deletes the service');
+SELECT is(test_helpers.docker('volume ls -q --filter name=mosaic-user-sw-alice-state'), '', '... and the volume');
 SELECT is_empty($$SELECT * FROM user_container WHERE user_id = 'sw-alice'$$, '... and the row');
 
 SELECT * FROM finish();

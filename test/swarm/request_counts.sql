@@ -8,59 +8,59 @@ SELECT plan(13);
 
 SELECT container_ensure_running('rc-sw') \g /dev/null
 SELECT container_id AS sid FROM user_container WHERE user_id = 'rc-sw' \gset
-SELECT pgc_test.use_fault_engine() \g /dev/null
+SELECT test_helpers.use_fault_engine() \g /dev/null
 -- (the session's first request negotiates the API version)
 SELECT container_ensure_running('rc-sw') \g /dev/null
-SELECT pgc_test.fault_reset() \g /dev/null
+SELECT test_helpers.fault_reset() \g /dev/null
 
 -- The hot path: ensure on a running user reads the service, once.
 SELECT container_ensure_running('rc-sw') \g /dev/null
-SELECT is(pgc_test.fault_count('.'), 1, 'ensure on a running user makes one request');
-SELECT is(pgc_test.fault_count('^GET /v[0-9.]+/services/' || :'sid' || '$'), 1, '... an inspect of the recorded service');
+SELECT is(test_helpers.fault_count('.'), 1, 'ensure on a running user makes one request');
+SELECT is(test_helpers.fault_count('^GET /v[0-9.]+/services/' || :'sid' || '$'), 1, '... an inspect of the recorded service');
 
 -- Health: two lists, whatever the number of users.
 SELECT container_ensure_running('rc-sw' || i) FROM generate_series(1, 3) i \g /dev/null
-SELECT pgc_test.fault_reset() \g /dev/null
+SELECT test_helpers.fault_reset() \g /dev/null
 SELECT count(*) FROM container_health_check_all() \g /dev/null
-SELECT is(pgc_test.fault_count('.'), 2, 'the health check of four running users makes two requests');
-SELECT is(pgc_test.fault_count('^GET /v[0-9.]+/services\?status=true&filters=') || ' ' ||
-          pgc_test.fault_count('^GET /v[0-9.]+/tasks\?filters=.*desired-state.*running'),
+SELECT is(test_helpers.fault_count('.'), 2, 'the health check of four running users makes two requests');
+SELECT is(test_helpers.fault_count('^GET /v[0-9.]+/services\?status=true&filters=') || ' ' ||
+          test_helpers.fault_count('^GET /v[0-9.]+/tasks\?filters=.*desired-state.*running'),
           '1 1', '... the services with their task counts, and the tasks meant to run');
 
 -- Stop: one update, carrying the version it read.
-SELECT pgc_test.fault_reset() \g /dev/null
+SELECT test_helpers.fault_reset() \g /dev/null
 SELECT container_stop('rc-sw') \g /dev/null
-SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/services/' || :'sid' || '/update\?version=[0-9]+$'), 1,
+SELECT is(test_helpers.fault_count('^POST /v[0-9.]+/services/' || :'sid' || '/update\?version=[0-9]+$'), 1,
           'stop makes one update, with the version');
-SELECT is(pgc_test.fault_count('^(POST|DELETE) /v[0-9.]+/services/' || :'sid' || '$'), 0, '... and removes nothing');
+SELECT is(test_helpers.fault_count('^(POST|DELETE) /v[0-9.]+/services/' || :'sid' || '$'), 0, '... and removes nothing');
 
 -- Warm ensure: the pinned node is checked, then one update.
-SELECT pgc_test.fault_reset() \g /dev/null
+SELECT test_helpers.fault_reset() \g /dev/null
 SELECT container_ensure_running('rc-sw') \g /dev/null
-SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/services/create'), 0, 'ensure on a stopped user creates nothing');
-SELECT is(pgc_test.fault_count('^GET /v[0-9.]+/nodes/[a-z0-9]+$') || ' ' ||
-          pgc_test.fault_count('^POST /v[0-9.]+/services/' || :'sid' || '/update'),
+SELECT is(test_helpers.fault_count('^POST /v[0-9.]+/services/create'), 0, 'ensure on a stopped user creates nothing');
+SELECT is(test_helpers.fault_count('^GET /v[0-9.]+/nodes/[a-z0-9]+$') || ' ' ||
+          test_helpers.fault_count('^POST /v[0-9.]+/services/' || :'sid' || '/update'),
           '1 1', '... it checks the pinned node and scales to 1 with one update');
 
 -- A stale version: the manager answers the first update "out of sequence".
-SELECT pgc_test.fault_reset() \g /dev/null
-SELECT pgc_test.fault_rules(jsonb_build_array(jsonb_build_object(
+SELECT test_helpers.fault_reset() \g /dev/null
+SELECT test_helpers.fault_rules(jsonb_build_array(jsonb_build_object(
     'method', 'POST', 'path', '^/v[0-9.]+/services/[a-z0-9]+/update', 'action', 'respond',
     'status', 500, 'message', 'rpc error: code = Unknown desc = update out of sequence', 'times', 1))) \g /dev/null
 SELECT lives_ok($$SELECT container_stop('rc-sw')$$, 'a stop whose update meets a stale version succeeds');
-SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/services/' || :'sid' || '/update'), 2, '... by reading the service again and updating once more');
-SELECT is(pgc_test.docker('service inspect -f {{.Spec.Mode.Replicated.Replicas}} mosaic-user-rc-sw'), '0', '... and the service is scaled to 0');
+SELECT is(test_helpers.fault_count('^POST /v[0-9.]+/services/' || :'sid' || '/update'), 2, '... by reading the service again and updating once more');
+SELECT is(test_helpers.docker('service inspect -f {{.Spec.Mode.Replicated.Replicas}} mosaic-user-rc-sw'), '0', '... and the service is scaled to 0');
 
 -- One that stays stale is given up on, with a serialization failure.
-SELECT pgc_test.fault_reset() \g /dev/null
-SELECT pgc_test.fault_rules(jsonb_build_array(jsonb_build_object(
+SELECT test_helpers.fault_reset() \g /dev/null
+SELECT test_helpers.fault_rules(jsonb_build_array(jsonb_build_object(
     'method', 'POST', 'path', '^/v[0-9.]+/services/[a-z0-9]+/update', 'action', 'respond',
     'status', 500, 'message', 'rpc error: code = Unknown desc = update out of sequence'))) \g /dev/null
-SELECT is(pgc_test.error_of($$SELECT container_ensure_running('rc-sw')$$),
+SELECT is(test_helpers.error_of($$SELECT container_ensure_running('rc-sw')$$),
           '40001: could not update service "mosaic-user-rc-sw": it changed under every one of 5 attempts',
           'an update that is out of sequence five times fails with 40001');
-SELECT is(pgc_test.fault_count('^POST /v[0-9.]+/services/' || :'sid' || '/update'), 5, '... after five updates');
-SELECT pgc_test.use_dockerd() \g /dev/null
+SELECT is(test_helpers.fault_count('^POST /v[0-9.]+/services/' || :'sid' || '/update'), 5, '... after five updates');
+SELECT test_helpers.use_dockerd() \g /dev/null
 
 SELECT container_remove('rc-sw' || i, keep_volume => false) FROM generate_series(1, 3) i \g /dev/null
 SELECT container_remove('rc-sw', keep_volume => false) \g /dev/null

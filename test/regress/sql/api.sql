@@ -3,8 +3,8 @@
 -- privileges, the defaults of its settings, and the errors for bad input,
 -- none of which needs Docker or a key.
 --
--- (Where the background worker is, a WARNING, depends on the cluster's
--- configuration; test/scenarios/worker.t checks it.)
+-- (Where the background worker is, a WARNING, depends on the instance's
+-- configuration; preloaded.sql and not_preloaded.sql check it.)
 SET client_min_messages = error;
 CREATE EXTENSION pg_container;
 RESET client_min_messages;

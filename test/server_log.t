@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs last: across the whole suite (every fault, cancel, crash and restart
-# above), no backend was terminated by a signal other than the SIGKILLs the
-# crash test sends on purpose.
-source "$(dirname "$0")/../lib/tap.sh"
+# The last stage of test/run-tests, after every other: across the whole
+# suite (every fault, cancel, crash and restart), no backend was terminated
+# by a signal other than the SIGKILLs the crash test sends on purpose.
+source "$(dirname "$0")/lib/tap.sh"
 plan 2
 
 LOG="$PGC_WORK/postgres.log"

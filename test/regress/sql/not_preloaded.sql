@@ -1,0 +1,15 @@
+--
+-- Without shared_preload_libraries (test/regress/not_preloaded.conf):
+-- CREATE EXTENSION works and says, as a WARNING, that no background worker
+-- reaps idle containers or checks health; the SQL functions still work.
+--
+SHOW shared_preload_libraries;
+CREATE EXTENSION pg_container;
+SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
+SELECT count(*) AS workers FROM pg_stat_activity WHERE backend_type = 'pg_container worker';
+-- A function loads the library; an unknown user asks nothing of Docker.
+SELECT * FROM container_status('nobody');
+-- pg_container.database is defined only while preloading: there is no
+-- worker for it to steer.
+SELECT count(*) FROM pg_settings WHERE name = 'pg_container.database';
+DROP EXTENSION pg_container;
