@@ -271,42 +271,18 @@ health_from_status_text(const char *status)
 /* What a list walk collects: one DockerContainer per array element. */
 typedef struct ListWalk
 {
-	bool		root_is_array;
-	bool		bad_item;
-	List	   *items;
+	JsonItems	containers;		/* first: json_items_* use it */
 	List	   *ports;			/* published host ports, for the port list */
 } ListWalk;
-
-static void
-list_container_start(JsonWalker *w, bool is_object)
-{
-	ListWalk   *lw = w->state;
-
-	if (w->depth == 0)
-		lw->root_is_array = !is_object;
-	else if (w->depth == 1)
-	{
-		if (is_object)
-			lw->items = lappend(lw->items, palloc0(sizeof(DockerContainer)));
-		else
-			lw->bad_item = true;
-	}
-}
 
 static void
 list_scalar(JsonWalker *w, char *value, JsonTokenType type)
 {
 	ListWalk   *lw = w->state;
-	DockerContainer *c;
+	DockerContainer *c = json_items_current(w);
 
-	if (w->depth == 1)
-	{
-		lw->bad_item = true;	/* a scalar where a container belongs */
+	if (c == NULL)
 		return;
-	}
-	if (w->depth < 2 || lw->items == NIL)
-		return;
-	c = llast(lw->items);
 	if (type == JSON_TOKEN_STRING)
 	{
 		if (json_walk_at(w, 2, "[*]", "Id"))
@@ -352,12 +328,13 @@ walk_container_list(DockerRequest *req, ListWalk *lw)
 		docker_raise_failure(req);
 
 	w.on_scalar = list_scalar;
-	w.on_container_start = list_container_start;
+	w.on_container_start = json_items_start;
 	w.state = lw;
+	lw->containers.item_size = sizeof(DockerContainer);
 	walk_response(req, &w);
-	if (!lw->root_is_array || lw->bad_item)
+	if (!json_items_ok(&lw->containers))
 		raise_bad_shape(req, "a JSON array of container objects");
-	foreach(lc, lw->items)
+	foreach(lc, lw->containers.items)
 		if (!docker_valid_id(((DockerContainer *) lfirst(lc))->id))
 			raise_bad_shape(req, "containers with an \"Id\" of 64 hexadecimal digits");
 }
@@ -377,7 +354,7 @@ docker_list_managed_containers(void)
 										   PGC_LABEL_MANAGED "%3Dtrue%22%5D%7D",
 										   "list containers"),
 						&lw);
-	return lw.items;
+	return lw.containers.items;
 }
 
 /*
@@ -400,9 +377,9 @@ append_json_string(StringInfo buf, const char *s)
 	escape_json(buf, s ? s : "");
 }
 
-/* ,"key":["a","b",...] */
-static void
-append_json_string_array(StringInfo buf, const char *key, List *values)
+/* ,"key":["a","b",...]: also for the Swarm engine's service specs. */
+void
+docker_append_string_array(StringInfo buf, const char *key, List *values)
 {
 	ListCell   *lc;
 
@@ -416,11 +393,14 @@ append_json_string_array(StringInfo buf, const char *key, List *values)
 	appendStringInfoChar(buf, ']');
 }
 
-/* ,"Labels":{...}: what says the container is ours, whose, and from what spec. */
-static void
-append_spec_labels(StringInfo buf, const ContainerSpec *spec)
+/*
+ * "Labels":{...}: what says a container (or a Swarm service) is ours,
+ * whose, and from what spec.
+ */
+void
+docker_append_spec_labels(StringInfo buf, const ContainerSpec *spec)
 {
-	appendStringInfo(buf, ",\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
+	appendStringInfo(buf, "\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
 	append_json_string(buf, spec->user_id);
 	if (spec->installation != NULL)
 	{
@@ -483,10 +463,11 @@ build_create_body(const ContainerSpec *spec)
 	 */
 	appendStringInfoString(&buf, ",\"Hostname\":");
 	append_json_string(&buf, psprintf("%.63s", spec->name));	/* HOST_NAME_MAX */
-	append_json_string_array(&buf, "Env", spec->env);
-	append_spec_labels(&buf, spec);
+	docker_append_string_array(&buf, "Env", spec->env);
+	appendStringInfoChar(&buf, ',');
+	docker_append_spec_labels(&buf, spec);
 	if (spec->command != NIL)
-		append_json_string_array(&buf, "Cmd", spec->command);
+		docker_append_string_array(&buf, "Cmd", spec->command);
 	appendStringInfo(&buf, ",\"ExposedPorts\":{\"%d/tcp\":{}}", spec->gateway_port);
 	append_host_config(&buf, spec);
 	appendStringInfoChar(&buf, '}');

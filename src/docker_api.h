@@ -8,6 +8,7 @@
 #ifndef PGC_DOCKER_API_H
 #define PGC_DOCKER_API_H
 
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
 #include "container_spec.h"
@@ -98,6 +99,8 @@ extern List *docker_container_logs(const char *id, const char *name, int tail, i
 extern List *docker_service_logs(const char *id, const char *name, int tail, int64 since,
 								 const char *secret);
 extern char *docker_printable(const char *s);
+extern void docker_append_string_array(StringInfo buf, const char *key, List *values);
+extern void docker_append_spec_labels(StringInfo buf, const ContainerSpec *spec);
 
 /* For swarm_api.c, which talks to the same engine (docker_http.h, json_walk.h). */
 struct DockerRequest;

@@ -30,8 +30,9 @@
 
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "utils/acl.h"
+#include "storage/latch.h"
 #include "storage/pmsignal.h"
+#include "utils/acl.h"
 #include "utils/memutils.h"
 
 #include "docker_http.h"
@@ -662,6 +663,20 @@ docker_wait_event(bool gateway)
 	if (engine_event == 0)
 		engine_event = pgc_wait_event_new("DockerRequest");
 	return engine_event;
+}
+
+/*
+ * Sleep between two polls of something outside PostgreSQL (a gateway's
+ * readiness, a swarm task's state), showing the wait event of what is
+ * polled, and honouring interrupts and postmaster death.
+ */
+void
+docker_sleep_between_polls(int ms, bool gateway)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, docker_wait_event(gateway));
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
 }
 
 /* What a batch waits on: its first request's, all come from one caller. */

@@ -57,6 +57,7 @@ extern char *docker_error_message(DockerRequest *req);
 extern int	docker_operation_context(DockerRequest *req);
 extern const char *docker_endpoint_name(void);
 extern uint32 docker_wait_event(bool gateway);
+extern void docker_sleep_between_polls(int ms, bool gateway);
 
 /* A long-lived streamed response, read as it arrives. */
 typedef struct DockerStream DockerStream;

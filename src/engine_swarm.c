@@ -23,8 +23,6 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
-#include "pgstat.h"
-#include "storage/latch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
@@ -210,10 +208,7 @@ wait_for_placement(const SwarmService *s)
 		}
 		if (GetCurrentTimestamp() >= deadline)
 			return NULL;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 PLACEMENT_POLL_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		docker_sleep_between_polls(PLACEMENT_POLL_MS, false);
 	}
 }
 

@@ -12,8 +12,6 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
-#include "pgstat.h"
-#include "storage/latch.h"
 #include "utils/timestamp.h"
 
 #include "lib/stringinfo.h"
@@ -116,10 +114,7 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 		if (GetCurrentTimestamp() >= deadline)
 			break;
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 50, docker_wait_event(true));
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		docker_sleep_between_polls(50, true);
 	}
 
 	ereport(ERROR,

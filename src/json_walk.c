@@ -164,3 +164,43 @@ json_walk_at(const JsonWalker *w, int depth, ...)
 	va_end(args);
 	return match;
 }
+
+/* on_container_start for a JsonItems walk: a new item at each element. */
+void
+json_items_start(JsonWalker *w, bool is_object)
+{
+	JsonItems  *ji = w->state;
+
+	if (w->depth == 0)
+		ji->root_is_array = !is_object;
+	else if (w->depth == 1)
+	{
+		if (is_object)
+			ji->items = lappend(ji->items, palloc0(ji->item_size));
+		else
+			ji->bad_item = true;
+	}
+}
+
+/*
+ * The item a scalar of a JsonItems walk belongs to, or NULL if none (a
+ * scalar directly in the array makes the answer unusable).
+ */
+void *
+json_items_current(JsonWalker *w)
+{
+	JsonItems  *ji = w->state;
+
+	if (w->depth == 1)
+		ji->bad_item = true;
+	if (w->depth < 2 || ji->items == NIL)
+		return NULL;
+	return llast(ji->items);
+}
+
+/* Whether a JsonItems walk read an array whose elements are all objects. */
+bool
+json_items_ok(const JsonItems *items)
+{
+	return items->root_is_array && !items->bad_item;
+}

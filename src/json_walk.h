@@ -10,6 +10,7 @@
 #define PGC_JSON_WALK_H
 
 #include "common/jsonapi.h"
+#include "nodes/pg_list.h"
 
 #define JSON_WALK_MAX_DEPTH 16
 
@@ -39,7 +40,25 @@ struct JsonWalker
 	int			next_index[JSON_WALK_MAX_DEPTH + 1];
 };
 
+/*
+ * A JSON array of objects read into a List of zeroed items, one per
+ * element: the walker's state begins with a JsonItems (item_size set by
+ * the caller), json_items_start is its on_container_start, and its
+ * on_scalar asks json_items_current which item a scalar belongs to.
+ * json_items_ok then says whether the root was an array of objects only.
+ */
+typedef struct JsonItems
+{
+	Size		item_size;
+	bool		root_is_array;
+	bool		bad_item;		/* an element that is not an object */
+	List	   *items;
+} JsonItems;
+
 extern JsonParseErrorType json_walk(JsonWalker *w, char *json, size_t len, char **error_detail);
 extern bool json_walk_at(const JsonWalker *w, int depth, ...);
+extern void json_items_start(JsonWalker *w, bool is_object);
+extern void *json_items_current(JsonWalker *w);
+extern bool json_items_ok(const JsonItems *items);
 
 #endif							/* PGC_JSON_WALK_H */

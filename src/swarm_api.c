@@ -26,8 +26,6 @@
 #include "catalog/pg_type.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
-#include "pgstat.h"
-#include "storage/latch.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -210,6 +208,20 @@ walk_services(DockerRequest *req, ServiceWalk *sw)
 			docker_raise_bad_shape(req, "services with an \"ID\" of 25 letters and digits");
 }
 
+/* GET one object of the swarm; NULL if there is none (HTTP 404). */
+static DockerRequest *
+get_object(char *path, char *what)
+{
+	DockerRequest *req = docker_request_new("GET", path, what);
+
+	docker_run_request(req);
+	if (req->status == 404)
+		return NULL;
+	if (req->status != 200)
+		docker_raise_failure(req);
+	return req;
+}
+
 /*
  * Inspect a service by id or exact name; false if there is none.  Swarm,
  * like Docker, also resolves an id prefix: only an exact match counts.
@@ -221,13 +233,10 @@ inspect_request(const char *ref, SwarmService *out)
 	ServiceWalk sw = {0};
 
 	memset(out, 0, sizeof(SwarmService));
-	req = docker_request_new("GET", psprintf("/services/%s", docker_url_segment(ref)),
-							 psprintf("inspect service \"%s\"", ref));
-	docker_run_request(req);
-	if (req->status == 404)
+	req = get_object(psprintf("/services/%s", docker_url_segment(ref)),
+					 psprintf("inspect service \"%s\"", ref));
+	if (req == NULL)
 		return NULL;
-	if (req->status != 200)
-		docker_raise_failure(req);
 	sw.one = out;
 	walk_services(req, &sw);
 	if (strcmp(out->id, ref) != 0 && (out->name == NULL || strcmp(out->name, ref) != 0))
@@ -261,41 +270,13 @@ swarm_list_services(void)
 	return sw.items;
 }
 
-/* What a walk over a task list collects. */
-typedef struct TaskWalk
-{
-	bool		root_is_array;
-	bool		bad_item;
-	List	   *items;
-} TaskWalk;
-
-static void
-task_container_start(JsonWalker *w, bool is_object)
-{
-	TaskWalk   *tw = w->state;
-
-	if (w->depth == 0)
-		tw->root_is_array = !is_object;
-	else if (w->depth == 1)
-	{
-		if (is_object)
-			tw->items = lappend(tw->items, palloc0(sizeof(SwarmTask)));
-		else
-			tw->bad_item = true;
-	}
-}
-
 static void
 task_scalar(JsonWalker *w, char *value, JsonTokenType type)
 {
-	TaskWalk   *tw = w->state;
-	SwarmTask  *t;
+	SwarmTask  *t = json_items_current(w);
 
-	if (w->depth == 1)
-		tw->bad_item = true;
-	if (w->depth < 2 || tw->items == NIL)
+	if (t == NULL)
 		return;
-	t = llast(tw->items);
 	if (type == JSON_TOKEN_NUMBER && json_walk_at(w, 4, "[*]", "Status", "ContainerStatus", "ExitCode"))
 		t->exit_code = atoi(value);
 	if (type != JSON_TOKEN_STRING)
@@ -329,7 +310,7 @@ swarm_list_tasks(const char *service_id)
 {
 	DockerRequest *req;
 	JsonWalker	w = {0};
-	TaskWalk	tw = {0};
+	JsonItems	tasks = {.item_size = sizeof(SwarmTask)};
 	char	   *filter;
 	ListCell   *lc;
 
@@ -346,55 +327,21 @@ swarm_list_tasks(const char *service_id)
 	if (req->status != 200)
 		docker_raise_failure(req);
 	w.on_scalar = task_scalar;
-	w.on_container_start = task_container_start;
-	w.state = &tw;
+	w.on_container_start = json_items_start;
+	w.state = &tasks;
 	docker_walk_response(req, &w);
-	if (!tw.root_is_array || tw.bad_item)
+	if (!json_items_ok(&tasks))
 		docker_raise_bad_shape(req, "a JSON array of task objects");
-	foreach(lc, tw.items)
+	foreach(lc, tasks.items)
 		if (!swarm_valid_id(((SwarmTask *) lfirst(lc))->id))
 			docker_raise_bad_shape(req, "tasks with an \"ID\" of 25 letters and digits");
-	return tw.items;
+	return tasks.items;
 }
 
 static void
 append_json_string(StringInfo buf, const char *s)
 {
 	escape_json(buf, s ? s : "");
-}
-
-/* "Labels":{...}: managed, the user, the installation, and the spec hash. */
-static void
-append_labels(StringInfo buf, const ContainerSpec *spec)
-{
-	appendStringInfo(buf, "\"Labels\":{\"%s\":\"true\",\"%s\":", PGC_LABEL_MANAGED, PGC_LABEL_USER_ID);
-	append_json_string(buf, spec->user_id);
-	if (spec->installation != NULL)
-	{
-		appendStringInfo(buf, ",\"%s\":", PGC_LABEL_INSTALLATION);
-		append_json_string(buf, spec->installation);
-	}
-	if (spec->spec_hash != NULL)
-	{
-		appendStringInfo(buf, ",\"%s\":", PGC_LABEL_SPEC_HASH);
-		append_json_string(buf, spec->spec_hash);
-	}
-	appendStringInfoChar(buf, '}');
-}
-
-static void
-append_string_array(StringInfo buf, const char *key, List *items)
-{
-	ListCell   *lc;
-
-	appendStringInfo(buf, ",\"%s\":[", key);
-	foreach(lc, items)
-	{
-		if (lc != list_head(items))
-			appendStringInfoChar(buf, ',');
-		append_json_string(buf, (const char *) lfirst(lc));
-	}
-	appendStringInfoChar(buf, ']');
 }
 
 /* Swarm's restart conditions for Docker's restart policies. */
@@ -421,9 +368,9 @@ append_container_spec(StringInfo buf, const ContainerSpec *spec)
 	append_json_string(buf, spec->image);
 	appendStringInfoString(buf, ",\"Hostname\":");
 	append_json_string(buf, psprintf("%.63s", spec->name));
-	append_string_array(buf, "Env", spec->env);
+	docker_append_string_array(buf, "Env", spec->env);
 	if (spec->command != NIL)
-		append_string_array(buf, "Args", spec->command);
+		docker_append_string_array(buf, "Args", spec->command);
 	appendStringInfoString(buf, ",\"Mounts\":[{\"Type\":\"volume\",\"Source\":");
 	append_json_string(buf, spec->volume);
 	appendStringInfoString(buf, ",\"Target\":");
@@ -447,7 +394,7 @@ build_service_body(const ContainerSpec *spec, int replicas)
 	appendStringInfoString(&buf, "{\"Name\":");
 	append_json_string(&buf, spec->name);
 	appendStringInfoChar(&buf, ',');
-	append_labels(&buf, spec);
+	docker_append_spec_labels(&buf, spec);
 	appendStringInfoString(&buf, ",\"TaskTemplate\":{");
 	append_container_spec(&buf, spec);
 	appendStringInfoString(&buf, ",\"Resources\":{\"Limits\":{");
@@ -631,7 +578,7 @@ swarm_wait_tasks_down(const char *id, const char *name, int timeout_ms)
 	{
 		DockerRequest *req;
 		JsonWalker	w = {0};
-		TaskWalk	tw = {0};
+		JsonItems	tasks = {.item_size = sizeof(SwarmTask)};
 		ListCell   *lc;
 		bool		any_up = false;
 
@@ -643,10 +590,10 @@ swarm_wait_tasks_down(const char *id, const char *name, int timeout_ms)
 		if (req->status != 200)
 			docker_raise_failure(req);
 		w.on_scalar = task_scalar;
-		w.on_container_start = task_container_start;
-		w.state = &tw;
+		w.on_container_start = json_items_start;
+		w.state = &tasks;
 		docker_walk_response(req, &w);
-		foreach(lc, tw.items)
+		foreach(lc, tasks.items)
 		{
 			SwarmTask  *t = lfirst(lc);
 
@@ -661,10 +608,7 @@ swarm_wait_tasks_down(const char *id, const char *name, int timeout_ms)
 			return true;
 		if (GetCurrentTimestamp() >= deadline)
 			return false;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 TASK_POLL_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		docker_sleep_between_polls(TASK_POLL_MS, false);
 	}
 }
 
@@ -697,10 +641,7 @@ swarm_wait_containers_gone(const char *id, const char *name, int timeout_ms)
 			return true;
 		if (GetCurrentTimestamp() >= deadline)
 			return false;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 TASK_POLL_MS, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+		docker_sleep_between_polls(TASK_POLL_MS, false);
 	}
 }
 
@@ -731,13 +672,10 @@ swarm_inspect_node(const char *id, SwarmNode *out)
 	JsonWalker	w = {0};
 
 	memset(out, 0, sizeof(SwarmNode));
-	req = docker_request_new("GET", psprintf("/nodes/%s", docker_url_segment(id)),
-							 psprintf("inspect node \"%s\"", id));
-	docker_run_request(req);
-	if (req->status == 404)
+	req = get_object(psprintf("/nodes/%s", docker_url_segment(id)),
+					 psprintf("inspect node \"%s\"", id));
+	if (req == NULL)
 		return false;
-	if (req->status != 200)
-		docker_raise_failure(req);
 	w.on_scalar = node_scalar;
 	w.state = out;
 	docker_walk_response(req, &w);

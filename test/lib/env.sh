@@ -250,16 +250,23 @@ pgc_build_images() {
 # otherwise (test/fault_engine.py); also listens on 127.0.0.1 for tcp://.
 pgc_start_fault_engine() {
 	PGC_FAULT_TCP_PORT=$(pgc_free_port 23750)
-	python3 "$PGC_ROOT/test/fault_engine.py" --listen "$PGC_WORK/fault.sock" \
-		--upstream "$PGC_WORK/docker.sock" --tcp "$PGC_FAULT_TCP_PORT" \
-		>"$PGC_WORK/fault_engine.log" 2>&1 &
-	echo $! >"$PGC_WORK/fault_engine.started"
-	local i
+	pgc_run_fault_engine "$PGC_WORK" "$PGC_WORK/docker.sock" --tcp "$PGC_FAULT_TCP_PORT"
+}
+
+# pgc_run_fault_engine DIR UPSTREAM [ARG...]: test/fault_engine.py on
+# DIR/fault.sock in front of the engine socket UPSTREAM, its pid in
+# DIR/fault_engine.started, its log in DIR/fault_engine.log.
+pgc_run_fault_engine() {
+	local dir=$1 upstream=$2 i
+	shift 2
+	python3 "$PGC_ROOT/test/fault_engine.py" --listen "$dir/fault.sock" \
+		--upstream "$upstream" "$@" >"$dir/fault_engine.log" 2>&1 &
+	echo $! >"$dir/fault_engine.started"
 	for i in $(seq 1 40); do
-		[ -S "$PGC_WORK/fault.sock" ] && return 0
+		[ -S "$dir/fault.sock" ] && return 0
 		sleep 0.25
 	done
-	pgc_die "the fault engine did not start"
+	pgc_die "the fault engine in $dir did not start"
 }
 
 # Podman's Docker-compatible API, as a second engine, with storage, state and

@@ -61,15 +61,7 @@ pgc_start_swarm() {
 # A fault engine in front of the swarm's manager (test/fault_engine.py), for
 # the request counts and for answering an update with "out of sequence".
 pgc_start_swarm_fault_engine() {
-	local dir="$PGC_WORK/swarm" i
-	python3 "$PGC_ROOT/test/fault_engine.py" --listen "$dir/fault.sock" \
-		--upstream "$dir/docker.sock" >"$dir/fault_engine.log" 2>&1 &
-	echo $! >"$dir/fault_engine.started"
-	for i in $(seq 1 40); do
-		[ -S "$dir/fault.sock" ] && return 0
-		sleep 0.25
-	done
-	pgc_die "the swarm's fault engine did not start"
+	pgc_run_fault_engine "$PGC_WORK/swarm" "$PGC_WORK/swarm/docker.sock"
 }
 
 # Remove every service (their tasks' containers go with them), leave the
