@@ -935,6 +935,7 @@ docker_create_volume(const char *volume, const char *user_id, const char *instal
 {
 	DockerRequest *req;
 	StringInfoData body;
+	VolumeOwner owner;
 
 	initStringInfo(&body);
 	appendStringInfoString(&body, "{\"Name\":");
@@ -948,15 +949,22 @@ docker_create_volume(const char *volume, const char *user_id, const char *instal
 	if (req->status == 409)
 	{
 		/* Podman's answer for a volume that exists: look at it instead. */
-		VolumeOwner owner;
-
 		if (docker_inspect_volume(volume, user_id, installation, &owner))
 			return owner;
 		docker_raise_failure(req);
 	}
 	if (req->status != 200 && req->status != 201)
 		docker_raise_failure(req);
-	return decode_volume_owner(req, user_id, installation);
+	owner = decode_volume_owner(req, user_id, installation);
+
+	/*
+	 * After a daemon restart, Docker answers a create of an existing volume
+	 * without its labels ("Labels": null); its inspect still has them.
+	 */
+	if (owner == VOLUME_UNLABELLED &&
+		docker_inspect_volume(volume, user_id, installation, &owner))
+		return owner;
+	return owner;
 }
 
 /*

@@ -6,6 +6,13 @@
 SET client_min_messages = warning;
 SELECT plan(51);
 
+-- These call the sweeps themselves, on containers paused behind
+-- pg_container's back: the worker's event mirror must not record the
+-- pauses first (test/scenarios/state_mirror.t covers that it does).
+ALTER SYSTEM SET pg_container.event_stream = off;
+SELECT test_helpers.reload() \g /dev/null
+SELECT test_helpers.wait_for('NOT (SELECT in_sync FROM container_mirror)', '60 seconds') \g /dev/null
+
 -- What an earlier, interrupted run may have left.
 SELECT container_remove(user_id) FROM user_container WHERE user_id LIKE 'pz-%' \g /dev/null
 DELETE FROM container_profile WHERE name = 'pz-profile';
@@ -207,4 +214,8 @@ RESET pg_container.memory_limit;
 SELECT container_remove(user_id) FROM user_container WHERE user_id LIKE 'pz-%' \g /dev/null
 DELETE FROM container_profile WHERE name = 'pz-profile';
 DELETE FROM container_event WHERE user_id LIKE 'pz-%';
+
+ALTER SYSTEM RESET pg_container.event_stream;
+SELECT test_helpers.reload() \g /dev/null
+SELECT test_helpers.wait_for('(SELECT in_sync FROM container_mirror)', '60 seconds') \g /dev/null
 SELECT * FROM finish();

@@ -5,7 +5,7 @@
 # truth and container_ensure_running brings every user back, also from a
 # session whose kept-alive connection went down with the old dockerd.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 13
+plan 15
 
 note() { pgc_docker exec "mosaic-user-$1" /bin/busybox cat /home/node/.openclaw/note 2>&1; }
 
@@ -21,6 +21,9 @@ q -c "SELECT container_restart('dr-1')" >/dev/null
 is "$(note dr-1)" "kept" "... and a restart"
 
 q -c "SELECT container_stop('dr-3')" >/dev/null
+q -c "SELECT container_ensure_running('dr-4')" >/dev/null
+pgc_docker exec mosaic-user-dr-4 /bin/busybox sh -c 'echo kept > /home/node/.openclaw/note'
+q -c "SELECT container_remove('dr-4')" >/dev/null
 ids() { for u in dr-1 dr-2 dr-3; do pgc_docker inspect -f '{{.Id}}' "mosaic-user-$u" 2>&1; done | tr '\n' ' '; }
 states() { for u in dr-1 dr-2 dr-3; do pgc_docker inspect -f '{{.State.Status}}' "mosaic-user-$u" 2>&1; done | tr '\n' ' '; }
 ids_before=$(ids)
@@ -43,7 +46,11 @@ is "$(states)" "running running exited " "after dockerd restarts, unless-stopped
 is "$(ids)" "$ids_before" "... in the same containers, not new ones"
 
 # The truth after the restart: one health row per running user, each
-# agreeing with Docker; the table agrees too.
+# agreeing with Docker; the table agrees too.  (The worker's event mirror
+# saw the containers die with the old dockerd and come back with the new
+# one; give it the time to read that, as the health pass would.)
+table_agrees() { test "$(q -c "SELECT string_agg(user_id || '=' || status, ' ' ORDER BY user_id) FROM user_container WHERE user_id LIKE 'dr-%'")" = "dr-1=running dr-2=running dr-3=stopped"; }
+wait_for 60 table_agrees
 rows=0
 truth=0
 while IFS='|' read -r user healthy; do
@@ -64,4 +71,11 @@ is "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" "
 is "$(note dr-1)" "kept" "the volume's contents survive the dockerd restart"
 is "$(pgc_docker ps -a -q --filter label=pg_container.managed=true --filter name=mosaic-user-dr- | wc -l) $(ids)" "3 $ids_before" \
 	"... and no user got a second container"
+
+# A user removed with the volume kept before the restart: Docker's answer
+# to creating that volume again no longer carries its labels, but it is
+# still the user's, and the user comes back onto it.
+out=$(q -c "SELECT 'ok' FROM container_ensure_running('dr-4')" 2>&1)
+is "$out" "ok" "a user removed with the volume kept comes back after a dockerd restart"
+is "$(note dr-4)" "kept" "... onto the volume made before it"
 tap_exit
