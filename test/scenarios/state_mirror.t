@@ -7,7 +7,7 @@
 # and the re-list that follows finds what died meanwhile.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/env.sh"
-plan 20
+plan 22
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -155,5 +155,32 @@ q -c "ALTER SYSTEM RESET pg_container.health_check_interval" -c "ALTER SYSTEM RE
 reload_conf
 fault POST /_fault/reset >/dev/null
 wait_for 60 in_sync
+
+# A burst of more than the 256 events Docker keeps while the mirror is
+# off: its subscription's "since" cannot replay them, and the list it takes
+# after subscribing finds what changed meanwhile.  No health pass runs
+# here, so nothing else could have told the table.
+q -c "SELECT container_ensure_running('sm-burst'), container_ensure_running('sm-gone')" >/dev/null
+q -c "ALTER SYSTEM SET pg_container.health_check_interval = 0" \
+  -c "ALTER SYSTEM SET pg_container.event_stream = off" >/dev/null
+reload_conf
+wait_for 30 out_of_sync
+pgc_docker kill mosaic-user-sm-gone >/dev/null
+burst_id=$(pgc_docker inspect -f '{{.Id}}' mosaic-user-sm-burst)
+for i in $(seq 150); do
+	curl -s --unix-socket "$PGC_WORK/docker.sock" -X POST "http://d/containers/$burst_id/pause" >/dev/null
+	curl -s --unix-socket "$PGC_WORK/docker.sock" -X POST "http://d/containers/$burst_id/unpause" >/dev/null
+done
+q -c "ALTER SYSTEM RESET pg_container.event_stream" >/dev/null
+reload_conf
+wait_for 60 in_sync
+gone_stopped() { test "$(status_of sm-gone)" = "stopped/false"; }
+wait_for 10 gone_stopped
+is "$(status_of sm-gone)/$(q -c "SELECT detail ->> 'source' FROM container_event WHERE user_id = 'sm-gone' ORDER BY id DESC LIMIT 1")" \
+	"stopped/false/list" "after a burst of 300 events while the mirror was off, the list on subscribing finds a container killed meanwhile"
+like "$(status_of sm-burst)" '^running/(true|-)$' "... and the container of the burst as it is: running, not paused"
+q -c "ALTER SYSTEM RESET pg_container.health_check_interval" >/dev/null
+reload_conf
+
 q -c "SELECT container_remove(user_id) FROM user_container WHERE user_id LIKE 'sm-%'" >/dev/null
 tap_exit
