@@ -50,6 +50,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "container_index.h"
 #include "container_store.h"
 #include "docker_api.h"
 #include "docker_http.h"
@@ -456,56 +457,16 @@ apply_started(const ContainerRef *ref, const DockerContainer *c, const char *sou
 	return true;
 }
 
-typedef struct ListedEntry
-{
-	char		key[DOCKER_ID_LENGTH + 8];	/* "i:<id>" or "n:<name>" */
-	DockerContainer *c;
-} ListedEntry;
-
-static HTAB *
-index_listed(List *listed)
-{
-	HASHCTL		ctl;
-	HTAB	   *index;
-	ListCell   *lc;
-
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(((ListedEntry *) 0)->key);
-	ctl.entrysize = sizeof(ListedEntry);
-	ctl.hcxt = CurrentMemoryContext;
-	index = hash_create("pg_container listed containers", Max(list_length(listed) * 2, 16), &ctl,
-						HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	foreach(lc, listed)
-	{
-		DockerContainer *c = lfirst(lc);
-		char		key[sizeof(((ListedEntry *) 0)->key)];
-
-		snprintf(key, sizeof(key), "i:%s", c->id);
-		((ListedEntry *) hash_search(index, key, HASH_ENTER, NULL))->c = c;
-		if (c->name != NULL && strlen(c->name) < sizeof(key) - 2)
-		{
-			snprintf(key, sizeof(key), "n:%s", c->name);
-			((ListedEntry *) hash_search(index, key, HASH_ENTER, NULL))->c = c;
-		}
-	}
-	return index;
-}
-
-/* The row's container in the list: by recorded id, else by name. */
+/*
+ * The row's container in the list, by the rule every lookup follows
+ * (ownership.c); NULL if it has none there.
+ */
 static DockerContainer *
-find_listed(HTAB *index, const ContainerRef *ref)
+find_listed(ContainerIndex *index, const ContainerRef *ref)
 {
-	char		key[sizeof(((ListedEntry *) 0)->key)];
-	ListedEntry *e;
+	DockerContainer *c = palloc(sizeof(DockerContainer));
 
-	if (ref->container_id != NULL)
-		snprintf(key, sizeof(key), "i:%s", ref->container_id);
-	else if (ref->container_name != NULL && strlen(ref->container_name) < sizeof(key) - 2)
-		snprintf(key, sizeof(key), "n:%s", ref->container_name);
-	else
-		return NULL;
-	e = hash_search(index, key, HASH_FIND, NULL);
-	return e ? e->c : NULL;
+	return container_index_find_users(index, ref, c) ? c : NULL;
 }
 
 /*
@@ -519,7 +480,7 @@ resync(void)
 	TimestampTz listed_at = GetCurrentTimestamp();
 	List	   *listed = docker_list_managed_containers();
 	List	   *rows = store_lock_running(listed_at);
-	HTAB	   *index = index_listed(listed);
+	ContainerIndex *index = container_index_build(listed);
 	HTAB	   *judged;
 	HASHCTL		ctl;
 	int			corrected = 0;
