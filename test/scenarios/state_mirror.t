@@ -121,8 +121,8 @@ restarted_stopped() { test "$(status_of sm-restart)" = "stopped/false"; }
 wait_for 30 restarted_stopped
 is "$(status_of sm-restart)" "stopped/false" "after a dockerd restart the re-list finds a container that did not come back"
 hot_back() { test "$(status_of sm-hot)" = "running/true"; }
-wait_for 30 hot_back
-ok $? "... and says running again for one Docker's restart policy brought back"
+wait_for 60 hot_back
+ok $? "... and says running again for one Docker's restart policy brought back" || diag "sm-hot: $(status_of sm-hot)"
 
 # The periodic list, on for a few passes, finds nothing the stream missed.
 before=$(q -c "SELECT resyncs FROM container_mirror")
