@@ -5,7 +5,13 @@
 source "$(dirname "$0")/../lib/tap.sh"
 plan 4
 
-q -c "SELECT container_ensure_running('race-user'), container_ensure_running('race-other')" >/dev/null
+# (Set-up, retried: Debian 13's runc now and then fails a start with "read
+# init-p: connection reset by peer"; the next ensure makes the container
+# again.)
+for try in 1 2 3; do
+	q -c "SELECT container_ensure_running('race-user'), container_ensure_running('race-other')" >/dev/null && break
+	sleep 1
+done
 q -c "UPDATE user_container SET last_active_at = now() - interval '2 hours' WHERE user_id IN ('race-user', 'race-other')"
 
 activity() { q -c "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1' AND $2"; }
