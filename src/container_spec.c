@@ -230,13 +230,23 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->user_id = row->user_id;
 	spec->image = effective_image(profile);
 	/*
+	 * The profile's variables first: of two entries with one name, the
+	 * container gets the last, and a profile stored before its check knew
+	 * a name must not replace the token or the state paths below.
+	 */
+	spec->env = NIL;
+	if (profile != NULL)
+		foreach(lc, profile->extra_env)
+			spec->env = lappend(spec->env, fill_placeholders(lfirst(lc), row, token));
+
+	/*
 	 * The original service's variables, then what OpenClaw reads: the token
 	 * its gateway checks, and the paths its container docs pin, so that the
 	 * gateway's whole state lands in the user's volume.
 	 */
-	spec->env = list_make3(psprintf("MOSAIC_API_URL=%s", pgc_api_url),
-						   psprintf("AGENT_TOKEN=%s", token),
-						   psprintf("AGENT_ID=%s", row->id));
+	spec->env = lappend(spec->env, psprintf("MOSAIC_API_URL=%s", pgc_api_url));
+	spec->env = lappend(spec->env, psprintf("AGENT_TOKEN=%s", token));
+	spec->env = lappend(spec->env, psprintf("AGENT_ID=%s", row->id));
 	spec->env = lappend(spec->env, psprintf("OPENCLAW_GATEWAY_TOKEN=%s", token));
 	spec->env = lappend(spec->env, psprintf("HOME=%s", state_home(pgc_state_path)));
 	spec->env = lappend(spec->env, psprintf("OPENCLAW_HOME=%s", state_home(pgc_state_path)));
@@ -244,9 +254,6 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->env = lappend(spec->env, psprintf("OPENCLAW_CONFIG_PATH=%s/openclaw.json", pgc_state_path));
 	spec->env = lappend(spec->env, psprintf("OPENCLAW_WORKSPACE_DIR=%s/workspace", pgc_state_path));
 	spec->env = lappend(spec->env, psprintf("XDG_CACHE_HOME=%s/cache", pgc_state_path));
-	if (profile != NULL)
-		foreach(lc, profile->extra_env)
-			spec->env = lappend(spec->env, fill_placeholders(lfirst(lc), row, token));
 	spec->volume = psprintf("%s-state", row->container_name);
 	spec->state_path = pgc_state_path;
 	spec->network = spec_network_name(row->container_name);
