@@ -12,7 +12,11 @@
  * user's first task lands, the service is pinned to that node (a node.id==
  * constraint, which swarm applies without restarting a task that already
  * satisfies it), and a start on a pinned node that is down or drained
- * fails with an error naming the node instead of moving the user.
+ * fails with an error naming the node instead of moving the user.  With
+ * a shared volume driver configured (pg_container.volume_driver other than
+ * "local", or volume_driver_options set), the volume is the same from every
+ * node, so new users are not pinned and their row's node follows the task;
+ * a user pinned before keeps the pin.
  *
  * Health comes from two lists per pass whatever the number of users: the
  * services, with their running and desired task counts, and the tasks
@@ -236,6 +240,9 @@ swarm_start(const char *id, const char *name, char **node)
 	*node = wait_for_placement(&s);
 	if (*node == NULL)
 		return DOCKER_STARTED;	/* the readiness wait reports the task */
+	/* On shared storage the user may run anywhere: the row says where. */
+	if (pgc_volume_is_shared())
+		return DOCKER_STARTED;
 	if (!swarm_update_service(s.id, name, -1, *node))
 		return DOCKER_START_NOT_FOUND;
 	ereport(LOG,

@@ -375,6 +375,15 @@ append_container_spec(StringInfo buf, const ContainerSpec *spec)
 	append_json_string(buf, spec->volume);
 	appendStringInfoString(buf, ",\"Target\":");
 	append_json_string(buf, spec->state_path);
+	if (spec->volume_shared)
+	{
+		/* Whichever node runs the task makes the volume the same way. */
+		appendStringInfoString(buf, ",\"VolumeOptions\":{\"DriverConfig\":{\"Name\":");
+		append_json_string(buf, spec->volume_driver);
+		appendStringInfoString(buf, ",\"Options\":");
+		docker_append_driver_options(buf, spec->volume_options);
+		appendStringInfoString(buf, "}}");
+	}
 	appendStringInfoString(buf, "}]");
 	if (spec->drop_capabilities)
 		appendStringInfoString(buf, ",\"CapabilityDrop\":[\"ALL\"]");
