@@ -330,8 +330,20 @@ swarm_rename(const char *id, const char *new_name)
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("a service cannot be set aside under the name \"%s\": swarm services cannot be renamed",
 					new_name),
-			 errdetail("Recreating a user's service for changed settings is not supported with pg_container.engine = swarm yet."),
-			 errhint("To apply the settings, remove the user with keep_volume => true and ensure them again.")));
+			 errdetail("A service is made from changed settings in place instead.")));
+}
+
+/*
+ * Give the service the task template, labels and endpoint of a new spec,
+ * in place: the same service, volume and pin, and its next task runs with
+ * the new settings.  Swarm keeps the spec it replaces as PreviousSpec.
+ */
+static bool
+swarm_update_spec(const char *id, const ContainerSpec *spec, const char *secret)
+{
+	SwarmChange change = {.replicas = -1,.new_spec = spec};
+
+	return swarm_change_service(id, spec->name, &change, secret);
 }
 
 /*
@@ -362,6 +374,7 @@ const PgcEngine pgc_swarm_engine = {
 	.stop_many = swarm_stop_many,
 	.unpause = swarm_unpause,
 	.rename = swarm_rename,
+	.update_spec = swarm_update_spec,
 	.remove = swarm_remove,
 	.logs = docker_service_logs,
 };

@@ -474,20 +474,20 @@ ensure_replacement(const UserContainerRow *row, const char *previous_id, const c
 }
 
 /*
- * An engine whose units cannot be set aside under another name (swarm's
- * services) could only recreate one by removing it first, and a
- * replacement that never became ready would leave the user with nothing:
- * the restart goes ahead on the unit as it is, and says so.
+ * Make the user's stopped unit from the current settings in place, on an
+ * engine that can (swarm's services): the same unit, volume, token, port
+ * and node, and the next start runs the new spec.
  */
 static void
-warn_not_recreated(const UserContainerRow *row)
+update_in_place(const UserContainerRow *row, const DockerContainer *c,
+				const ContainerProfile *profile)
 {
-	ereport(WARNING,
-			(errmsg("the %s unit of user \"%s\" is out of date and was restarted as it is",
-					pgc_engine()->name, row->user_id),
-			 errdetail("pg_container.engine = %s cannot recreate a unit for changed settings yet.",
-					   pgc_engine()->name),
-			 errhint("To apply the settings, remove the user with keep_volume => true and ensure them again.")));
+	ContainerSpec spec;
+	char	   *token = pgc_token_decrypt(row->gateway_token, row->user_id);
+
+	spec_build(&spec, row, profile, token, c->host_port);
+	(void) pgc_engine()->update_spec(c->id, &spec, token);
+	explicit_bzero(token, strlen(token));
 }
 
 /*
@@ -498,7 +498,9 @@ warn_not_recreated(const UserContainerRow *row)
  * cannot take a working user down: the previous container is stopped and
  * set aside, not removed, until its replacement is ready, and comes back
  * if the replacement never is.  (Two gateways never run on one volume:
- * OpenClaw holds a lease on its state folder.)
+ * OpenClaw holds a lease on its state folder.)  An engine whose units
+ * cannot be set aside (swarm) makes the stopped unit from the new spec in
+ * place instead, keeping its volume and node.
  */
 void
 lifecycle_restart(const char *user_id, char **url, char **token)
@@ -507,6 +509,7 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 	char	   *previous_id = NULL;
 	ContainerProfile *profile = NULL;
 	char	   *current = NULL;
+	bool		in_place = false;
 
 	lifecycle_stop(user_id);
 
@@ -517,10 +520,15 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 		profile = spec_load_profile(user_id, row.profile);
 		current = spec_current_hash(profile);
 		if ((row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0) &&
-			!pgc_engine()->can_set_aside)
-			warn_not_recreated(&row);
+			pgc_engine()->update_spec != NULL && ownership_inspect(&row, &c, false))
+		{
+			update_in_place(&row, &c, profile);
+			record_event(user_id, "recreated",
+				 event_detail("old_spec_hash", row.spec_hash, "spec_hash", current, "in_place", "true", NULL));
+			in_place = true;
+		}
 		else if ((row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0) &&
-				 ownership_inspect(&row, &c, false))
+				 pgc_engine()->can_set_aside && ownership_inspect(&row, &c, false))
 		{
 			previous_id = set_previous_aside(&row, &c);
 			record_event(user_id, "recreated",
@@ -536,7 +544,8 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 						   url, token);
 		pgc_engine()->remove(previous_id, previous_name(row.container_name));
 	}
-	record_event(user_id, "restarted", event_detail("recreated", previous_id ? "true" : "false", NULL));
+	record_event(user_id, "restarted",
+				 event_detail("recreated", (previous_id || in_place) ? "true" : "false", NULL));
 }
 
 /*
