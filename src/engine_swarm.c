@@ -27,7 +27,6 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
-#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "docker_http.h"
@@ -272,46 +271,14 @@ swarm_stop(const char *id, const char *name)
 }
 
 /*
- * Scale one service to 0, recording the outcome in stop rather than
- * raising it.  Only HTTP requests happen inside: no subtransaction is
- * needed to carry on after an error, and a cancel is raised as ever.
- */
-static void
-scale_down_one(DockerStop *stop)
-{
-	MemoryContext context = CurrentMemoryContext;
-
-	PG_TRY();
-	{
-		stop->gone = !swarm_update_service(stop->id, stop->name, 0, NULL);
-		stop->stopped = true;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(context);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			PG_RE_THROW();
-		FlushErrorState();
-		stop->stopped = false;
-		stop->error = edata->message;
-	}
-	PG_END_TRY();
-}
-
-/*
  * Scale many services to 0, each outcome recorded in its DockerStop: the
- * updates one after the other (each is quick), then the waits, during
- * which all the tasks go down at once.
+ * updates up to max_parallel at once, as a plain engine's stops, then the
+ * waits, during which all the tasks go down at once.
  */
 static void
 swarm_stop_many(DockerStop *stops, int count, int max_parallel)
 {
-	for (int i = 0; i < count; i++)
-		scale_down_one(&stops[i]);
+	swarm_scale_many(stops, count, 0, max_parallel);
 	for (int i = 0; i < count; i++)
 		if (stops[i].stopped && !stops[i].gone)
 			(void) swarm_wait_tasks_down(stops[i].id, stops[i].name, stop_wait_ms());

@@ -31,6 +31,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "docker_http.h"
@@ -222,26 +223,44 @@ get_object(char *path, char *what)
 	return req;
 }
 
+/* The request of an inspect of a service by id or name, not yet run. */
+static DockerRequest *
+inspect_request_new(const char *ref)
+{
+	return docker_request_new("GET", psprintf("/services/%s", docker_url_segment(ref)),
+							  psprintf("inspect service \"%s\"", ref));
+}
+
 /*
- * Inspect a service by id or exact name; false if there is none.  Swarm,
- * like Docker, also resolves an id prefix: only an exact match counts.
+ * The service an inspect that has run answered; NULL if there is none.
+ * Swarm, like Docker, also resolves an id prefix: only an exact match
+ * counts.
  */
 static DockerRequest *
-inspect_request(const char *ref, SwarmService *out)
+inspect_decode(DockerRequest *req, const char *ref, SwarmService *out)
 {
-	DockerRequest *req;
 	ServiceWalk sw = {0};
 
 	memset(out, 0, sizeof(SwarmService));
-	req = get_object(psprintf("/services/%s", docker_url_segment(ref)),
-					 psprintf("inspect service \"%s\"", ref));
-	if (req == NULL)
+	if (req->failure == DOCKER_ANSWERED && req->status == 404)
 		return NULL;
+	if (req->failure != DOCKER_ANSWERED || req->status != 200)
+		docker_raise_failure(req);
 	sw.one = out;
 	walk_services(req, &sw);
 	if (strcmp(out->id, ref) != 0 && (out->name == NULL || strcmp(out->name, ref) != 0))
 		return NULL;
 	return req;
+}
+
+/* Inspect a service by id or exact name; NULL if there is none. */
+static DockerRequest *
+inspect_request(const char *ref, SwarmService *out)
+{
+	DockerRequest *req = inspect_request_new(ref);
+
+	docker_run_request(req);
+	return inspect_decode(req, ref, out);
 }
 
 bool
@@ -665,6 +684,109 @@ swarm_update_service(const char *id, const char *name, int replicas, const char 
 	SwarmChange change = {.replicas = replicas,.pin_node = pin_node};
 
 	return swarm_change_service(id, name, &change, NULL);
+}
+
+/*
+ * From the inspect of one service of a scale_many, the update that scales
+ * it, or NULL once its outcome is known: gone, already at the replicas, or
+ * an error (recorded in stop, not raised: only decoding happens inside).
+ */
+static DockerRequest *
+scale_request(DockerStop *stop, DockerRequest *inspected, int replicas)
+{
+	MemoryContext context = CurrentMemoryContext;
+	DockerRequest *volatile update = NULL;
+
+	PG_TRY();
+	{
+		SwarmService s;
+		SwarmChange change = {.replicas = replicas};
+
+		if (inspect_decode(inspected, stop->id, &s) == NULL)
+			stop->gone = stop->stopped = true;
+		else if (s.replicas == replicas)
+			stop->stopped = true;
+		else
+			update = swarm_update_request(inspected, &s, stop->name, &change);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(context);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			PG_RE_THROW();
+		FlushErrorState();
+		stop->error = edata->message;
+	}
+	PG_END_TRY();
+	return update;
+}
+
+/* Record what an update of a scale_many came to; false if it was stale. */
+static bool
+settle_update(DockerStop *stop, DockerRequest *req)
+{
+	explicit_bzero(req->body, strlen(req->body));
+	if (req->failure == DOCKER_ANSWERED && (req->status == 200 || req->status == 404))
+	{
+		stop->stopped = true;
+		stop->gone = req->status == 404;
+		return true;
+	}
+	if (req->failure == DOCKER_ANSWERED && out_of_sequence(req))
+		return false;
+	stop->error = docker_failure_message(req);
+	return true;
+}
+
+/*
+ * Scale many services (DockerStop: id and name) to the given replicas,
+ * at most max_parallel requests at once: the inspects together, then the
+ * updates together, each with the version its inspect read.  The ones
+ * whose version went stale go round again, up to SWARM_UPDATE_ATTEMPTS
+ * times.  Each outcome is recorded in its DockerStop, never raised.
+ */
+void
+swarm_scale_many(DockerStop *stops, int count, int replicas, int max_parallel)
+{
+	DockerStop **pending = palloc(sizeof(DockerStop *) * Max(count, 1));
+	DockerRequest **reqs = palloc(sizeof(DockerRequest *) * Max(count, 1));
+	int			npending = count;
+
+	for (int i = 0; i < count; i++)
+	{
+		stops[i].stopped = stops[i].gone = false;
+		stops[i].error = NULL;
+		pending[i] = &stops[i];
+	}
+	for (int attempt = 1; attempt <= SWARM_UPDATE_ATTEMPTS && npending > 0; attempt++)
+	{
+		int			nupdates = 0;
+
+		for (int i = 0; i < npending; i++)
+			reqs[i] = inspect_request_new(pending[i]->id);
+		docker_run_requests(reqs, npending, max_parallel);
+		for (int i = 0; i < npending; i++)
+		{
+			DockerRequest *update = scale_request(pending[i], reqs[i], replicas);
+
+			if (update == NULL)
+				continue;
+			pending[nupdates] = pending[i];
+			reqs[nupdates++] = update;
+		}
+		docker_run_requests(reqs, nupdates, max_parallel);
+		npending = 0;
+		for (int i = 0; i < nupdates; i++)
+			if (!settle_update(pending[i], reqs[i]))
+				pending[npending++] = pending[i];
+	}
+	for (int i = 0; i < npending; i++)
+		pending[i]->error = psprintf("service \"%s\" changed under every one of %d attempts to update it",
+									 pending[i]->name, SWARM_UPDATE_ATTEMPTS);
 }
 
 /* Remove a service; false if it was gone already.  Volumes stay. */

@@ -94,6 +94,7 @@ extern DockerRequest *swarm_prepare_update(const char *id, const char *name,
 extern DockerRequest *swarm_update_request(DockerRequest *inspected, const SwarmService *s,
 										   const char *name, const SwarmChange *change);
 extern SwarmUpdateOutcome swarm_finish_update(DockerRequest *req, const char *secret);
+extern void swarm_scale_many(DockerStop *stops, int count, int replicas, int max_parallel);
 extern bool swarm_remove_service(const char *id, const char *name);
 extern bool swarm_wait_tasks_down(const char *id, const char *name, int timeout_ms);
 extern bool swarm_wait_containers_gone(const char *id, const char *name, int timeout_ms);
