@@ -303,14 +303,29 @@ swarm_rename(const char *id, const char *new_name)
 /*
  * Give the service the task template, labels and endpoint of a new spec,
  * in place: the same service, volume and pin, and its next task runs with
- * the new settings.  Swarm keeps the spec it replaces as PreviousSpec.
+ * the new settings.
  */
 static bool
-swarm_update_spec(const char *id, const ContainerSpec *spec, const char *secret)
+swarm_update_spec(const char *id, const ContainerSpec *spec, const char *secret,
+				  char **previous)
 {
-	SwarmChange change = {.replicas = -1,.new_spec = spec};
+	SwarmChange change = {.replicas = -1,.new_spec = spec,.saved_spec = previous};
 
+	*previous = NULL;
 	return swarm_change_service(id, spec->name, &change, secret);
+}
+
+/*
+ * Put back the spec swarm_update_spec replaced, keeping the replicas and
+ * pin the service has now.  (Swarm's own rollback would not do: the scale
+ * to 1 since then made the new spec the service's PreviousSpec.)
+ */
+static void
+swarm_restore_spec(const char *id, const char *name, const char *previous, const char *secret)
+{
+	SwarmChange change = {.replicas = -1,.old_spec = previous};
+
+	(void) swarm_change_service(id, name, &change, secret);
 }
 
 /*
@@ -342,6 +357,7 @@ const PgcEngine pgc_swarm_engine = {
 	.unpause = swarm_unpause,
 	.rename = swarm_rename,
 	.update_spec = swarm_update_spec,
+	.restore_spec = swarm_restore_spec,
 	.remove = swarm_remove,
 	.logs = docker_service_logs,
 };

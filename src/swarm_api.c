@@ -546,9 +546,31 @@ respec(Datum spec, const ContainerSpec *new_spec)
 }
 
 /*
+ * A Spec saved before an update, to put back: as it was but for its mode
+ * (the replicas) and placement (a pin made since), which stay as they are.
+ */
+static Datum
+restore_spec(Datum spec, const char *old_spec)
+{
+	Datum		old = DirectFunctionCall1(jsonb_in, CStringGetDatum(old_spec));
+	Datum		mode = jsonb_field(spec, "Mode");
+	Datum		template = jsonb_field(spec, "TaskTemplate");
+	Datum		placement = template ? jsonb_field(template, "Placement") : (Datum) 0;
+
+	if (mode)
+		old = jsonb_replace_datum(old, 1, (const char *const[]) {"Mode"}, mode);
+	if (placement && jsonb_field(old, "TaskTemplate"))
+		old = jsonb_replace_datum(old, 2, (const char *const[]) {"TaskTemplate", "Placement"},
+								  placement);
+	return old;
+}
+
+/*
  * The body of an update: the service's Spec as read, with Replicas set
- * (replicas >= 0), the placement pinned to a node (pin_node not NULL), and
- * made from a new ContainerSpec (new_spec not NULL).
+ * (replicas >= 0), the placement pinned to a node (pin_node not NULL),
+ * made from a new ContainerSpec (new_spec not NULL) or put back as it was
+ * saved (old_spec not NULL); the Spec as read is saved in *saved_spec if
+ * that is not NULL.
  */
 static char *
 build_update_body(DockerRequest *inspected, const SwarmChange *change)
@@ -556,8 +578,12 @@ build_update_body(DockerRequest *inspected, const SwarmChange *change)
 	Datum		whole = DirectFunctionCall1(jsonb_in, CStringGetDatum(inspected->response));
 	Datum		spec = DirectFunctionCall2(jsonb_object_field, whole, CStringGetTextDatum("Spec"));
 
+	if (change->saved_spec != NULL)
+		*change->saved_spec = DatumGetCString(DirectFunctionCall1(jsonb_out, spec));
 	if (change->new_spec != NULL)
 		spec = respec(spec, change->new_spec);
+	if (change->old_spec != NULL)
+		spec = restore_spec(spec, change->old_spec);
 	if (change->replicas >= 0)
 		spec = jsonb_replace(spec, 1, (const char *const[]) {"Mode"},
 							 psprintf("{\"Replicated\":{\"Replicas\":%d}}", change->replicas));

@@ -70,6 +70,8 @@ typedef struct SwarmChange
 	int			replicas;		/* -1: leave them */
 	const char *pin_node;		/* NULL: leave the placement */
 	const ContainerSpec *new_spec;	/* NULL: leave the rest */
+	const char *old_spec;		/* a saved Spec to put back, or NULL */
+	char	  **saved_spec;		/* if not NULL: set to the Spec as read */
 } SwarmChange;
 
 typedef enum SwarmUpdateOutcome

@@ -5,7 +5,7 @@
 -- pinned node that is drained, reap, remove.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(47);
+SELECT plan(52);
 
 -- A command in the container of a service's running task.
 CREATE FUNCTION pg_temp.task_exec(service text, cmd text) RETURNS text LANGUAGE sql AS $$
@@ -101,6 +101,21 @@ SELECT is(pg_temp.task_exec('mosaic-user-sw-alice', '/bin/busybox sh -c "echo x\
 SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}}'), :'sid1', '... of the same service');
 UPDATE user_container SET profile = NULL WHERE user_id = 'sw-alice';
 DELETE FROM container_profile WHERE name = 'sw-prof';
+-- A new spec whose task never becomes ready: the previous spec is put
+-- back, and the user keeps a working gateway on the same service.
+SET pg_container.image = 'pgc-crashloop:test';
+SET pg_container.ready_timeout = '5s';
+SELECT matches(test_helpers.error_of($$SELECT container_restart('sw-alice')$$),
+               '^[0-9A-Z]{5}: the new container of user "sw-alice" from image "pgc-crashloop:test" failed, so the previous container is back$',
+               'a restart onto an image that never becomes ready fails');
+RESET pg_container.ready_timeout;
+SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}} {{.Spec.Mode.Replicated.Replicas}} {{.Spec.TaskTemplate.ContainerSpec.Image}}'),
+          :'sid1' || ' 1 pgc-gateway:test', '... and the same service runs its previous image again');
+SELECT is(test_helpers.http_status(:port, '/readyz'), '200', '... whose gateway answers');
+SELECT is(pg_temp.task_exec('mosaic-user-sw-alice', '/bin/busybox cat /home/node/.openclaw/note'), 'kept',
+          '... on the user''s volume');
+SELECT is((SELECT outdated FROM container_status('sw-alice')), true, '... and the service is still outdated');
+RESET pg_container.image;
 SELECT container_restart('sw-alice') \g /dev/null
 SELECT is(pg_temp.task_exec('mosaic-user-sw-alice', '/bin/busybox sh -c "echo x\$PROFILE_NOTE"'), 'x',
           '... and leaves it again once the profile is gone');
