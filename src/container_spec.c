@@ -255,6 +255,9 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->env = lappend(spec->env, psprintf("OPENCLAW_WORKSPACE_DIR=%s/workspace", pgc_state_path));
 	spec->env = lappend(spec->env, psprintf("XDG_CACHE_HOME=%s/cache", pgc_state_path));
 	spec->volume = psprintf("%s-state", row->container_name);
+	spec->volume_driver = pgc_volume_driver;
+	spec->volume_options = spec_volume_options(spec->volume);
+	spec->volume_shared = pgc_volume_is_shared();
 	spec->state_path = pgc_state_path;
 	spec->network = spec_network_name(row->container_name);
 	spec->command = effective_command(profile);
@@ -269,6 +272,26 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->restart_policy = pgc_restart_policy_name(pgc_restart_policy);
 	spec->spec_hash = spec_current_hash(profile);
 	spec->installation = store_installation_id();
+}
+
+/*
+ * pg_container.volume_driver_options for the named volume, as "key=value"
+ * strings with {volume} filled in.  The check hook refused bad input; a
+ * value that got past it anyway (set before an upgrade) is refused here.
+ */
+List *
+spec_volume_options(const char *volume)
+{
+	char	   *problem;
+	List	   *options = pgc_parse_volume_driver_options(pgc_volume_driver_options, volume, &problem);
+
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for parameter \"pg_container.volume_driver_options\": \"%s\"",
+						pgc_volume_driver_options),
+				 errdetail("%s", problem)));
+	return options;
 }
 
 /* A user's profile by name, or NULL for the settings alone. */
