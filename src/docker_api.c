@@ -999,14 +999,16 @@ docker_create_volume(const char *volume, const char *user_id, const char *instal
 }
 
 /*
- * Make a user's own bridge network, labelled like the volume, unless it
- * exists; say whose the network of that name is.  Docker allows two
- * networks of one name, so the name is looked up first and the create
- * asks Docker to refuse a duplicate.
+ * Make a user's own network with the given driver ("bridge" on one engine,
+ * "overlay" on a swarm), labelled like the volume, unless it exists; say
+ * whose the network of that name is.  Docker allows two networks of one
+ * name, so the name is looked up first and the create asks Docker to
+ * refuse a duplicate.  An overlay network is made attachable, so that
+ * plain containers (the application's API) can join it too.
  */
 VolumeOwner
-docker_create_network(const char *network, const char *subnet, const char *user_id,
-					  const char *installation, bool *subnet_taken)
+docker_create_network(const char *network, const char *driver, const char *subnet,
+					  const char *user_id, const char *installation, bool *subnet_taken)
 {
 	DockerRequest *req;
 	StringInfoData body;
@@ -1019,7 +1021,11 @@ docker_create_network(const char *network, const char *subnet, const char *user_
 	initStringInfo(&body);
 	appendStringInfoString(&body, "{\"Name\":");
 	append_json_string(&body, network);
-	appendStringInfoString(&body, ",\"CheckDuplicate\":true,\"Driver\":\"bridge\",\"IPAM\":{\"Config\":[{\"Subnet\":");
+	appendStringInfoString(&body, ",\"CheckDuplicate\":true,\"Driver\":");
+	append_json_string(&body, driver);
+	if (strcmp(driver, "overlay") == 0)
+		appendStringInfoString(&body, ",\"Attachable\":true");
+	appendStringInfoString(&body, ",\"IPAM\":{\"Config\":[{\"Subnet\":");
 	append_json_string(&body, subnet);
 	appendStringInfoString(&body, "}]}");
 	append_owner_labels(&body, user_id, installation);
@@ -1030,7 +1036,7 @@ docker_create_network(const char *network, const char *subnet, const char *user_
 	req->body = body.data;
 	docker_run_request(req);
 	if (req->status == 409)
-		return docker_create_network(network, subnet, user_id, installation, subnet_taken);
+		return docker_create_network(network, driver, subnet, user_id, installation, subnet_taken);
 	if ((req->status == 403 || req->status == 500) && strstr(docker_error_message(req), "overlaps") != NULL)
 	{
 		*subnet_taken = true;
@@ -1101,8 +1107,11 @@ docker_connect_network(const char *network, const char *container)
 	docker_raise_failure(req);
 }
 
-/* Remove a network; one that is gone already is fine. */
-void
+/*
+ * Remove a network; one that is gone already is fine.  False if the engine
+ * says something still uses it.
+ */
+bool
 docker_remove_network(const char *network)
 {
 	DockerRequest *req;
@@ -1110,8 +1119,15 @@ docker_remove_network(const char *network)
 	req = docker_request_new("DELETE", psprintf("/networks/%s", url_segment(network)),
 							 psprintf("remove network \"%s\"", network));
 	docker_run_request(req);
-	if (req->status != 204 && req->status != 200 && req->status != 404)
-		docker_raise_failure(req);
+	if (req->status == 204 || req->status == 200 || req->status == 404)
+		return true;
+	/* A swarm keeps a removed service's tasks, and their claim, a while. */
+	if ((req->status == 400 || req->status == 403 || req->status == 409) &&
+		(strstr(docker_error_message(req), "in use") != NULL ||
+		 strstr(docker_error_message(req), "active endpoints") != NULL))
+		return false;
+	docker_raise_failure(req);
+	pg_unreachable();
 }
 
 /* Whose a volume is; false if it does not exist. */

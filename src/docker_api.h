@@ -80,14 +80,14 @@ extern bool docker_stop_container(const char *id, const char *name);
 extern void docker_unpause_container(const char *id, const char *name);
 extern void docker_rename_container(const char *id, const char *new_name);
 extern void docker_remove_container(const char *id, const char *name);
-extern VolumeOwner docker_create_network(const char *network, const char *subnet,
-										 const char *user_id, const char *installation,
-										 bool *subnet_taken);
+extern VolumeOwner docker_create_network(const char *network, const char *driver,
+										 const char *subnet, const char *user_id,
+										 const char *installation, bool *subnet_taken);
 extern bool docker_inspect_network(const char *network, const char *user_id,
 								   const char *installation, VolumeOwner *owner);
 extern bool docker_connect_network(const char *network, const char *container);
 extern void docker_disconnect_network(const char *network, const char *container);
-extern void docker_remove_network(const char *network);
+extern bool docker_remove_network(const char *network);
 extern void docker_append_driver_options(StringInfo buf, List *options);
 extern VolumeOwner docker_create_volume(const char *volume, const char *user_id,
 										const char *installation);

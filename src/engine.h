@@ -27,6 +27,7 @@ typedef struct PgcEngine
 	const char *name;
 	bool		can_set_aside;	/* rename works: restart can recreate safely */
 	bool		can_pause;		/* the idle sweep may pause before it stops */
+	const char *network_driver; /* of a user's own network (network_mode per_user) */
 	bool		(*find) (const char *ref, DockerContainer *out);
 	List	   *(*list_managed) (void);
 	List	   *(*published_ports) (void);

@@ -24,6 +24,7 @@ const PgcEngine pgc_docker_engine = {
 	.name = "docker",
 	.can_set_aside = true,
 	.can_pause = true,
+	.network_driver = "bridge",
 	.find = docker_inspect_container,
 	.list_managed = docker_list_managed_containers,
 	.published_ports = docker_published_host_ports,

@@ -142,12 +142,6 @@ swarm_published_ports(void)
 static char *
 swarm_create(const ContainerSpec *spec, bool *name_taken, const char *secret)
 {
-	if (pgc_network_mode == PGC_NETWORK_PER_USER)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("pg_container.network_mode = per_user is not supported with pg_container.engine = swarm"),
-				 errdetail("Per-user networks are bridge networks of one engine; a service needs a swarm-scoped one."),
-				 errhint("Set pg_container.network_mode = shared and pg_container.network to an attachable overlay network.")));
 	return swarm_create_service(spec, 0, name_taken, secret);
 }
 
@@ -347,6 +341,7 @@ const PgcEngine pgc_swarm_engine = {
 	.name = "swarm",
 	.can_set_aside = false,		/* services cannot be renamed */
 	.can_pause = false,			/* the service API cannot pause a task */
+	.network_driver = "overlay",	/* swarm-scoped, so a task on any node joins it */
 	.find = swarm_find,
 	.list_managed = swarm_list,
 	.published_ports = swarm_published_ports,

@@ -2,8 +2,9 @@
  *
  * user_network.c
  *	  Each user's own Docker network, when pg_container.network_mode is
- *	  per_user: one bridge per user on a /28 of pg_container.network_pool
- *	  that their host port chooses, so gateways cannot reach each other,
+ *	  per_user: one per user on a /28 of pg_container.network_pool that
+ *	  their host port chooses (a bridge on one engine, an attachable
+ *	  overlay on a swarm), so gateways cannot reach each other,
  *	  with the containers that must reach every gateway (the application's
  *	  API) attached to it.  Networks are labelled like volumes, and one
  *	  labelled for anyone else is never used or removed.
@@ -14,8 +15,14 @@
 
 #include "container_spec.h"
 #include "docker_api.h"
+#include "docker_http.h"
+#include "engine.h"
 #include "settings.h"
 #include "user_network.h"
+
+/* How long a remove waits for the engine to let go of a user's network. */
+#define NETWORK_RELEASE_WAIT_MS 30000
+#define NETWORK_RELEASE_POLL_MS 200
 
 /*
  * Make the user's own network, on the subnet their port gives them; false
@@ -31,7 +38,8 @@ user_network_claim(const UserContainerRow *row, const char *network, int host_po
 
 	if (pgc_network_mode != PGC_NETWORK_PER_USER)
 		return true;
-	owner = docker_create_network(network, spec_network_subnet(host_port), row->user_id,
+	owner = docker_create_network(network, pgc_engine()->network_driver,
+								  spec_network_subnet(host_port), row->user_id,
 								  store_installation_id(), &subnet_taken);
 	/* As with volumes: one made while the tables predated 0.3.0. */
 	if (owner == VOLUME_OURS || (owner == VOLUME_UNLABELLED && row->container_id != NULL))
@@ -105,7 +113,13 @@ user_network_attach(const char *network)
 	}
 }
 
-/* Detach those containers and remove the user's own network, if it is ours. */
+/*
+ * Detach those containers and remove the user's own network, if it is ours.
+ * A swarm lets go of a removed service's network only once its tasks are
+ * deleted, a little after their containers: wait for that, then leave the
+ * network with a WARNING rather than fail the remove (the network is the
+ * user's, and their next ensure uses it again).
+ */
 void
 user_network_remove(const UserContainerRow *row)
 {
@@ -113,11 +127,23 @@ user_network_remove(const UserContainerRow *row)
 	char	   *network = psprintf("%s-net", row->container_name);
 	VolumeOwner owner;
 	ListCell   *lc;
+	int			waited_ms;
 
 	if (!docker_inspect_network(network, row->user_id, store_installation_id(), &owner) ||
 		owner != VOLUME_OURS)
 		return;
 	foreach(lc, attached_containers())
 		docker_disconnect_network(network, lfirst(lc));
-	docker_remove_network(network);
+	for (waited_ms = 0; !docker_remove_network(network); waited_ms += NETWORK_RELEASE_POLL_MS)
+	{
+		if (waited_ms >= NETWORK_RELEASE_WAIT_MS)
+		{
+			ereport(WARNING,
+					(errmsg("network \"%s\" of user \"%s\" is still in use and was left in place",
+							network, row->user_id),
+					 errdetail("The engine did not let go of it within %d ms.", NETWORK_RELEASE_WAIT_MS)));
+			return;
+		}
+		docker_sleep_between_polls(NETWORK_RELEASE_POLL_MS, false);
+	}
 }
