@@ -474,6 +474,11 @@ pgc_env_down() {
 		declare -F pgc_stop_swarm >/dev/null || source "$PGC_ROOT/test/lib/swarm.sh"
 		pgc_stop_swarm
 	fi
+	# The three-node swarm, if a scenario left one (test/lib/swarm_cluster.sh).
+	if [ -d "$PGC_WORK/swarm3" ]; then
+		declare -F pgc_stop_swarm_cluster >/dev/null || source "$PGC_ROOT/test/lib/swarm_cluster.sh"
+		pgc_stop_swarm_cluster
+	fi
 	pgc_stop_dockerd
 	# Nothing this run started may outlive it.  Children of what was just
 	# stopped (containerd, shims, backends) get a while to go by themselves
