@@ -144,6 +144,9 @@ pgc_start_swarm_cluster() {
 	local dir n token image
 	dir=$(pgc_cluster_dir)
 	pgc_log "starting a three-node swarm in $dir"
+	# What an earlier cluster of this run left goes first: a node's data
+	# root from it would bring back its swarm.
+	pgc_stop_swarm_cluster
 	mkdir -p "$dir"
 	pgc_cluster_make_network || { pgc_log "could not make the cluster's network"; return 1; }
 	for n in 1 2 3; do
@@ -241,6 +244,8 @@ pgc_stop_swarm_cluster() {
 	ip link del "$PGC_CLUSTER_VETH" 2>/dev/null
 	# Mounts a dockerd left (it was stopped hard) would keep the folder.
 	grep -o " $dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+	# A next cluster in this run starts from nothing, not from this swarm.
+	rm -rf "$dir"
 	return 0
 }
 
@@ -251,7 +256,7 @@ pgc_stop_swarm_cluster() {
 pgc_create_cluster_db() {
 	local db=$1 dir
 	dir=$(pgc_cluster_dir)
-	pgc_psql -d postgres -c "CREATE DATABASE $db" \
+	pgc_psql -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db" \
 		-c "ALTER DATABASE $db SET pg_container.engine = 'swarm'" \
 		-c "ALTER DATABASE $db SET pg_container.docker_host = 'unix://$dir/node1/docker.sock'" \
 		-c "ALTER DATABASE $db SET pg_container.network_mode = 'shared'" \
