@@ -17,7 +17,7 @@ if ! why=$(pgc_cluster_network_possible); then
 	echo "1..0 # SKIP $why"
 	exit 0
 fi
-plan 16
+plan 26
 
 export TEST_DB=pgc_swarm3
 trap pgc_stop_swarm_cluster EXIT
@@ -127,10 +127,43 @@ like "$(error_of "$u3")" "^55000: service \"mosaic-user-$u3\" cannot start: its 
 url=$(q -c "SET pg_container.url_mode = published" -c "SELECT url FROM container_ensure_running('$u1')")
 is "$(curl -s --max-time 10 "$url/healthz")" "ok" "... while a user on another node starts and answers"
 
+# container_move cannot copy from a drained node: the copy is a task there.
+move_error() { q -c "SELECT test_helpers.error_of(\$\$SELECT container_move('$1', '$2')\$\$)"; }
+like "$(move_error "$u2" "${NODE_ID[1]}")" "^55000: the source node ${NODE_ID[2]} is ready with availability \"drain\"$" \
+	"container_move refuses a drained source node, saying why"
+
 # Node 2 active again: its user starts there, with their file.
 pgc_node_docker 1 node update --availability active "${NODE_ID[2]}" >/dev/null
 ensure "$u2" >/dev/null
 is "$(num_of_user "$u2") $(note "$u2")" "2 kept" "with node 2 active again, its user starts there and finds their file"
+
+# container_move: refusals first.
+like "$(move_error "$u2" "${NODE_ID[1]}")" "^55000: user \"$u2\" is running$" "container_move refuses a running user"
+q -c "SELECT container_stop('$u2')" >/dev/null
+like "$(q -c "SET client_min_messages = notice" -c "SELECT container_move('$u2', '${NODE_ID[2]}')" 2>&1)" \
+	"NOTICE:  user \"$u2\" is on node ${NODE_ID[2]} already: nothing to move" "... does nothing, with a notice, for the user's own node"
+like "$(move_error "$u2" "nosuchnode0000000000000000")" "^22023: there is no node nosuchnode0000000000000000 in the swarm$" \
+	"... refuses an unknown node with 22023"
+like "$(move_error "$u2" "${NODE_ID[3]}")" "^55000: the target node ${NODE_ID[3]} is down with availability \"active\"$" \
+	"... and a node that is down"
+
+# The move: node 2 -> node 1; the user starts there and finds their file.
+q -c "SELECT container_move('$u2', '${NODE_ID[1]}')" >/dev/null 2>"$PGC_WORK/move.err"
+is "$(row_node "$u2") $(pgc_node_docker 1 service inspect -f '{{.Spec.TaskTemplate.Placement.Constraints}}' "mosaic-user-$u2")" \
+	"${NODE_ID[1]} [node.id==${NODE_ID[1]}]" "container_move pins the row and the service to the new node" ||
+	diag "$(cat "$PGC_WORK/move.err")"
+ensure "$u2" >/dev/null
+is "$(num_of_user "$u2") $(note "$u2")" "1 kept" "... where the user starts and finds their file"
+is "$(pgc_node_docker 1 service ls -q --filter name=pgc-move- | wc -l) $(pgc_node_docker 2 volume ls -q --filter name="mosaic-user-$u2-state")" \
+	"0 mosaic-user-$u2-state" "... leaving no helper service, and the old volume in place on the old node"
+
+# Only on swarm, and only for those the DBA lets.
+is "$(TEST_DB=pgc_test q -c "SELECT test_helpers.error_of(\$\$SELECT container_move('x', 'y')\$\$)")" \
+	"0A000: container_move() needs pg_container.engine = swarm" "container_move on a plain engine fails with 0A000"
+q -c "DROP ROLE IF EXISTS pgc_swarm3_app" -c "CREATE ROLE pgc_swarm3_app" >/dev/null
+is "$(q -c "SELECT has_function_privilege('pgc_swarm3_app', 'container_move(text, text, text)', 'EXECUTE')")" "f" \
+	"... and PUBLIC may not run it"
+q -c "DROP ROLE pgc_swarm3_app" >/dev/null
 
 # Nothing of the cluster is left once it is stopped.
 holders=$(cat "$CLUSTER"/*.netns)
