@@ -17,10 +17,11 @@
  * once satisfied (docker volume rm on that node).
  *
  * The helper tasks run /bin/busybox (sh, tar, nc, md5sum, wc): in the
- * image named by the helper_image argument, by default the user's service
- * image (the test gateway is busybox-based; for an image without busybox,
- * name one such as busybox:stable).  The archive sits in each helper's
- * /tmp while it is copied, so that needs room for it.
+ * image named by the helper_image argument, by default pg_container.image
+ * (the test gateway is busybox-based; for an image without busybox, name
+ * one such as busybox:stable).  The archive sits in each helper's /tmp
+ * while it is copied, so that needs room for it.  The user's row stays
+ * locked throughout: an ensure of that user waits for the move.
  *
  *-------------------------------------------------------------------------
  */
@@ -241,22 +242,25 @@ remove_helpers(MoveHelper *helpers, int count)
 }
 
 /*
- * Both helpers finished: the copy counts only if both completed and
- * printed the same sum.
+ * The helpers finished (the sender is not waited for once the receiver
+ * failed): the copy counts only if both completed and printed the same
+ * sum.
  */
 static void
 check_copy(MoveHelper *to, MoveHelper *from, const char *user_id)
 {
 	char	   *to_out = helper_output(to);
-	char	   *from_out = helper_output(from);
+	char	   *from_out = from->task ? helper_output(from) : "";
 
-	if (strcmp(to->task->state, "complete") != 0 || strcmp(from->task->state, "complete") != 0 ||
+	if (from->task == NULL || strcmp(to->task->state, "complete") != 0 ||
+		strcmp(from->task->state, "complete") != 0 ||
 		to->sum == NULL || from->sum == NULL || strcmp(to->sum, from->sum) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 				 errmsg("could not move the volume of user \"%s\": the copy did not complete", user_id),
 				 errdetail("The sending task ended %s (%s); the receiving task ended %s (%s).",
-						   docker_printable(from->task->state), docker_printable(from_out),
+						   from->task ? docker_printable(from->task->state) : "(not waited for)",
+						   docker_printable(from_out),
 						   docker_printable(to->task->state), docker_printable(to_out)),
 				 errhint("The user stays pinned to the source node, with their volume there untouched; "
 						 "the target node may hold a partial copy in a volume of the same name, "
@@ -288,7 +292,9 @@ copy_volume(const SwarmService *s, const char *volume, const char *image,
 	{
 		create_helper(to, image, volume);
 		create_helper(from, image, volume);
-		if (!wait_helper(to, deadline) || !wait_helper(from, deadline))
+		/* A receiver that failed (a volume not empty) ends the wait. */
+		if (!wait_helper(to, deadline) ||
+			(strcmp(to->task->state, "complete") == 0 && !wait_helper(from, deadline)))
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("could not move the volume of user \"%s\": the copy did not finish within %d s",

@@ -17,7 +17,7 @@ if ! why=$(pgc_cluster_network_possible); then
 	echo "1..0 # SKIP $why"
 	exit 0
 fi
-plan 26
+plan 28
 
 export TEST_DB=pgc_swarm3
 trap pgc_stop_swarm_cluster EXIT
@@ -156,6 +156,15 @@ ensure "$u2" >/dev/null
 is "$(num_of_user "$u2") $(note "$u2")" "1 kept" "... where the user starts and finds their file"
 is "$(pgc_node_docker 1 service ls -q --filter name=pgc-move- | wc -l) $(pgc_node_docker 2 volume ls -q --filter name="mosaic-user-$u2-state")" \
 	"0 mosaic-user-$u2-state" "... leaving no helper service, and the old volume in place on the old node"
+
+# A copy that fails moves nothing: back to node 2, whose old volume is
+# still there, the receiver refuses a volume that is not empty.
+q -c "SELECT container_stop('$u2')" >/dev/null
+like "$(move_error "$u2" "${NODE_ID[2]}")" "^38000: could not move the volume of user \"$u2\": the copy did not complete$" \
+	"a move whose copy fails (the target's volume is not empty) fails"
+ensure "$u2" >/dev/null
+is "$(num_of_user "$u2") $(note "$u2") $(pgc_node_docker 1 service ls -q --filter name=pgc-move- | wc -l)" "1 kept 0" \
+	"... and leaves the user where they were, with their file, and no helper service"
 
 # Only on swarm, and only for those the DBA lets.
 is "$(TEST_DB=pgc_test q -c "SELECT test_helpers.error_of(\$\$SELECT container_move('x', 'y')\$\$)")" \
