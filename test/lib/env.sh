@@ -18,6 +18,7 @@ PGC_PACKAGES=(
 	libcurl4-openssl-dev libssl-dev build-essential
 	docker.io busybox-static curl openssl python3 perl libtap-parser-sourcehandler-pgtap-perl
 	podman runc catatonit
+	iproute2 util-linux
 )
 
 pgc_log() { printf '==> %s\n' "$*" >&2; }
