@@ -230,13 +230,23 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->user_id = row->user_id;
 	spec->image = effective_image(profile);
 	/*
+	 * The profile's variables first: of two entries with one name, the
+	 * container gets the last, and a profile stored before its check knew
+	 * a name must not replace the token or the state paths below.
+	 */
+	spec->env = NIL;
+	if (profile != NULL)
+		foreach(lc, profile->extra_env)
+			spec->env = lappend(spec->env, fill_placeholders(lfirst(lc), row, token));
+
+	/*
 	 * The original service's variables, then what OpenClaw reads: the token
 	 * its gateway checks, and the paths its container docs pin, so that the
 	 * gateway's whole state lands in the user's volume.
 	 */
-	spec->env = list_make3(psprintf("MOSAIC_API_URL=%s", pgc_api_url),
-						   psprintf("AGENT_TOKEN=%s", token),
-						   psprintf("AGENT_ID=%s", row->id));
+	spec->env = lappend(spec->env, psprintf("MOSAIC_API_URL=%s", pgc_api_url));
+	spec->env = lappend(spec->env, psprintf("AGENT_TOKEN=%s", token));
+	spec->env = lappend(spec->env, psprintf("AGENT_ID=%s", row->id));
 	spec->env = lappend(spec->env, psprintf("OPENCLAW_GATEWAY_TOKEN=%s", token));
 	spec->env = lappend(spec->env, psprintf("HOME=%s", state_home(pgc_state_path)));
 	spec->env = lappend(spec->env, psprintf("OPENCLAW_HOME=%s", state_home(pgc_state_path)));
@@ -244,10 +254,10 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->env = lappend(spec->env, psprintf("OPENCLAW_CONFIG_PATH=%s/openclaw.json", pgc_state_path));
 	spec->env = lappend(spec->env, psprintf("OPENCLAW_WORKSPACE_DIR=%s/workspace", pgc_state_path));
 	spec->env = lappend(spec->env, psprintf("XDG_CACHE_HOME=%s/cache", pgc_state_path));
-	if (profile != NULL)
-		foreach(lc, profile->extra_env)
-			spec->env = lappend(spec->env, fill_placeholders(lfirst(lc), row, token));
 	spec->volume = psprintf("%s-state", row->container_name);
+	spec->volume_driver = pgc_volume_driver;
+	spec->volume_options = spec_volume_options(spec->volume);
+	spec->volume_shared = pgc_volume_is_shared();
 	spec->state_path = pgc_state_path;
 	spec->network = spec_network_name(row->container_name);
 	spec->command = effective_command(profile);
@@ -262,6 +272,26 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->restart_policy = pgc_restart_policy_name(pgc_restart_policy);
 	spec->spec_hash = spec_current_hash(profile);
 	spec->installation = store_installation_id();
+}
+
+/*
+ * pg_container.volume_driver_options for the named volume, as "key=value"
+ * strings with {volume} filled in.  The check hook refused bad input; a
+ * value that got past it anyway (set before an upgrade) is refused here.
+ */
+List *
+spec_volume_options(const char *volume)
+{
+	char	   *problem;
+	List	   *options = pgc_parse_volume_driver_options(pgc_volume_driver_options, volume, &problem);
+
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for parameter \"pg_container.volume_driver_options\": \"%s\"",
+						pgc_volume_driver_options),
+				 errdetail("%s", problem)));
+	return options;
 }
 
 /* A user's profile by name, or NULL for the settings alone. */

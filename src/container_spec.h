@@ -24,6 +24,9 @@ typedef struct ContainerSpec
 	const char *image;
 	List	   *env;			/* of char *, "KEY=VALUE" */
 	const char *volume;
+	const char *volume_driver;	/* pg_container.volume_driver */
+	List	   *volume_options; /* of char *, "key=value", {volume} filled */
+	bool		volume_shared;	/* on storage every node reaches: no pin */
 	const char *state_path;
 	const char *network;
 	int			gateway_port;	/* inside the container */
@@ -46,5 +49,6 @@ extern ContainerProfile *spec_load_profile(const char *user_id, const char *prof
 extern char *spec_current_hash(const ContainerProfile *profile);
 extern char *spec_network_name(const char *container_name);
 extern char *spec_network_subnet(int host_port);
+extern List *spec_volume_options(const char *volume);
 
 #endif							/* PGC_CONTAINER_SPEC_H */

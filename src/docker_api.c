@@ -909,6 +909,30 @@ inspect_owner(const char *collection, const char *kind, const char *name, const 
 	return true;
 }
 
+/*
+ * {"key":"value",...} of volume driver options given as "key=value"
+ * strings: the key ends at the first "=", the value may hold more.
+ */
+void
+docker_append_driver_options(StringInfo buf, List *options)
+{
+	ListCell   *lc;
+
+	appendStringInfoChar(buf, '{');
+	foreach(lc, options)
+	{
+		const char *option = lfirst(lc);
+		const char *eq = strchr(option, '=');
+
+		if (lc != list_head(options))
+			appendStringInfoChar(buf, ',');
+		append_json_string(buf, pnstrdup(option, eq - option));
+		appendStringInfoChar(buf, ':');
+		append_json_string(buf, eq + 1);
+	}
+	appendStringInfoChar(buf, '}');
+}
+
 /* ,"Labels":{...} saying whose a volume or network is. */
 static void
 append_owner_labels(StringInfo buf, const char *user_id, const char *installation)
@@ -941,6 +965,13 @@ docker_create_volume(const char *volume, const char *user_id, const char *instal
 	appendStringInfoString(&body, "{\"Name\":");
 	append_json_string(&body, volume);
 	append_owner_labels(&body, user_id, installation);
+	if (pgc_volume_is_shared())
+	{
+		appendStringInfoString(&body, ",\"Driver\":");
+		append_json_string(&body, pgc_volume_driver);
+		appendStringInfoString(&body, ",\"DriverOpts\":");
+		docker_append_driver_options(&body, spec_volume_options(volume));
+	}
 	appendStringInfoChar(&body, '}');
 
 	req = docker_request_new("POST", "/volumes/create", psprintf("create volume \"%s\"", volume));

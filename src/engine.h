@@ -37,6 +37,17 @@ typedef struct PgcEngine
 	void		(*stop_many) (DockerStop *stops, int count, int max_parallel);
 	void		(*unpause) (const char *id, const char *name);
 	void		(*rename) (const char *id, const char *new_name);
+	/*
+	 * Make an existing, stopped unit from a new spec in place, keeping its
+	 * volume and placement; false if it is gone.  NULL for an engine that
+	 * recreates by setting the unit aside instead (can_set_aside).  What
+	 * the unit was made from before is given in *previous, with secrets.
+	 */
+	bool		(*update_spec) (const char *id, const ContainerSpec *spec, const char *secret,
+								char **previous);
+	/* Put back the spec update_spec replaced (its *previous). */
+	void		(*restore_spec) (const char *id, const char *name, const char *previous,
+								 const char *secret);
 	void		(*remove) (const char *id, const char *name);
 	List	   *(*logs) (const char *id, const char *name, int tail, int64 since,
 						 const char *secret);

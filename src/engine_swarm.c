@@ -12,7 +12,11 @@
  * user's first task lands, the service is pinned to that node (a node.id==
  * constraint, which swarm applies without restarting a task that already
  * satisfies it), and a start on a pinned node that is down or drained
- * fails with an error naming the node instead of moving the user.
+ * fails with an error naming the node instead of moving the user.  With
+ * a shared volume driver configured (pg_container.volume_driver other than
+ * "local", or volume_driver_options set), the volume is the same from every
+ * node, so new users are not pinned and their row's node follows the task;
+ * a user pinned before keeps the pin.
  *
  * Health comes from two lists per pass whatever the number of users: the
  * services, with their running and desired task counts, and the tasks
@@ -305,6 +309,9 @@ swarm_start(const char *id, const char *name, char **node)
 	*node = wait_for_placement(&s);
 	if (*node == NULL)
 		return DOCKER_STARTED;	/* the readiness wait reports the task */
+	/* On shared storage the user may run anywhere: the row says where. */
+	if (pgc_volume_is_shared())
+		return DOCKER_STARTED;
 	if (!swarm_update_service(s.id, name, -1, *node))
 		return DOCKER_START_NOT_FOUND;
 	ereport(LOG,
@@ -334,46 +341,14 @@ swarm_stop(const char *id, const char *name)
 }
 
 /*
- * Scale one service to 0, recording the outcome in stop rather than
- * raising it.  Only HTTP requests happen inside: no subtransaction is
- * needed to carry on after an error, and a cancel is raised as ever.
- */
-static void
-scale_down_one(DockerStop *stop)
-{
-	MemoryContext context = CurrentMemoryContext;
-
-	PG_TRY();
-	{
-		stop->gone = !swarm_update_service(stop->id, stop->name, 0, NULL);
-		stop->stopped = true;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(context);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			PG_RE_THROW();
-		FlushErrorState();
-		stop->stopped = false;
-		stop->error = edata->message;
-	}
-	PG_END_TRY();
-}
-
-/*
  * Scale many services to 0, each outcome recorded in its DockerStop: the
- * updates one after the other (each is quick), then the waits, during
- * which all the tasks go down at once.
+ * updates up to max_parallel at once, as a plain engine's stops, then the
+ * waits, during which all the tasks go down at once.
  */
 static void
 swarm_stop_many(DockerStop *stops, int count, int max_parallel)
 {
-	for (int i = 0; i < count; i++)
-		scale_down_one(&stops[i]);
+	swarm_scale_many(stops, count, 0, max_parallel);
 	for (int i = 0; i < count; i++)
 		if (stops[i].stopped && !stops[i].gone)
 			(void) swarm_wait_tasks_down(stops[i].id, stops[i].name, stop_wait_ms());
@@ -392,8 +367,35 @@ swarm_rename(const char *id, const char *new_name)
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("a service cannot be set aside under the name \"%s\": swarm services cannot be renamed",
 					new_name),
-			 errdetail("Recreating a user's service for changed settings is not supported with pg_container.engine = swarm yet."),
-			 errhint("To apply the settings, remove the user with keep_volume => true and ensure them again.")));
+			 errdetail("A service is made from changed settings in place instead.")));
+}
+
+/*
+ * Give the service the task template, labels and endpoint of a new spec,
+ * in place: the same service, volume and pin, and its next task runs with
+ * the new settings.
+ */
+static bool
+swarm_update_spec(const char *id, const ContainerSpec *spec, const char *secret,
+				  char **previous)
+{
+	SwarmChange change = {.replicas = -1,.new_spec = spec,.saved_spec = previous};
+
+	*previous = NULL;
+	return swarm_change_service(id, spec->name, &change, secret);
+}
+
+/*
+ * Put back the spec swarm_update_spec replaced, keeping the replicas and
+ * pin the service has now.  (Swarm's own rollback would not do: the scale
+ * to 1 since then made the new spec the service's PreviousSpec.)
+ */
+static void
+swarm_restore_spec(const char *id, const char *name, const char *previous, const char *secret)
+{
+	SwarmChange change = {.replicas = -1,.old_spec = previous};
+
+	(void) swarm_change_service(id, name, &change, secret);
 }
 
 /*
@@ -424,6 +426,8 @@ const PgcEngine pgc_swarm_engine = {
 	.stop_many = swarm_stop_many,
 	.unpause = swarm_unpause,
 	.rename = swarm_rename,
+	.update_spec = swarm_update_spec,
+	.restore_spec = swarm_restore_spec,
 	.remove = swarm_remove,
 	.logs = docker_service_logs,
 	.node_address = swarm_node_address,

@@ -412,19 +412,26 @@ set_previous_aside(const UserContainerRow *row, const DockerContainer *c)
 
 /*
  * The replacement did not become ready: remove it and bring the previous
- * container back, with its volume, token and port, and wait for it.
+ * container back, with its volume, token and port, and wait for it.  A
+ * unit updated in place (previous_spec not NULL) gets its previous spec
+ * back instead.
  */
 static void
-restore_previous(const UserContainerRow *row, const char *previous_id)
+restore_previous(const UserContainerRow *row, const char *previous_id, const char *previous_spec)
 {
 	DockerContainer c;
 	char	   *token = pgc_token_decrypt(row->gateway_token, row->user_id);
 	char	   *node;
 
-	if (ownership_inspect_name(row->user_id, row->container_name, &c) &&
-		strcmp(c.id, previous_id) != 0)
-		pgc_engine()->remove(c.id, row->container_name);
-	pgc_engine()->rename(previous_id, row->container_name);
+	if (previous_spec != NULL)
+		pgc_engine()->restore_spec(previous_id, row->container_name, previous_spec, token);
+	else
+	{
+		if (ownership_inspect_name(row->user_id, row->container_name, &c) &&
+			strcmp(c.id, previous_id) != 0)
+			pgc_engine()->remove(c.id, row->container_name);
+		pgc_engine()->rename(previous_id, row->container_name);
+	}
 	if (pgc_engine()->start(previous_id, row->container_name, &node) == DOCKER_STARTED)
 		gateway_wait_until_ready(previous_id, row->container_name, row->gateway_port, node, token);
 	explicit_bzero(token, strlen(token));
@@ -436,8 +443,8 @@ restore_previous(const UserContainerRow *row, const char *previous_id)
  * the table is as before and the previous container is back running.
  */
 static void
-ensure_replacement(const UserContainerRow *row, const char *previous_id, const char *image,
-				   char **url, char **token)
+ensure_replacement(const UserContainerRow *row, const char *previous_id,
+				   const char *previous_spec, const char *image, char **url, char **token)
 {
 	MemoryContext caller_context = CurrentMemoryContext;
 	ResourceOwner caller_owner = CurrentResourceOwner;
@@ -462,7 +469,7 @@ ensure_replacement(const UserContainerRow *row, const char *previous_id, const c
 		MemoryContextSwitchTo(caller_context);
 		CurrentResourceOwner = caller_owner;
 
-		restore_previous(row, previous_id);
+		restore_previous(row, previous_id, previous_spec);
 		ereport(ERROR,
 				(errcode(edata->sqlerrcode),
 				 errmsg("the new container of user \"%s\" from image \"%s\" failed, so the previous container is back",
@@ -474,20 +481,25 @@ ensure_replacement(const UserContainerRow *row, const char *previous_id, const c
 }
 
 /*
- * An engine whose units cannot be set aside under another name (swarm's
- * services) could only recreate one by removing it first, and a
- * replacement that never became ready would leave the user with nothing:
- * the restart goes ahead on the unit as it is, and says so.
+ * Make the user's stopped unit from the current settings in place, on an
+ * engine that can (swarm's services): the same unit, volume, token, port
+ * and node, and the next start runs the new spec.  Returns what the unit
+ * was made from before, to put back if the new spec fails; NULL if the
+ * unit is gone.
  */
-static void
-warn_not_recreated(const UserContainerRow *row)
+static char *
+update_in_place(const UserContainerRow *row, const DockerContainer *c,
+				const ContainerProfile *profile)
 {
-	ereport(WARNING,
-			(errmsg("the %s unit of user \"%s\" is out of date and was restarted as it is",
-					pgc_engine()->name, row->user_id),
-			 errdetail("pg_container.engine = %s cannot recreate a unit for changed settings yet.",
-					   pgc_engine()->name),
-			 errhint("To apply the settings, remove the user with keep_volume => true and ensure them again.")));
+	ContainerSpec spec;
+	char	   *token = pgc_token_decrypt(row->gateway_token, row->user_id);
+	char	   *previous;
+
+	spec_build(&spec, row, profile, token, c->host_port);
+	if (!pgc_engine()->update_spec(c->id, &spec, token, &previous))
+		previous = NULL;		/* gone: the ensure makes it anew */
+	explicit_bzero(token, strlen(token));
+	return previous;
 }
 
 /*
@@ -498,7 +510,9 @@ warn_not_recreated(const UserContainerRow *row)
  * cannot take a working user down: the previous container is stopped and
  * set aside, not removed, until its replacement is ready, and comes back
  * if the replacement never is.  (Two gateways never run on one volume:
- * OpenClaw holds a lease on its state folder.)
+ * OpenClaw holds a lease on its state folder.)  An engine whose units
+ * cannot be set aside (swarm) makes the stopped unit from the new spec in
+ * place instead, keeping its volume and node.
  */
 void
 lifecycle_restart(const char *user_id, char **url, char **token)
@@ -507,6 +521,7 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 	char	   *previous_id = NULL;
 	ContainerProfile *profile = NULL;
 	char	   *current = NULL;
+	char	   *previous_spec = NULL;
 
 	lifecycle_stop(user_id);
 
@@ -517,10 +532,15 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 		profile = spec_load_profile(user_id, row.profile);
 		current = spec_current_hash(profile);
 		if ((row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0) &&
-			!pgc_engine()->can_set_aside)
-			warn_not_recreated(&row);
+			pgc_engine()->update_spec != NULL && ownership_inspect(&row, &c, false))
+		{
+			previous_spec = update_in_place(&row, &c, profile);
+			previous_id = previous_spec ? pstrdup(c.id) : NULL;
+			record_event(user_id, "recreated",
+				 event_detail("old_spec_hash", row.spec_hash, "spec_hash", current, "in_place", "true", NULL));
+		}
 		else if ((row.spec_hash == NULL || strcmp(row.spec_hash, current) != 0) &&
-				 ownership_inspect(&row, &c, false))
+				 pgc_engine()->can_set_aside && ownership_inspect(&row, &c, false))
 		{
 			previous_id = set_previous_aside(&row, &c);
 			record_event(user_id, "recreated",
@@ -532,9 +552,12 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 		lifecycle_ensure_running(user_id, url, token);
 	else
 	{
-		ensure_replacement(&row, previous_id, (profile && profile->image) ? profile->image : pgc_image,
-						   url, token);
-		pgc_engine()->remove(previous_id, previous_name(row.container_name));
+		ensure_replacement(&row, previous_id, previous_spec,
+						   (profile && profile->image) ? profile->image : pgc_image, url, token);
+		if (previous_spec != NULL)
+			explicit_bzero(previous_spec, strlen(previous_spec));
+		else
+			pgc_engine()->remove(previous_id, previous_name(row.container_name));
 	}
 	record_event(user_id, "restarted", event_detail("recreated", previous_id ? "true" : "false", NULL));
 }

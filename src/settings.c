@@ -15,6 +15,7 @@
 
 #include <limits.h>
 
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 
@@ -55,6 +56,8 @@ int			pgc_network_mode = PGC_NETWORK_PER_USER;
 char	   *pgc_network_pool = NULL;
 char	   *pgc_attach_containers = NULL;
 int			pgc_restart_policy = PGC_RESTART_UNLESS_STOPPED;
+char	   *pgc_volume_driver = NULL;
+char	   *pgc_volume_driver_options = NULL;
 
 char	   *pgc_database = NULL;
 double		pgc_reap_interval_s = 60;
@@ -313,6 +316,167 @@ check_state_path(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/* Docker's volume driver names: plugin names such as "vieux/sshfs:latest". */
+static bool
+check_volume_driver(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval;
+
+	if (p == NULL || p[0] == '\0')
+	{
+		GUC_check_errdetail("The volume driver must not be empty; \"local\" is Docker's own.");
+		return false;
+	}
+	for (; *p; p++)
+	{
+		if (!pgc_name_char(*p) && *p != '/' && *p != ':')
+		{
+			GUC_check_errdetail("A volume driver name holds only letters, digits, \"_\", \".\", \"-\", \"/\" and \":\".");
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Whether a value wrongly holds further options after a comma, as in
+ * "type=nfs,o=addr=x,rw" written the way docker's --mount flag takes them:
+ * the keys of the local driver give it away.
+ */
+static bool
+holds_comma_separated_options(const char *value)
+{
+	static const char *const keys[] = {",type=", ",o=", ",device=", ",size="};
+
+	for (size_t i = 0; i < lengthof(keys); i++)
+		if (strstr(value, keys[i]) != NULL)
+			return true;
+	return false;
+}
+
+/*
+ * The check of one option "key=value" of pg_container.volume_driver_options
+ * (len bytes at p); NULL if it is good, else what is wrong.
+ */
+static char *
+driver_option_problem(const char *p, int len)
+{
+	const char *eq = memchr(p, '=', len);
+	char	   *value;
+
+	if (eq == NULL || eq == p)
+		return psprintf("\"%.*s\" is not of the form key=value.", len, p);
+	for (const char *k = p; k < eq; k++)
+		if (!pgc_name_char(*k))
+			return psprintf("The key \"%.*s\" may hold only letters, digits, \"_\", \".\" and \"-\".",
+							(int) (eq - p), p);
+	value = pnstrdup(eq + 1, len - (eq + 1 - p));
+	if (holds_comma_separated_options(value))
+		return psprintf("The value of \"%.*s\" holds another option after a comma: separate options with spaces, "
+						"as in \"type=nfs o=addr=10.0.0.5,rw device=:/exports/{volume}\".",
+						(int) (eq - p), p);
+	for (const char *v = strchr(value, '{'); v != NULL; v = strchr(v + 1, '{'))
+		if (strncmp(v, PGC_VOLUME_PLACEHOLDER, strlen(PGC_VOLUME_PLACEHOLDER)) != 0)
+			return psprintf("The only placeholder is %s, the name of the user's volume.",
+							PGC_VOLUME_PLACEHOLDER);
+	return NULL;
+}
+
+/*
+ * Parse pg_container.volume_driver_options: key=value pairs separated by
+ * white space (a value may hold commas and "=", as mount options do), each
+ * key at most once, with each {volume} in a value replaced by the given
+ * volume name (left as it is if volume is NULL).  Returns the options as
+ * "key=value" strings, or NIL with *problem set.
+ */
+List *
+pgc_parse_volume_driver_options(const char *text, const char *volume, char **problem)
+{
+	List	   *options = NIL;
+	List	   *keys = NIL;
+	const char *p = text ? text : "";
+
+	*problem = NULL;
+	for (;;)
+	{
+		int			len;
+		ListCell   *lc;
+		char	   *key;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (*p == '\0')
+			return options;
+		for (len = 0; p[len] != '\0' && p[len] != ' ' && p[len] != '\t' && p[len] != '\n'; len++)
+			if ((unsigned char) p[len] < ' ' || p[len] == 0x7f)
+			{
+				*problem = pstrdup("The options must not contain control characters.");
+				return NIL;
+			}
+		if ((*problem = driver_option_problem(p, len)) != NULL)
+			return NIL;
+		key = pnstrdup(p, strchr(p, '=') - p);
+		foreach(lc, keys)
+			if (strcmp(lfirst(lc), key) == 0)
+			{
+				*problem = psprintf("The option \"%s\" is given twice.", key);
+				return NIL;
+			}
+		keys = lappend(keys, key);
+		options = lappend(options, volume ? pgc_fill_volume_placeholder(pnstrdup(p, len), volume) :
+						  pnstrdup(p, len));
+		p += len;
+	}
+}
+
+/* text with each {volume} replaced by the volume's name. */
+char *
+pgc_fill_volume_placeholder(const char *text, const char *volume)
+{
+	StringInfoData buf;
+	size_t		plen = strlen(PGC_VOLUME_PLACEHOLDER);
+
+	initStringInfo(&buf);
+	for (const char *p = text; *p;)
+	{
+		if (strncmp(p, PGC_VOLUME_PLACEHOLDER, plen) == 0)
+		{
+			appendStringInfoString(&buf, volume);
+			p += plen;
+		}
+		else
+			appendStringInfoChar(&buf, *p++);
+	}
+	return buf.data;
+}
+
+static bool
+check_volume_driver_options(char **newval, void **extra, GucSource source)
+{
+	char	   *problem;
+
+	(void) pgc_parse_volume_driver_options(*newval, NULL, &problem);
+	if (problem != NULL)
+	{
+		GUC_check_errdetail("%s", problem);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Whether users' volumes live on storage every node reaches: a driver other
+ * than Docker's "local", or options for it (NFS, a bind of a shared
+ * mount).  On swarm, such users are not pinned to a node.
+ */
+bool
+pgc_volume_is_shared(void)
+{
+	return (pgc_volume_driver != NULL && strcmp(pgc_volume_driver, "local") != 0) ||
+		(pgc_volume_driver_options != NULL &&
+		 strspn(pgc_volume_driver_options, " \t\n") != strlen(pgc_volume_driver_options));
+}
+
 void
 pgc_define_settings(void)
 {
@@ -458,6 +622,26 @@ pgc_define_settings(void)
 							   PGC_SUSET,
 							   0,
 							   check_state_path, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.volume_driver",
+							   "Docker volume driver of users' volumes.",
+							   "Other than \"local\", or with pg_container.volume_driver_options set, volumes are "
+							   "taken to be shared storage: on swarm, users are then not pinned to a node.",
+							   &pgc_volume_driver,
+							   "local",
+							   PGC_SUSET,
+							   0,
+							   check_volume_driver, NULL, NULL);
+
+	DefineCustomStringVariable("pg_container.volume_driver_options",
+							   "Driver options of users' volumes, as key=value pairs separated by spaces.",
+							   "A value may hold commas; {volume} in a value is the name of the user's volume, "
+							   "as in \"type=nfs o=addr=10.0.0.5,rw device=:/exports/pgc/{volume}\".",
+							   &pgc_volume_driver_options,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_volume_driver_options, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.port_range_start",
 							"First host port handed out to user containers.",

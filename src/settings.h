@@ -8,6 +8,8 @@
 #ifndef PGC_SETTINGS_H
 #define PGC_SETTINGS_H
 
+#include "nodes/pg_list.h"
+
 /* Docker restart policies, as pg_container.restart_policy spells them. */
 typedef enum PgcRestartPolicy
 {
@@ -74,6 +76,11 @@ extern int	pgc_network_mode;
 extern int	pgc_engine_kind;
 extern char *pgc_network_pool;
 extern char *pgc_attach_containers;
+extern char *pgc_volume_driver;
+extern char *pgc_volume_driver_options;
+
+/* In a volume driver option, the name of the user's volume. */
+#define PGC_VOLUME_PLACEHOLDER "{volume}"
 
 /* Reaping, health checks and the background worker */
 extern char *pgc_database;
@@ -96,6 +103,11 @@ extern bool pgc_event_stream;
 
 extern const char *pgc_restart_policy_name(int policy);
 extern int	pgc_ready_timeout_ms;
+
+extern List *pgc_parse_volume_driver_options(const char *text, const char *volume,
+											 char **problem);
+extern char *pgc_fill_volume_placeholder(const char *text, const char *volume);
+extern bool pgc_volume_is_shared(void);
 
 extern void pgc_define_settings(void);
 

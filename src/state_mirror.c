@@ -719,6 +719,10 @@ append_url_encoded(StringInfo buf, const char *s)
  * GET /events for this installation's containers and the actions that
  * change their state, from a few seconds back: what happens between this
  * subscription and the list that follows it is replayed, not lost.
+ *
+ * "died" is Podman's: its compatible API says "die", but its filter knows
+ * only its own name, and with "die" alone it never sends a death.  Docker
+ * does not check the names, and no Docker event has that one.
  */
 static char *
 events_path(void)
@@ -730,7 +734,7 @@ events_path(void)
 	appendStringInfoString(&filters, "{\"type\":[\"container\"],\"label\":[");
 	escape_json(&filters, installation_filter);
 	appendStringInfoString(&filters,
-						   "],\"event\":[\"start\",\"restart\",\"die\",\"oom\",\"kill\",\"stop\","
+						   "],\"event\":[\"start\",\"restart\",\"die\",\"died\",\"oom\",\"kill\",\"stop\","
 						   "\"pause\",\"unpause\",\"destroy\",\"health_status\"]}");
 	initStringInfo(&path);
 	appendStringInfo(&path, "/events?since=%ld&filters=", (long) time(NULL) - SUBSCRIBE_REPLAY_S);

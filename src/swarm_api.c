@@ -31,6 +31,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "docker_http.h"
@@ -222,26 +223,44 @@ get_object(char *path, char *what)
 	return req;
 }
 
+/* The request of an inspect of a service by id or name, not yet run. */
+static DockerRequest *
+inspect_request_new(const char *ref)
+{
+	return docker_request_new("GET", psprintf("/services/%s", docker_url_segment(ref)),
+							  psprintf("inspect service \"%s\"", ref));
+}
+
 /*
- * Inspect a service by id or exact name; false if there is none.  Swarm,
- * like Docker, also resolves an id prefix: only an exact match counts.
+ * The service an inspect that has run answered; NULL if there is none.
+ * Swarm, like Docker, also resolves an id prefix: only an exact match
+ * counts.
  */
 static DockerRequest *
-inspect_request(const char *ref, SwarmService *out)
+inspect_decode(DockerRequest *req, const char *ref, SwarmService *out)
 {
-	DockerRequest *req;
 	ServiceWalk sw = {0};
 
 	memset(out, 0, sizeof(SwarmService));
-	req = get_object(psprintf("/services/%s", docker_url_segment(ref)),
-					 psprintf("inspect service \"%s\"", ref));
-	if (req == NULL)
+	if (req->failure == DOCKER_ANSWERED && req->status == 404)
 		return NULL;
+	if (req->failure != DOCKER_ANSWERED || req->status != 200)
+		docker_raise_failure(req);
 	sw.one = out;
 	walk_services(req, &sw);
 	if (strcmp(out->id, ref) != 0 && (out->name == NULL || strcmp(out->name, ref) != 0))
 		return NULL;
 	return req;
+}
+
+/* Inspect a service by id or exact name; NULL if there is none. */
+static DockerRequest *
+inspect_request(const char *ref, SwarmService *out)
+{
+	DockerRequest *req = inspect_request_new(ref);
+
+	docker_run_request(req);
+	return inspect_decode(req, ref, out);
 }
 
 bool
@@ -394,6 +413,15 @@ append_container_spec(StringInfo buf, const ContainerSpec *spec)
 	append_json_string(buf, spec->volume);
 	appendStringInfoString(buf, ",\"Target\":");
 	append_json_string(buf, spec->state_path);
+	if (spec->volume_shared)
+	{
+		/* Whichever node runs the task makes the volume the same way. */
+		appendStringInfoString(buf, ",\"VolumeOptions\":{\"DriverConfig\":{\"Name\":");
+		append_json_string(buf, spec->volume_driver);
+		appendStringInfoString(buf, ",\"Options\":");
+		docker_append_driver_options(buf, spec->volume_options);
+		appendStringInfoString(buf, "}}");
+	}
 	appendStringInfoString(buf, "}]");
 	if (spec->drop_capabilities)
 		appendStringInfoString(buf, ",\"CapabilityDrop\":[\"ALL\"]");
@@ -469,9 +497,9 @@ swarm_create_service(const ContainerSpec *spec, int replicas, bool *name_taken,
 	return created.id;
 }
 
-/* spec with the value at path (text[] as C strings) replaced. */
+/* spec with the value at path (text[] as C strings) replaced by a jsonb. */
 static Datum
-jsonb_replace(Datum spec, int npath, const char *const *path, const char *value)
+jsonb_replace_datum(Datum spec, int npath, const char *const *path, Datum value)
 {
 	Datum	   *elems = palloc(sizeof(Datum) * npath);
 	ArrayType  *array;
@@ -479,31 +507,112 @@ jsonb_replace(Datum spec, int npath, const char *const *path, const char *value)
 	for (int i = 0; i < npath; i++)
 		elems[i] = CStringGetTextDatum(path[i]);
 	array = construct_array(elems, npath, TEXTOID, -1, false, TYPALIGN_INT);
-	return DirectFunctionCall4(jsonb_set, spec, PointerGetDatum(array),
-							   DirectFunctionCall1(jsonb_in, CStringGetDatum(value)),
+	return DirectFunctionCall4(jsonb_set, spec, PointerGetDatum(array), value,
 							   BoolGetDatum(true));
+}
+
+/* spec with the value at path replaced by one given as JSON text. */
+static Datum
+jsonb_replace(Datum spec, int npath, const char *const *path, const char *value)
+{
+	return jsonb_replace_datum(spec, npath, path,
+							   DirectFunctionCall1(jsonb_in, CStringGetDatum(value)));
+}
+
+/* A field of a jsonb object, or (Datum) 0 if it has none. */
+static Datum
+jsonb_field(Datum object, const char *key)
+{
+	FunctionCallInfo fcinfo = palloc0(SizeForFunctionCallInfo(2));
+	Datum		result;
+
+	InitFunctionCallInfoData(*fcinfo, NULL, 2, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = object;
+	fcinfo->args[1].value = CStringGetTextDatum(key);
+	result = jsonb_object_field(fcinfo);
+	return fcinfo->isnull ? (Datum) 0 : result;
+}
+
+/*
+ * The service's Spec made from a new ContainerSpec: its labels (merged
+ * over the service's own), task template and endpoint are the new spec's;
+ * its mode (the replicas) and the task template's placement (the pin to
+ * the node holding the user's volume) stay as they are, as does anything
+ * else the service carries.
+ */
+static Datum
+respec(Datum spec, const ContainerSpec *new_spec)
+{
+	char	   *body = build_service_body(new_spec, 0);
+	Datum		fresh = DirectFunctionCall1(jsonb_in, CStringGetDatum(body));
+	Datum		old_template = jsonb_field(spec, "TaskTemplate");
+	Datum		old_labels = jsonb_field(spec, "Labels");
+	Datum		placement = old_template ? jsonb_field(old_template, "Placement") : (Datum) 0;
+	Datum		labels = jsonb_field(fresh, "Labels");
+
+	explicit_bzero(body, strlen(body));
+	if (old_labels)
+		labels = DirectFunctionCall2(jsonb_concat, old_labels, labels);
+	spec = jsonb_replace_datum(spec, 1, (const char *const[]) {"Labels"}, labels);
+	spec = jsonb_replace_datum(spec, 1, (const char *const[]) {"TaskTemplate"},
+							   jsonb_field(fresh, "TaskTemplate"));
+	spec = jsonb_replace_datum(spec, 1, (const char *const[]) {"EndpointSpec"},
+							   jsonb_field(fresh, "EndpointSpec"));
+	if (placement)
+		spec = jsonb_replace_datum(spec, 2, (const char *const[]) {"TaskTemplate", "Placement"},
+								   placement);
+	return spec;
+}
+
+/*
+ * A Spec saved before an update, to put back: as it was but for its mode
+ * (the replicas) and placement (a pin made since), which stay as they are.
+ */
+static Datum
+restore_spec(Datum spec, const char *old_spec)
+{
+	Datum		old = DirectFunctionCall1(jsonb_in, CStringGetDatum(old_spec));
+	Datum		mode = jsonb_field(spec, "Mode");
+	Datum		template = jsonb_field(spec, "TaskTemplate");
+	Datum		placement = template ? jsonb_field(template, "Placement") : (Datum) 0;
+
+	if (mode)
+		old = jsonb_replace_datum(old, 1, (const char *const[]) {"Mode"}, mode);
+	if (placement && jsonb_field(old, "TaskTemplate"))
+		old = jsonb_replace_datum(old, 2, (const char *const[]) {"TaskTemplate", "Placement"},
+								  placement);
+	return old;
 }
 
 /*
  * The body of an update: the service's Spec as read, with Replicas set
- * (replicas >= 0) and the placement pinned to a node (pin_node not NULL).
+ * (replicas >= 0), the placement pinned to a node (pin_node not NULL),
+ * made from a new ContainerSpec (new_spec not NULL) or put back as it was
+ * saved (old_spec not NULL); the Spec as read is saved in *saved_spec if
+ * that is not NULL.
  */
 static char *
-build_update_body(DockerRequest *inspected, int replicas, const char *pin_node)
+build_update_body(DockerRequest *inspected, const SwarmChange *change)
 {
 	Datum		whole = DirectFunctionCall1(jsonb_in, CStringGetDatum(inspected->response));
 	Datum		spec = DirectFunctionCall2(jsonb_object_field, whole, CStringGetTextDatum("Spec"));
 
-	if (replicas >= 0)
+	if (change->saved_spec != NULL)
+		*change->saved_spec = DatumGetCString(DirectFunctionCall1(jsonb_out, spec));
+	if (change->new_spec != NULL)
+		spec = respec(spec, change->new_spec);
+	if (change->old_spec != NULL)
+		spec = restore_spec(spec, change->old_spec);
+	if (change->replicas >= 0)
 		spec = jsonb_replace(spec, 1, (const char *const[]) {"Mode"},
-							 psprintf("{\"Replicated\":{\"Replicas\":%d}}", replicas));
-	if (pin_node != NULL)
+							 psprintf("{\"Replicated\":{\"Replicas\":%d}}", change->replicas));
+	if (change->pin_node != NULL)
 	{
 		StringInfoData placement;
 
 		initStringInfo(&placement);
 		appendStringInfoString(&placement, "{\"Constraints\":[");
-		append_json_string(&placement, psprintf("node.id==%s", pin_node));
+		append_json_string(&placement, psprintf("node.id==%s", change->pin_node));
 		appendStringInfoString(&placement, "]}");
 		spec = jsonb_replace(spec, 2, (const char *const[]) {"TaskTemplate", "Placement"},
 							 placement.data);
@@ -519,43 +628,87 @@ out_of_sequence(DockerRequest *req)
 }
 
 /*
- * Update a service: set its replicas (-1: leave them) and pin it to a node
- * (NULL: leave its placement).  Returns false if there is no such service.
- * A version that went stale between our read and our write is read again
- * and retried, up to SWARM_UPDATE_ATTEMPTS times.
+ * The update request of a change to a service, as inspected; NULL if the
+ * inspect shows no service.  The body may carry the token: it is wiped
+ * once the request has run (swarm_finish_update).
+ */
+DockerRequest *
+swarm_prepare_update(const char *id, const char *name, const SwarmChange *change)
+{
+	SwarmService s;
+	DockerRequest *inspected = inspect_request(id, &s);
+
+	if (inspected == NULL)
+		return NULL;
+	return swarm_update_request(inspected, &s, name, change);
+}
+
+/* The update request for a service whose inspect answer is given. */
+DockerRequest *
+swarm_update_request(DockerRequest *inspected, const SwarmService *s, const char *name,
+					 const SwarmChange *change)
+{
+	DockerRequest *req;
+
+	if (s->name == NULL)
+		docker_raise_bad_shape(inspected, "a service with a \"Spec\"");
+	req = docker_request_new("POST",
+							 psprintf("/services/%s/update?version=" UINT64_FORMAT,
+									  docker_url_segment(s->id), s->version),
+							 psprintf("update service \"%s\"", name));
+	req->body = build_update_body(inspected, change);
+	explicit_bzero(inspected->response, inspected->response_len);
+	return req;
+}
+
+/*
+ * What an update that has run came to: SWARM_UPDATED, SWARM_GONE (no such
+ * service), or SWARM_STALE (its version lost a race: read it again).  Any
+ * other failure is raised, with the secret redacted.
+ */
+SwarmUpdateOutcome
+swarm_finish_update(DockerRequest *req, const char *secret)
+{
+	explicit_bzero(req->body, strlen(req->body));
+	if (req->failure == DOCKER_ANSWERED && req->status == 200)
+		return SWARM_UPDATED;
+	if (req->failure == DOCKER_ANSWERED && req->status == 404)
+		return SWARM_GONE;
+	if (req->failure == DOCKER_ANSWERED && out_of_sequence(req))
+		return SWARM_STALE;
+	if (secret != NULL)
+		req->response = docker_redact(req->response, secret);
+	docker_raise_failure(req);
+}
+
+/*
+ * Apply a change to a service.  Returns false if there is no such
+ * service.  A version that went stale between our read and our write is
+ * read again and retried, up to SWARM_UPDATE_ATTEMPTS times.
  */
 bool
-swarm_update_service(const char *id, const char *name, int replicas, const char *pin_node)
+swarm_change_service(const char *id, const char *name, const SwarmChange *change,
+					 const char *secret)
 {
 	for (int attempt = 1; attempt <= SWARM_UPDATE_ATTEMPTS; attempt++)
 	{
-		SwarmService s;
-		DockerRequest *inspected = inspect_request(id, &s);
-		DockerRequest *req;
-		char	   *body;
+		DockerRequest *req = swarm_prepare_update(id, name, change);
 
-		if (inspected == NULL)
+		if (req == NULL)
 			return false;
-		if (s.name == NULL)
-			docker_raise_bad_shape(inspected, "a service with a \"Spec\"");
-		body = build_update_body(inspected, replicas, pin_node);
-		explicit_bzero(inspected->response, inspected->response_len);
-		req = docker_request_new("POST",
-								 psprintf("/services/%s/update?version=" UINT64_FORMAT,
-										  docker_url_segment(s.id), s.version),
-								 psprintf("update service \"%s\"", name));
-		req->body = body;
 		docker_run_request(req);
-		explicit_bzero(body, strlen(body));
-		if (req->status == 200)
-			return true;
-		if (req->status == 404)
-			return false;
-		if (!out_of_sequence(req))
-			docker_raise_failure(req);
+		switch (swarm_finish_update(req, secret))
+		{
+			case SWARM_UPDATED:
+				return true;
+			case SWARM_GONE:
+				return false;
+			case SWARM_STALE:
+				break;
+		}
 		ereport(LOG,
-				(errmsg("service \"%s\" changed while it was being updated (version " UINT64_FORMAT "); reading it again",
-						name, s.version)));
+				(errmsg("service \"%s\" changed while it was being updated; reading it again",
+						name)));
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -564,6 +717,121 @@ swarm_update_service(const char *id, const char *name, int replicas, const char 
 			 errdetail("The swarm manager answered \"update out of sequence\" each time."),
 			 errhint("Something else keeps updating the service; try again once it stops.")));
 	pg_unreachable();
+}
+
+/*
+ * Update a service: set its replicas (-1: leave them) and pin it to a node
+ * (NULL: leave its placement).  Returns false if there is no such service.
+ */
+bool
+swarm_update_service(const char *id, const char *name, int replicas, const char *pin_node)
+{
+	SwarmChange change = {.replicas = replicas,.pin_node = pin_node};
+
+	return swarm_change_service(id, name, &change, NULL);
+}
+
+/*
+ * From the inspect of one service of a scale_many, the update that scales
+ * it, or NULL once its outcome is known: gone, already at the replicas, or
+ * an error (recorded in stop, not raised: only decoding happens inside).
+ */
+static DockerRequest *
+scale_request(DockerStop *stop, DockerRequest *inspected, int replicas)
+{
+	MemoryContext context = CurrentMemoryContext;
+	DockerRequest *volatile update = NULL;
+
+	PG_TRY();
+	{
+		SwarmService s;
+		SwarmChange change = {.replicas = replicas};
+
+		if (inspect_decode(inspected, stop->id, &s) == NULL)
+			stop->gone = stop->stopped = true;
+		else if (s.replicas == replicas)
+			stop->stopped = true;
+		else
+			update = swarm_update_request(inspected, &s, stop->name, &change);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(context);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			PG_RE_THROW();
+		FlushErrorState();
+		stop->error = edata->message;
+	}
+	PG_END_TRY();
+	return update;
+}
+
+/* Record what an update of a scale_many came to; false if it was stale. */
+static bool
+settle_update(DockerStop *stop, DockerRequest *req)
+{
+	explicit_bzero(req->body, strlen(req->body));
+	if (req->failure == DOCKER_ANSWERED && (req->status == 200 || req->status == 404))
+	{
+		stop->stopped = true;
+		stop->gone = req->status == 404;
+		return true;
+	}
+	if (req->failure == DOCKER_ANSWERED && out_of_sequence(req))
+		return false;
+	stop->error = docker_failure_message(req);
+	return true;
+}
+
+/*
+ * Scale many services (DockerStop: id and name) to the given replicas,
+ * at most max_parallel requests at once: the inspects together, then the
+ * updates together, each with the version its inspect read.  The ones
+ * whose version went stale go round again, up to SWARM_UPDATE_ATTEMPTS
+ * times.  Each outcome is recorded in its DockerStop, never raised.
+ */
+void
+swarm_scale_many(DockerStop *stops, int count, int replicas, int max_parallel)
+{
+	DockerStop **pending = palloc(sizeof(DockerStop *) * Max(count, 1));
+	DockerRequest **reqs = palloc(sizeof(DockerRequest *) * Max(count, 1));
+	int			npending = count;
+
+	for (int i = 0; i < count; i++)
+	{
+		stops[i].stopped = stops[i].gone = false;
+		stops[i].error = NULL;
+		pending[i] = &stops[i];
+	}
+	for (int attempt = 1; attempt <= SWARM_UPDATE_ATTEMPTS && npending > 0; attempt++)
+	{
+		int			nupdates = 0;
+
+		for (int i = 0; i < npending; i++)
+			reqs[i] = inspect_request_new(pending[i]->id);
+		docker_run_requests(reqs, npending, max_parallel);
+		for (int i = 0; i < npending; i++)
+		{
+			DockerRequest *update = scale_request(pending[i], reqs[i], replicas);
+
+			if (update == NULL)
+				continue;
+			pending[nupdates] = pending[i];
+			reqs[nupdates++] = update;
+		}
+		docker_run_requests(reqs, nupdates, max_parallel);
+		npending = 0;
+		for (int i = 0; i < nupdates; i++)
+			if (!settle_update(pending[i], reqs[i]))
+				pending[npending++] = pending[i];
+	}
+	for (int i = 0; i < npending; i++)
+		pending[i]->error = psprintf("service \"%s\" changed under every one of %d attempts to update it",
+									 pending[i]->name, SWARM_UPDATE_ATTEMPTS);
 }
 
 /* Remove a service; false if it was gone already.  Volumes stay. */

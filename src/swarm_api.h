@@ -13,6 +13,7 @@
 
 #include "container_spec.h"
 #include "docker_api.h"
+#include "docker_http.h"
 
 /* Swarm's object ids: 25 lower-case letters and digits. */
 #define SWARM_ID_LENGTH 25
@@ -63,6 +64,23 @@ typedef struct SwarmNode
 	char	   *address;		/* Status.Addr */
 } SwarmNode;
 
+/* What an update changes in a service's spec. */
+typedef struct SwarmChange
+{
+	int			replicas;		/* -1: leave them */
+	const char *pin_node;		/* NULL: leave the placement */
+	const ContainerSpec *new_spec;	/* NULL: leave the rest */
+	const char *old_spec;		/* a saved Spec to put back, or NULL */
+	char	  **saved_spec;		/* if not NULL: set to the Spec as read */
+} SwarmChange;
+
+typedef enum SwarmUpdateOutcome
+{
+	SWARM_UPDATED,
+	SWARM_GONE,					/* no such service */
+	SWARM_STALE					/* "update out of sequence": read again */
+} SwarmUpdateOutcome;
+
 extern bool swarm_valid_id(const char *id);
 extern bool swarm_inspect_service(const char *ref, SwarmService *out);
 extern List *swarm_list_services(void);
@@ -72,6 +90,14 @@ extern char *swarm_create_service(const ContainerSpec *spec, int replicas,
 								  bool *name_taken, const char *secret);
 extern bool swarm_update_service(const char *id, const char *name, int replicas,
 								 const char *pin_node);
+extern bool swarm_change_service(const char *id, const char *name,
+								 const SwarmChange *change, const char *secret);
+extern DockerRequest *swarm_prepare_update(const char *id, const char *name,
+										   const SwarmChange *change);
+extern DockerRequest *swarm_update_request(DockerRequest *inspected, const SwarmService *s,
+										   const char *name, const SwarmChange *change);
+extern SwarmUpdateOutcome swarm_finish_update(DockerRequest *req, const char *secret);
+extern void swarm_scale_many(DockerStop *stops, int count, int replicas, int max_parallel);
 extern bool swarm_remove_service(const char *id, const char *name);
 extern bool swarm_wait_tasks_down(const char *id, const char *name, int timeout_ms);
 extern bool swarm_wait_containers_gone(const char *id, const char *name, int timeout_ms);

@@ -5,7 +5,7 @@
 -- pinned node that is drained, reap, remove.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(38);
+SELECT plan(52);
 
 -- A command in the container of a service's running task.
 CREATE FUNCTION pg_temp.task_exec(service text, cmd text) RETURNS text LANGUAGE sql AS $$
@@ -71,15 +71,54 @@ SELECT is(:'restarted2', :'url1' || ' ' || :'token1', 'restart returns the same 
 SELECT isnt(test_helpers.docker('service ps -q --filter desired-state=running mosaic-user-sw-alice'), :'task_before',
             '... and runs a new task');
 
--- Restart after a settings change: services cannot be set aside under
--- another name, so the service restarts as it is, with a warning, rather
--- than being removed before a replacement is known to work.
+-- Restart after a settings change: the service is made from the new
+-- settings in place, the same service on the same node and volume, and
+-- its new task runs with them.
 SET pg_container.memory_limit = '1GB';
 SELECT is((SELECT outdated FROM container_status('sw-alice')), true, 'a settings change makes the service outdated');
-SELECT is(test_helpers.error_of($$SELECT container_restart('sw-alice')$$), 'no error', 'restarting it is not an error');
-SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}} {{.Spec.Mode.Replicated.Replicas}}'), :'sid1' || ' 1',
-          '... and leaves the same service running');
+SELECT url || ' ' || token AS restarted3 FROM container_restart('sw-alice') \gset
+SELECT is(:'restarted3', :'url1' || ' ' || :'token1', 'restarting it returns the same url and token');
+SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}} {{.Spec.Mode.Replicated.Replicas}} {{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}'),
+          :'sid1' || ' 1 1073741824', '... from the same service, now with the new memory limit');
+SELECT is(test_helpers.docker(format('inspect -f {{.HostConfig.Memory}} $(docker -H unix://%s ps -q --filter label=com.docker.swarm.service.name=mosaic-user-sw-alice)',
+                                     test_helpers.docker_socket())), '1073741824',
+          '... which its running task has');
+SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{json .Spec.TaskTemplate.Placement.Constraints}}'),
+          format('["node.id==%s"]', test_helpers.docker('node ls -q')), '... still pinned to its node');
+SELECT is((SELECT outdated FROM container_status('sw-alice')), false, '... and no longer outdated');
+SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{index .Spec.Labels "pg_container.spec_hash"}}'),
+          (SELECT spec_hash FROM user_container WHERE user_id = 'sw-alice'), '... its label and the row carry the new spec hash');
+SELECT is(pg_temp.task_exec('mosaic-user-sw-alice', '/bin/busybox cat /home/node/.openclaw/note'), 'kept',
+          '... and the volume kept what the user stored');
+SELECT is(test_helpers.http_status(:port, '/readyz'), '200', '... and the gateway answers');
 RESET pg_container.memory_limit;
+-- A profile's image and environment, the same way.
+INSERT INTO container_profile (name, image, extra_env) VALUES ('sw-prof', 'pgc-gateway:test', ARRAY['PROFILE_NOTE=from-the-profile']);
+UPDATE user_container SET profile = 'sw-prof' WHERE user_id = 'sw-alice';
+SELECT container_restart('sw-alice') \g /dev/null
+SELECT is(pg_temp.task_exec('mosaic-user-sw-alice', '/bin/busybox sh -c "echo x\$PROFILE_NOTE"'), 'xfrom-the-profile',
+          'a profile''s new environment reaches the task after a restart');
+SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}}'), :'sid1', '... of the same service');
+UPDATE user_container SET profile = NULL WHERE user_id = 'sw-alice';
+DELETE FROM container_profile WHERE name = 'sw-prof';
+-- A new spec whose task never becomes ready: the previous spec is put
+-- back, and the user keeps a working gateway on the same service.
+SET pg_container.image = 'pgc-crashloop:test';
+SET pg_container.ready_timeout = '5s';
+SELECT matches(test_helpers.error_of($$SELECT container_restart('sw-alice')$$),
+               '^[0-9A-Z]{5}: the new container of user "sw-alice" from image "pgc-crashloop:test" failed, so the previous container is back$',
+               'a restart onto an image that never becomes ready fails');
+RESET pg_container.ready_timeout;
+SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}} {{.Spec.Mode.Replicated.Replicas}} {{.Spec.TaskTemplate.ContainerSpec.Image}}'),
+          :'sid1' || ' 1 pgc-gateway:test', '... and the same service runs its previous image again');
+SELECT is(test_helpers.http_status(:port, '/readyz'), '200', '... whose gateway answers');
+SELECT is(pg_temp.task_exec('mosaic-user-sw-alice', '/bin/busybox cat /home/node/.openclaw/note'), 'kept',
+          '... on the user''s volume');
+SELECT is((SELECT outdated FROM container_status('sw-alice')), true, '... and the service is still outdated');
+RESET pg_container.image;
+SELECT container_restart('sw-alice') \g /dev/null
+SELECT is(pg_temp.task_exec('mosaic-user-sw-alice', '/bin/busybox sh -c "echo x\$PROFILE_NOTE"'), 'x',
+          '... and leaves it again once the profile is gone');
 
 -- Health: from the task list.  A task that cannot run is reported with
 -- the task's own state.

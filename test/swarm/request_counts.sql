@@ -4,7 +4,7 @@
 -- number of times.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(13);
+SELECT plan(21);
 
 SELECT container_ensure_running('rc-sw') \g /dev/null
 SELECT container_id AS sid FROM user_container WHERE user_id = 'rc-sw' \gset
@@ -60,6 +60,40 @@ SELECT is(test_helpers.error_of($$SELECT container_ensure_running('rc-sw')$$),
           '40001: could not update service "mosaic-user-rc-sw": it changed under every one of 5 attempts',
           'an update that is out of sequence five times fails with 40001');
 SELECT is(test_helpers.fault_count('^POST /v[0-9.]+/services/' || :'sid' || '/update'), 5, '... after five updates');
+SELECT test_helpers.use_dockerd() \g /dev/null
+
+-- Reap: the scale-downs run in parallel, as a plain engine's stops do, at
+-- most max_parallel_requests at once.  Each update is held up a little, so
+-- that those sent together are seen together.
+UPDATE user_container SET last_active_at = now() - interval '2 hours' WHERE user_id LIKE 'rc-sw_';
+SET pg_container.max_parallel_requests = 2;
+SELECT test_helpers.use_fault_engine() \g /dev/null
+SELECT test_helpers.fault_reset() \g /dev/null
+SELECT test_helpers.fault_rules(jsonb_build_array(jsonb_build_object(
+    'method', 'POST', 'path', '^/v[0-9.]+/services/[a-z0-9]+/update', 'action', 'pass', 'delay_ms', 300))) \g /dev/null
+SELECT is(array(SELECT * FROM container_reap_idle() ORDER BY 1), ARRAY['rc-sw1', 'rc-sw2', 'rc-sw3'], 'reaping stops the three idle users');
+SELECT is(test_helpers.fault_max_in_flight(), 2, '... never more than max_parallel_requests (2) requests at once');
+SELECT is(test_helpers.fault_count('^POST /v[0-9.]+/services/[a-z0-9]+/update\?version=[0-9]+$'), 3, '... one update each');
+SELECT is(test_helpers.docker('service ls --filter label=pg_container.user_id --format ''{{.Name}} {{.Replicas}}'' | grep rc-sw[0-9] | sort'),
+          E'mosaic-user-rc-sw1 0/0\nmosaic-user-rc-sw2 0/0\nmosaic-user-rc-sw3 0/0', '... all scaled to 0');
+RESET pg_container.max_parallel_requests;
+SELECT test_helpers.use_dockerd() \g /dev/null
+SELECT container_ensure_running('rc-sw' || i) FROM generate_series(1, 3) i \g /dev/null
+-- With the default of 16, all three at once; a stale version on one is
+-- read again and retried.
+UPDATE user_container SET last_active_at = now() - interval '2 hours' WHERE user_id LIKE 'rc-sw_';
+SELECT test_helpers.use_fault_engine() \g /dev/null
+SELECT test_helpers.fault_reset() \g /dev/null
+SELECT test_helpers.fault_rules(jsonb_build_array(
+    jsonb_build_object('method', 'POST', 'path', '^/v[0-9.]+/services/[a-z0-9]+/update', 'action', 'respond',
+                       'status', 500, 'message', 'rpc error: code = Unknown desc = update out of sequence', 'times', 1,
+                       'delay_ms', 300),
+    jsonb_build_object('method', 'POST', 'path', '^/v[0-9.]+/services/[a-z0-9]+/update', 'action', 'pass', 'delay_ms', 300))) \g /dev/null
+SELECT is(array(SELECT * FROM container_reap_idle() ORDER BY 1), ARRAY['rc-sw1', 'rc-sw2', 'rc-sw3'], 'with a stale version on one, the reap still stops all three');
+SELECT is(test_helpers.fault_max_in_flight(), 3, '... all three at once with the default of 16');
+SELECT is(test_helpers.fault_count('^POST /v[0-9.]+/services/[a-z0-9]+/update\?version=[0-9]+$'), 4, '... the stale one updated once more');
+SELECT is(test_helpers.docker('service ls --filter label=pg_container.user_id --format ''{{.Name}} {{.Replicas}}'' | grep rc-sw[0-9] | sort'),
+          E'mosaic-user-rc-sw1 0/0\nmosaic-user-rc-sw2 0/0\nmosaic-user-rc-sw3 0/0', '... all scaled to 0');
 SELECT test_helpers.use_dockerd() \g /dev/null
 
 SELECT container_remove('rc-sw' || i, keep_volume => false) FROM generate_series(1, 3) i \g /dev/null
