@@ -514,6 +514,9 @@ layout_of_version(const char *version)
 		return STORE_LAYOUT_0_3;
 	if (strcmp(version, "0.4.0") == 0)
 		return STORE_LAYOUT_0_4;
+	/* 0.5.0 adds functions (container_move), no table */
+	if (strcmp(version, "0.5.0") == 0)
+		return STORE_LAYOUT_0_4;
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("pg_container version \"%s\" is not known to this library", version),

@@ -52,6 +52,8 @@ typedef struct PgcEngine
 	void		(*remove) (const char *id, const char *name);
 	List	   *(*logs) (const char *id, const char *name, int tail, int64 since,
 						 const char *secret);
+	/* the address a unit on node publishes at; NULL verb or answer: none */
+	const char *(*node_address) (const char *node);
 } PgcEngine;
 
 extern const PgcEngine pgc_docker_engine;

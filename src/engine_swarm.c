@@ -27,6 +27,7 @@
 #include "postgres.h"
 
 #include "miscadmin.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "docker_http.h"
@@ -36,6 +37,19 @@
 
 /* How often a wait for a task to be placed looks again. */
 #define PLACEMENT_POLL_MS 100
+
+/* Nodes whose address this backend remembers. */
+#define NODE_ADDRESS_CACHE 64
+
+typedef struct NodeAddress
+{
+	char		id[SWARM_ID_LENGTH + 1];
+	char	   *address;
+} NodeAddress;
+
+static NodeAddress node_addresses[NODE_ADDRESS_CACHE];
+static int	node_address_count = 0;
+static int	node_address_next = 0;	/* the slot replaced when full */
 
 /* The unit the lifecycle sees for a service, and its task if one is known. */
 static void
@@ -146,6 +160,61 @@ swarm_create(const ContainerSpec *spec, bool *name_taken, const char *secret)
 }
 
 /*
+ * Remember a node's address (Status.Addr).  A node keeps its id only as
+ * long as it stays in the swarm (one that rejoins gets a new id), and its
+ * address with it, so the cache is never wrong for long: and it keeps the
+ * hot path of an ensure on a running user at one request.  An address
+ * that says nothing (empty, or the wildcard a manager sometimes reports)
+ * is not remembered.
+ */
+static void
+remember_node_address(const SwarmNode *node)
+{
+	NodeAddress *slot = NULL;
+
+	if (node->id == NULL || strlen(node->id) > SWARM_ID_LENGTH ||
+		node->address == NULL || node->address[0] == '\0' ||
+		strcmp(node->address, "0.0.0.0") == 0)
+		return;
+	for (int i = 0; i < node_address_count; i++)
+		if (strcmp(node_addresses[i].id, node->id) == 0)
+			slot = &node_addresses[i];
+	if (slot == NULL)
+	{
+		if (node_address_count < NODE_ADDRESS_CACHE)
+			slot = &node_addresses[node_address_count++];
+		else
+		{
+			slot = &node_addresses[node_address_next];
+			node_address_next = (node_address_next + 1) % NODE_ADDRESS_CACHE;
+		}
+		strlcpy(slot->id, node->id, sizeof(slot->id));
+	}
+	if (slot->address == NULL || strcmp(slot->address, node->address) != 0)
+		slot->address = MemoryContextStrdup(TopMemoryContext, node->address);
+}
+
+/*
+ * The address a service's task on node publishes at: the node's own, read
+ * from the manager once per backend; NULL if the manager does not say.
+ */
+static const char *
+swarm_node_address(const char *node)
+{
+	SwarmNode	n;
+
+	for (int i = 0; i < node_address_count; i++)
+		if (strcmp(node_addresses[i].id, node) == 0)
+			return node_addresses[i].address;
+	if (!swarm_inspect_node(node, &n))
+		return NULL;
+	remember_node_address(&n);
+	if (n.address == NULL || n.address[0] == '\0' || strcmp(n.address, "0.0.0.0") == 0)
+		return NULL;
+	return n.address;
+}
+
+/*
  * A pinned user may start only on their node: anywhere else their volume
  * is empty.  A node that is gone, down or not active gets an error that
  * names it.
@@ -166,6 +235,7 @@ check_pinned_node(const SwarmService *s)
 				 errdetail("The user's volume was on that node; started elsewhere, the user would find it empty."),
 				 errhint("Move the user's volume to another node and remove the service's placement constraint.")));
 
+	remember_node_address(&node);
 	label = node.hostname ? psprintf("%s (%s)", node.id, docker_printable(node.hostname)) : node.id;
 	if (strcmp(node.state, "ready") != 0)
 		ereport(ERROR,
@@ -355,4 +425,5 @@ const PgcEngine pgc_swarm_engine = {
 	.restore_spec = swarm_restore_spec,
 	.remove = swarm_remove,
 	.logs = docker_service_logs,
+	.node_address = swarm_node_address,
 };

@@ -25,12 +25,21 @@
 /* Lines of output an unready container's error shows. */
 #define UNREADY_LOG_LINES 10
 
-/* http://<publish address>:<port>, with a wildcard address made dialable. */
+/*
+ * http://<address>:<port>: the address of the node the unit runs on, if the
+ * engine places units on nodes and knows it (a swarm service publishes on
+ * its node's own addresses), else the publish address, with a wildcard
+ * address made dialable.
+ */
 static char *
-published_url(int host_port)
+published_url(int host_port, const char *node)
 {
-	const char *host = pgc_publish_address;
+	const char *host = NULL;
 
+	if (node != NULL && pgc_engine()->node_address != NULL)
+		host = pgc_engine()->node_address(node);
+	if (host == NULL)
+		host = pgc_publish_address;
 	if (strcmp(host, "0.0.0.0") == 0)
 		host = "127.0.0.1";
 	else if (strcmp(host, "::") == 0)
@@ -44,9 +53,16 @@ published_url(int host_port)
 char *
 gateway_url(const char *container_name, int host_port)
 {
+	return gateway_node_url(container_name, host_port, NULL);
+}
+
+/* The same, for a unit the engine placed on node (NULL: not placed). */
+char *
+gateway_node_url(const char *container_name, int host_port, const char *node)
+{
 	if (pgc_url_mode == PGC_URL_INTERNAL)
 		return psprintf("http://%s:%d", container_name, pgc_gateway_port);
-	return published_url(host_port);
+	return published_url(host_port, node);
 }
 
 /*
@@ -87,7 +103,7 @@ describe_unready(const char *container_id, const char *container_name, const cha
  */
 void
 gateway_wait_until_ready(const char *container_id, const char *container_name, int host_port,
-						 const char *token)
+						 const char *node, const char *token)
 {
 	char	   *url;
 	TimestampTz deadline;
@@ -96,7 +112,7 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 	if (pgc_ready_path == NULL || pgc_ready_path[0] == '\0')
 		return;
 
-	url = psprintf("%s%s", published_url(host_port), pgc_ready_path);
+	url = psprintf("%s%s", published_url(host_port, node), pgc_ready_path);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pgc_ready_timeout_ms);
 	for (;;)
 	{

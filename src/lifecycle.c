@@ -337,7 +337,7 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 	if (st.started_here)
 	{
 		user_network_attach(spec_network_name(st.row.container_name));
-		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.token);
+		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.c.node, st.token);
 		record_event(user_id, "started", event_detail("container", st.c.id, NULL));
 	}
 	else if (st.unpaused)
@@ -346,16 +346,16 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 		 * A thawed gateway answers at once: the readiness check is one GET,
 		 * and it proves the URL we hand out works before we hand it out.
 		 */
-		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.token);
+		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.c.node, st.token);
 		/* Before 0.4.0 the event table does not know this event. */
 		if (store_is_v4())
 			record_event(user_id, "unpaused", event_detail("container", st.c.id, NULL));
 	}
 	else if (st.c.state != NULL && strcmp(st.c.state, "restarting") == 0)
-		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.token);
+		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.c.node, st.token);
 
 	record_running(&st);
-	*url = gateway_url(st.row.container_name, st.port);
+	*url = gateway_node_url(st.row.container_name, st.port, st.c.node);
 }
 
 /*
@@ -433,7 +433,7 @@ restore_previous(const UserContainerRow *row, const char *previous_id, const cha
 		pgc_engine()->rename(previous_id, row->container_name);
 	}
 	if (pgc_engine()->start(previous_id, row->container_name, &node) == DOCKER_STARTED)
-		gateway_wait_until_ready(previous_id, row->container_name, row->gateway_port, token);
+		gateway_wait_until_ready(previous_id, row->container_name, row->gateway_port, node, token);
 	explicit_bzero(token, strlen(token));
 }
 

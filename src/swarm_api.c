@@ -318,6 +318,8 @@ task_scalar(JsonWalker *w, char *value, JsonTokenType type)
 		t->container_id = value;
 }
 
+static List *list_tasks(const char *service_id, bool meant_to_run);
+
 /*
  * The tasks meant to be running: of one service (by id), or of all of ours
  * (service_id NULL; the tasks' label filter matches their service's
@@ -326,6 +328,22 @@ task_scalar(JsonWalker *w, char *value, JsonTokenType type)
  */
 List *
 swarm_list_tasks(const char *service_id)
+{
+	return list_tasks(service_id, true);
+}
+
+/*
+ * Every task of one service, whatever its desired state: for one-shot
+ * services (container_move's), whose finished task is what is wanted.
+ */
+List *
+swarm_list_all_tasks(const char *service_id)
+{
+	return list_tasks(service_id, false);
+}
+
+static List *
+list_tasks(const char *service_id, bool meant_to_run)
 {
 	DockerRequest *req;
 	JsonWalker	w = {0};
@@ -337,9 +355,10 @@ swarm_list_tasks(const char *service_id)
 		filter = psprintf("%%22service%%22%%3A%%5B%%22%s%%22%%5D", docker_url_segment(service_id));
 	else
 		filter = MANAGED_FILTER;
+	if (meant_to_run)
+		filter = psprintf("%%22desired-state%%22%%3A%%5B%%22running%%22%%5D%%2C%s", filter);
 	req = docker_request_new("GET",
-							 psprintf("/tasks?filters=%%7B%%22desired-state%%22%%3A%%5B%%22running%%22%%5D%%2C%s%%7D",
-									  filter),
+							 psprintf("/tasks?filters=%%7B%s%%7D", filter),
 							 service_id ? psprintf("list the tasks of service \"%s\"", service_id) :
 							 pstrdup("list tasks"));
 	docker_run_request(req);

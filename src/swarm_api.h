@@ -85,6 +85,7 @@ extern bool swarm_valid_id(const char *id);
 extern bool swarm_inspect_service(const char *ref, SwarmService *out);
 extern List *swarm_list_services(void);
 extern List *swarm_list_tasks(const char *service_id);
+extern List *swarm_list_all_tasks(const char *service_id);
 extern char *swarm_create_service(const ContainerSpec *spec, int replicas,
 								  bool *name_taken, const char *secret);
 extern bool swarm_update_service(const char *id, const char *name, int replicas,

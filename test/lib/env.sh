@@ -18,6 +18,7 @@ PGC_PACKAGES=(
 	libcurl4-openssl-dev libssl-dev build-essential
 	docker.io busybox-static curl openssl python3 perl libtap-parser-sourcehandler-pgtap-perl
 	podman runc catatonit
+	iproute2 util-linux
 )
 
 pgc_log() { printf '==> %s\n' "$*" >&2; }
@@ -473,6 +474,11 @@ pgc_env_down() {
 	if [ -f "$PGC_WORK/swarm/dockerd.started" ]; then
 		declare -F pgc_stop_swarm >/dev/null || source "$PGC_ROOT/test/lib/swarm.sh"
 		pgc_stop_swarm
+	fi
+	# The three-node swarm, if a scenario left one (test/lib/swarm_cluster.sh).
+	if [ -d "$PGC_WORK/swarm3" ]; then
+		declare -F pgc_stop_swarm_cluster >/dev/null || source "$PGC_ROOT/test/lib/swarm_cluster.sh"
+		pgc_stop_swarm_cluster
 	fi
 	pgc_stop_dockerd
 	# Nothing this run started may outlive it.  Children of what was just
