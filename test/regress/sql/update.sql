@@ -78,8 +78,14 @@ ALTER EXTENSION pg_container UPDATE TO '0.3.0';
 SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
 ALTER EXTENSION pg_container UPDATE TO '0.4.0';
 SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
+-- 0.4.0 lets a profile set HOME; 0.5.0 refuses it, keeps the profile and
+-- names it in a WARNING.
+INSERT INTO container_profile (name, extra_env) VALUES ('old-home', ARRAY['HOME=/srv', 'OPENCLAW_HOME=/srv', 'LANG=C']);
 ALTER EXTENSION pg_container UPDATE TO '0.5.0';
 SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
+SELECT name, extra_env FROM container_profile;
+INSERT INTO container_profile (name, extra_env) VALUES ('new-home', ARRAY['HOME=/srv']);
+DELETE FROM container_profile;
 
 -- The row is still there, unchanged.
 SELECT user_id = :'before_user_id' AS same_user, container_id = :'before_container_id' AS same_container,
