@@ -96,6 +96,7 @@ typedef enum StoreStatement
 	STMT_SET_PROFILE_V4,
 	STMT_RECORD_UNPAUSED,
 	STMT_RECORD_NODE,
+	STMT_RECORDED_NODE,
 	/* the event mirror (state_mirror.c) */
 	STMT_HOT_TOUCH,
 	STMT_LOCK_ONE,
@@ -486,6 +487,10 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" WHERE user_id = $1 AND node IS DISTINCT FROM $2",
 		2, {TEXTOID, TEXTOID}
 	},
+	[STMT_RECORDED_NODE] = {
+		"SELECT node FROM @extschema@.user_container WHERE user_id = $1",
+		1, {TEXTOID}
+	},
 };
 
 static SPIPlanPtr plans[STMT_COUNT];
@@ -864,6 +869,18 @@ store_record_node(const char *user_id, const char *node)
 
 	if (store_is_v4())
 		run(STMT_RECORD_NODE, values, NULL, 0);
+}
+
+/* The node store_record_node recorded for the user; NULL if none. */
+char *
+store_recorded_node(const char *user_id)
+{
+	Datum		values[1] = {CStringGetTextDatum(user_id)};
+
+	if (!store_is_v4())
+		return NULL;
+	run(STMT_RECORDED_NODE, values, NULL, 1);
+	return SPI_processed > 0 ? column_text(1) : NULL;
 }
 
 /*

@@ -128,6 +128,7 @@ extern void store_record_running(const char *user_id, const char *container_id, 
 								 const char *spec_hash);
 extern void store_record_stopped(const char *user_id, const char *container_id);
 extern void store_record_node(const char *user_id, const char *node);
+extern char *store_recorded_node(const char *user_id);
 extern int	store_claim_free_port(const char *user_id, const int *refused, int nrefused);
 extern bool store_claim_port(const char *user_id, int port);
 extern void store_touch(const char *user_id);

@@ -309,6 +309,20 @@ record_running(const EnsureState *st)
 }
 
 /*
+ * The node the user's unit runs on, for its published URL: what the engine
+ * said of it, else, on an engine that places units, the node its last
+ * start recorded (a service with no pin, on shared storage, names none
+ * without a read of its tasks).  NULL on an engine that does not place.
+ */
+static const char *
+running_node(const EnsureState *st)
+{
+	if (st->c.node != NULL || pgc_engine()->node_address == NULL)
+		return st->c.node;
+	return store_recorded_node(st->row.user_id);
+}
+
+/*
  * Make the user's container exist and run, and return its URL and the
  * plaintext token.  On a running container this costs one UPDATE and one
  * Docker request; a stopped one adds a start; only a missing one pays for
@@ -355,7 +369,7 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.c.node, st.token);
 
 	record_running(&st);
-	*url = gateway_node_url(st.row.container_name, st.port, st.c.node);
+	*url = gateway_node_url(st.row.container_name, st.port, running_node(&st));
 }
 
 /*

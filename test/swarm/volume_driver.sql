@@ -6,7 +6,7 @@
 -- With the defaults, services are pinned as ever and mounts carry nothing.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(22);
+SELECT plan(23);
 
 CREATE FUNCTION pg_temp.service(name text, template text) RETURNS text LANGUAGE sql AS $$
     SELECT test_helpers.docker(format('service inspect -f %s %s', test_helpers.shell_quote(template), name)) $$;
@@ -96,6 +96,17 @@ SELECT is(pg_temp.service('mosaic-user-sw-vd-shared', '{{json .Spec.TaskTemplate
           'a start after a stop does not pin the service either');
 SELECT is(pg_temp.task_exec('mosaic-user-sw-vd-shared', '/bin/busybox cat /home/node/.openclaw/note'), :'mark',
           '... and the new task sees the user''s files');
+
+-- Its published URL names the node its last start recorded (the swarm
+-- says nothing of an unpinned service's node without a read of its
+-- tasks), not publish_address: 127.0.0.2 here, which no node has.
+SET pg_container.url_mode = 'published';
+SET pg_container.publish_address = '127.0.0.2';
+SELECT gateway_port AS shared_port FROM user_container WHERE user_id = 'sw-vd-shared' \gset
+SELECT is((SELECT url FROM container_ensure_running('sw-vd-shared')), format('http://127.0.0.1:%s', :shared_port),
+          'an ensure on the running unpinned user names its node''s address in the published URL');
+RESET pg_container.url_mode;
+RESET pg_container.publish_address;
 
 -- Remove: the service and the volume object; the directory is the DBA's.
 SELECT container_remove('sw-vd-shared', keep_volume => false);
