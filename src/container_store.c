@@ -97,6 +97,7 @@ typedef enum StoreStatement
 	STMT_RECORD_UNPAUSED,
 	STMT_RECORD_NODE,
 	STMT_RECORDED_NODE,
+	STMT_NAME_HOLDER,
 	/* the event mirror (state_mirror.c) */
 	STMT_HOT_TOUCH,
 	STMT_LOCK_ONE,
@@ -136,7 +137,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		"INSERT INTO @extschema@.user_container"
 		"       (user_id, container_name, gateway_token, status, idle_timeout_min)"
 		"VALUES ($1, $2, $3, 'stopped', $4)"
-		"    ON CONFLICT (user_id) DO NOTHING",
+		"    ON CONFLICT DO NOTHING",
 		4, {TEXTOID, TEXTOID, TEXTOID, INT4OID}
 	},
 	[STMT_RECORD_RUNNING] = {
@@ -350,7 +351,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		"INSERT INTO @extschema@.user_container"
 		"       (user_id, container_name, gateway_token, status, idle_timeout_min, pause_after_min)"
 		"VALUES ($1, $2, $3, 'stopped', $4, $5)"
-		"    ON CONFLICT (user_id) DO NOTHING",
+		"    ON CONFLICT DO NOTHING",
 		5, {TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID}
 	},
 
@@ -489,6 +490,10 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 	},
 	[STMT_RECORDED_NODE] = {
 		"SELECT node FROM @extschema@.user_container WHERE user_id = $1",
+		1, {TEXTOID}
+	},
+	[STMT_NAME_HOLDER] = {
+		"SELECT user_id FROM @extschema@.user_container WHERE container_name = $1",
 		1, {TEXTOID}
 	},
 };
@@ -812,8 +817,15 @@ store_lock(const char *user_id, UserContainerRow *row)
 	return fetch_row(row);
 }
 
-/* Insert a row unless one exists; a concurrent insert wins quietly. */
-void
+/*
+ * Insert the user's row unless one exists.  A concurrent insert of the same
+ * row wins quietly, whichever of its two unique keys (user id, container
+ * name) meets it first: arbitrating on the user id alone let the other key
+ * raise a unique violation.  Returns the user whose row already holds the
+ * container name if that is another user (a changed name_prefix can make
+ * two users' names meet), else NULL.
+ */
+char *
 store_insert(const char *user_id, const char *container_name, const char *encrypted_token)
 {
 	Datum		values[5] = {
@@ -823,8 +835,14 @@ store_insert(const char *user_id, const char *container_name, const char *encryp
 		Int32GetDatum(pgc_default_idle_timeout_min),
 		Int32GetDatum(pgc_default_pause_after_min)
 	};
+	char	   *holder;
 
 	run(store_is_v4() ? STMT_INSERT_V4 : STMT_INSERT, values, NULL, 0);
+	if (SPI_processed > 0)
+		return NULL;
+	run(STMT_NAME_HOLDER, &values[1], NULL, 1);
+	holder = SPI_processed > 0 ? column_text(1) : NULL;
+	return (holder != NULL && strcmp(holder, user_id) != 0) ? holder : NULL;
 }
 
 /* Record a running container; spec_hash may be NULL (unknown). */

@@ -116,8 +116,8 @@ extern void store_close(void);
 
 extern bool store_lock_and_touch(const char *user_id, UserContainerRow *row);
 extern bool store_lock(const char *user_id, UserContainerRow *row);
-extern void store_insert(const char *user_id, const char *container_name,
-						 const char *encrypted_token);
+extern char *store_insert(const char *user_id, const char *container_name,
+						  const char *encrypted_token);
 extern bool store_is_v2(void);
 extern bool store_is_v4(void);
 extern void store_record_paused(const char *user_id, const char *container_id);

@@ -68,9 +68,17 @@ static void
 create_row(const char *user_id)
 {
 	char	   *fresh = pgc_token_generate();
+	char	   *name = psprintf("%s%s", pgc_name_prefix, user_id);
+	char	   *holder;
 
-	store_insert(user_id, psprintf("%s%s", pgc_name_prefix, user_id),
-				 pgc_token_encrypt(fresh, user_id));
+	holder = store_insert(user_id, name, pgc_token_encrypt(fresh, user_id));
+	if (holder != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("container name \"%s\" of user \"%s\" is already the name of user \"%s\"",
+						name, user_id, holder),
+				 errdetail("A container's name is pg_container.name_prefix followed by the user id, and the prefix has changed since that user's row was made."),
+				 errhint("Remove the other user with container_remove, or go back to the prefix it was made with.")));
 }
 
 /*

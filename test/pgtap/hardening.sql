@@ -3,7 +3,7 @@
 -- checked when they are set.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(22);
+SELECT plan(24);
 
 -- Defaults.
 SELECT container_ensure_running('hd-default') \g /dev/null
@@ -76,5 +76,17 @@ SELECT throws_ok($$SET pg_container.port_range_end = 70000$$, '22023', NULL, 'a 
 SELECT throws_ok($$SET pg_container.cpus = -1$$, '22023', NULL, 'negative cpus are refused');
 SELECT throws_ok($$SET pg_container.restart_policy = 'sometimes'$$, '22023', NULL, 'an unknown restart policy is refused');
 SELECT throws_ok($$SET pg_container.name_prefix = 'bad prefix'$$, '22023', NULL, 'a prefix that makes invalid container names is refused');
+
+-- A changed prefix can make two users' names meet ("mosaic-user-" + "hd-ab"
+-- and "mosaic-user-hd-a" + "b"): the second user is refused, naming the
+-- first, and gets no row.
+SELECT container_set_idle_timeout('hd-ab', 30);
+SET pg_container.name_prefix = 'mosaic-user-hd-a';
+SELECT throws_ok($$SELECT container_set_idle_timeout('b', 30)$$, '23505',
+                 'container name "mosaic-user-hd-ab" of user "b" is already the name of user "hd-ab"',
+                 'a user whose container name is already another user''s is refused, naming that user');
+RESET pg_container.name_prefix;
+SELECT is((SELECT count(*) FROM user_container WHERE user_id = 'b'), 0::bigint, '... and gets no row');
+SELECT container_remove('hd-ab');
 
 SELECT * FROM finish();
