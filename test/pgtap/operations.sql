@@ -37,7 +37,7 @@ SELECT is_empty($$SELECT container_outdated()$$, '... leaving nobody outdated');
 -- Profiles: checked when written, applied at the next create or restart.
 INSERT INTO container_profile (name, image, memory_limit_mb, cpus, pids_limit, idle_timeout_min, extra_env)
 VALUES ('pro', 'pgc-gateway:test', 256, 0.5, 64, 120,
-        ARRAY['OPENCLAW_GATEWAY_TOKEN={token}', 'OWNER={user_id}', 'SELF={container_name}', 'PLAN=pro']);
+        ARRAY['GATEWAY_TOKEN={token}', 'OWNER={user_id}', 'SELF={container_name}', 'PLAN=pro']);
 SELECT throws_ok($$INSERT INTO container_profile (name, extra_env) VALUES ('bad1', ARRAY['NOEQUALS'])$$, '22023',
                  'extra_env entry 1 of container profile "bad1" is not KEY=VALUE', 'an env entry without KEY= is refused');
 SELECT throws_ok($$INSERT INTO container_profile (name, extra_env) VALUES ('bad2', ARRAY['A=1', 'B={password}'])$$, '22023',
@@ -54,7 +54,7 @@ SELECT is((SELECT profile || ' ' || idle_timeout_min FROM user_container WHERE u
           'set_profile assigns the profile, and its idle timeout at once');
 SELECT token AS pro_token FROM container_ensure_running('op-pro') \gset
 SELECT ok(test_helpers.inspect('mosaic-user-op-pro', '{{json .Config.Env}}')::jsonb
-          @> jsonb_build_array('OPENCLAW_GATEWAY_TOKEN=' || :'pro_token', 'OWNER=op-pro', 'SELF=mosaic-user-op-pro', 'PLAN=pro'),
+          @> jsonb_build_array('GATEWAY_TOKEN=' || :'pro_token', 'OWNER=op-pro', 'SELF=mosaic-user-op-pro', 'PLAN=pro'),
           'the profile''s extra environment reaches the container, placeholders filled in');
 SELECT is(test_helpers.inspect('mosaic-user-op-pro', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}'),
           '268435456 500000000 64', '... and its limits');

@@ -6,7 +6,9 @@
 # alone is never told of a death there, and its rows stay "running" until
 # the next periodic list.  The health pass is off here, so only the stream
 # can tell the table, and the restart policy is "no", so that what died
-# stays dead.
+# stays dead.  The gateway joins Podman's shared network: a per-user
+# network's subnet may be one a dockerd bridge of the suite holds on the
+# same host, which Podman refuses.
 source "$(dirname "$0")/../lib/tap.sh"
 source "$(dirname "$0")/../lib/env.sh"
 plan 5
@@ -21,7 +23,8 @@ pgc_podman volume rm -f mosaic-user-pm-kill-state >/dev/null 2>&1
 switched=$(q -c "SELECT clock_timestamp()")
 q -c "ALTER SYSTEM SET pg_container.docker_host = 'unix://$PGC_WORK/podman.sock'" \
   -c "ALTER SYSTEM SET pg_container.health_check_interval = 0" \
-  -c "ALTER SYSTEM SET pg_container.restart_policy = 'no'" >/dev/null
+  -c "ALTER SYSTEM SET pg_container.restart_policy = 'no'" \
+  -c "ALTER SYSTEM SET pg_container.network_mode = 'shared'" >/dev/null
 reload_conf
 # In sync again, and since the switch: with Podman, not still with dockerd.
 synced_with_podman() { test "$(q -c "SELECT in_sync AND in_sync_since > '$switched' FROM container_mirror")" = t; }
@@ -54,6 +57,6 @@ like "$(last_event pm-kill)" '^started .*"source": "event"' "... as a 'started' 
 
 q -c "SELECT container_remove('pm-kill')" >/dev/null
 q -c "ALTER SYSTEM RESET pg_container.docker_host" -c "ALTER SYSTEM RESET pg_container.health_check_interval" \
-  -c "ALTER SYSTEM RESET pg_container.restart_policy" >/dev/null
+  -c "ALTER SYSTEM RESET pg_container.restart_policy" -c "ALTER SYSTEM RESET pg_container.network_mode" >/dev/null
 reload_conf
 tap_exit
