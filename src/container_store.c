@@ -527,6 +527,9 @@ layout_of_version(const char *version)
 	/* 0.5.0 adds functions (container_move), no table */
 	if (strcmp(version, "0.5.0") == 0)
 		return STORE_LAYOUT_0_4;
+	/* 0.6.0: the second review's fixes */
+	if (strcmp(version, "0.6.0") == 0)
+		return STORE_LAYOUT_0_4;
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("pg_container version \"%s\" is not known to this library", version),

@@ -1,7 +1,7 @@
 --
--- The update path, without Docker: 0.1.0, then 0.2.0, 0.3.0, 0.4.0 and 0.5.0,
+-- The update path, without Docker: 0.1.0, then 0.2.0, 0.3.0, 0.4.0, 0.5.0 and 0.6.0,
 -- step by step, keeps the rows and ends with exactly what a fresh install of the
--- newest version makes.  (Today PostgreSQL makes a fresh 0.5.0 from the
+-- newest version makes.  (Today PostgreSQL makes a fresh 0.6.0 from the
 -- same chain of scripts; the comparison earns its keep once a version has
 -- an install script of its own.  test/scenarios/upgrade.t updates with
 -- real containers behind the rows.)
@@ -86,6 +86,8 @@ SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
 SELECT name, extra_env FROM container_profile;
 INSERT INTO container_profile (name, extra_env) VALUES ('new-home', ARRAY['HOME=/srv']);
 DELETE FROM container_profile;
+ALTER EXTENSION pg_container UPDATE TO '0.6.0';
+SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
 
 -- The row is still there, unchanged.
 SELECT user_id = :'before_user_id' AS same_user, container_id = :'before_container_id' AS same_container,
