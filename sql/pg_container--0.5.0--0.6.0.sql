@@ -4,3 +4,53 @@
 -- own commented block, saying what changed and why.
 
 \echo Use "ALTER EXTENSION pg_container UPDATE TO '0.6.0'" to load this file. \quit
+
+-- ===== BEGIN user ids that differ only in case =====
+--
+-- Docker's container and network names are case-sensitive, but its
+-- embedded DNS keys names in lower case: from a container attached to the
+-- networks of users "casevictim" and "CaseVictim", the victim's internal
+-- URL resolved to the other user's gateway, which then received the
+-- victim's token and messages.  Two user ids (or container names) that
+-- differ only in ASCII case are now one too many: the second is refused
+-- with an error naming the first.  Ids are not folded, because folding
+-- would rename the containers, networks and volumes of existing users
+-- whose ids hold capitals.
+--
+-- The unique indexes make the refusal hold for concurrent first starts
+-- too.  COLLATE "C" folds ASCII letters only, whatever the database's
+-- collation (a Turkish one would fold "I" to a dotless i); user ids and
+-- names are ASCII by their CHECK constraints.  An installation that
+-- already holds such a pair cannot be updated until one of them is
+-- removed: the pair is an open hijack, and only its owner can tell which
+-- user is the real one.
+
+DO $$
+DECLARE
+    pair record;
+BEGIN
+    EXECUTE pg_catalog.format(
+        'SELECT a.user_id AS first_user, b.user_id AS second_user'
+        '  FROM %1$I.user_container a'
+        '  JOIN %1$I.user_container b'
+        '    ON pg_catalog.lower(a.user_id COLLATE "C") OPERATOR(pg_catalog.=) pg_catalog.lower(b.user_id COLLATE "C")'
+        '       OR pg_catalog.lower(a.container_name COLLATE "C") OPERATOR(pg_catalog.=) pg_catalog.lower(b.container_name COLLATE "C")'
+        ' WHERE a.user_id OPERATOR(pg_catalog.<) b.user_id'
+        ' ORDER BY a.user_id, b.user_id'
+        ' LIMIT 1', pg_catalog.current_schema())
+      INTO pair;
+    IF pair.first_user IS NOT NULL THEN
+        RAISE EXCEPTION 'users "%" and "%" differ only in case', pair.first_user, pair.second_user
+            USING ERRCODE = 'unique_violation',
+                  DETAIL = 'Docker''s embedded DNS does not tell names apart by case, so each user''s gateway can answer for the other.',
+                  HINT = 'Remove the user who should not exist with container_remove, then update again.';
+    END IF;
+END
+$$;
+
+CREATE UNIQUE INDEX user_container_user_id_folded
+    ON @extschema@.user_container (pg_catalog.lower(user_id COLLATE "C"));
+CREATE UNIQUE INDEX user_container_container_name_folded
+    ON @extschema@.user_container (pg_catalog.lower(container_name COLLATE "C"));
+
+-- ===== END user ids that differ only in case =====

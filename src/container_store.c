@@ -492,9 +492,19 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		"SELECT node FROM @extschema@.user_container WHERE user_id = $1",
 		1, {TEXTOID}
 	},
+	/*
+	 * Another user whose id or container name is this one's but for ASCII
+	 * case (Docker's DNS does not tell them apart).  COLLATE "C" folds
+	 * ASCII only, as the unique indexes of 0.6.0 do.
+	 */
 	[STMT_NAME_HOLDER] = {
-		"SELECT user_id FROM @extschema@.user_container WHERE container_name = $1",
-		1, {TEXTOID}
+		"SELECT user_id FROM @extschema@.user_container"
+		" WHERE user_id OPERATOR(pg_catalog.<>) $1"
+		"   AND (pg_catalog.lower(user_id COLLATE \"C\") OPERATOR(pg_catalog.=) pg_catalog.lower($1 COLLATE \"C\")"
+		"        OR pg_catalog.lower(container_name COLLATE \"C\") OPERATOR(pg_catalog.=) pg_catalog.lower($2 COLLATE \"C\"))"
+		" ORDER BY user_id COLLATE \"C\""
+		" LIMIT 1",
+		2, {TEXTOID, TEXTOID}
 	},
 };
 
@@ -822,11 +832,12 @@ store_lock(const char *user_id, UserContainerRow *row)
 
 /*
  * Insert the user's row unless one exists.  A concurrent insert of the same
- * row wins quietly, whichever of its two unique keys (user id, container
- * name) meets it first: arbitrating on the user id alone let the other key
- * raise a unique violation.  Returns the user whose row already holds the
- * container name if that is another user (a changed name_prefix can make
- * two users' names meet), else NULL.
+ * row wins quietly, whichever of its unique keys (user id, container name,
+ * and from 0.6.0 both folded to lower case) meets it first: arbitrating on
+ * the user id alone let another key raise a unique violation.  Returns the
+ * other user whose id, or whose container name, is this one's but for
+ * ASCII case (or exactly the name: a changed name_prefix can make two
+ * users' names meet), else NULL.
  */
 char *
 store_insert(const char *user_id, const char *container_name, const char *encrypted_token)
@@ -843,9 +854,9 @@ store_insert(const char *user_id, const char *container_name, const char *encryp
 	run(store_is_v4() ? STMT_INSERT_V4 : STMT_INSERT, values, NULL, 0);
 	if (SPI_processed > 0)
 		return NULL;
-	run(STMT_NAME_HOLDER, &values[1], NULL, 1);
+	run(STMT_NAME_HOLDER, values, NULL, 1);
 	holder = SPI_processed > 0 ? column_text(1) : NULL;
-	return (holder != NULL && strcmp(holder, user_id) != 0) ? holder : NULL;
+	return holder;
 }
 
 /* Record a running container; spec_hash may be NULL (unknown). */

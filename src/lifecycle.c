@@ -72,6 +72,12 @@ create_row(const char *user_id)
 	char	   *holder;
 
 	holder = store_insert(user_id, name, pgc_token_encrypt(fresh, user_id));
+	if (holder != NULL && pg_strcasecmp(holder, user_id) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("user id \"%s\" differs only in case from user \"%s\"", user_id, holder),
+				 errdetail("Docker's embedded DNS does not tell names apart by case, so the two users' gateways would answer for each other."),
+				 errhint("User ids are compared without regard to ASCII case: spell each user's id one way.")));
 	if (holder != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),

@@ -86,6 +86,15 @@ SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
 SELECT name, extra_env FROM container_profile;
 INSERT INTO container_profile (name, extra_env) VALUES ('new-home', ARRAY['HOME=/srv']);
 DELETE FROM container_profile;
+-- 0.6.0 refuses two user ids that differ only in case; an installation
+-- that holds such a pair is told which, and is not updated until one goes.
+INSERT INTO user_container (user_id, container_name, gateway_token, status)
+VALUES ('OLD-USER', 'mosaic-user-OLD-USER', 'sealed-token', 'stopped');
+\set ON_ERROR_STOP 0
+ALTER EXTENSION pg_container UPDATE TO '0.6.0';
+\set ON_ERROR_STOP 1
+SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
+DELETE FROM user_container WHERE user_id = 'OLD-USER';
 ALTER EXTENSION pg_container UPDATE TO '0.6.0';
 SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
 
