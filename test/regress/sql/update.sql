@@ -88,10 +88,13 @@ INSERT INTO container_profile (name, extra_env) VALUES ('new-home', ARRAY['HOME=
 DELETE FROM container_profile;
 -- 0.6.0 refuses two user ids that differ only in case; an installation
 -- that holds such a pair is told which, and is not updated until one goes.
+-- (No CONTEXT: PostgreSQL 18 adds the script's text to it.)
 INSERT INTO user_container (user_id, container_name, gateway_token, status)
 VALUES ('OLD-USER', 'mosaic-user-OLD-USER', 'sealed-token', 'stopped');
 \set ON_ERROR_STOP 0
+\set SHOW_CONTEXT never
 ALTER EXTENSION pg_container UPDATE TO '0.6.0';
+\set SHOW_CONTEXT errors
 \set ON_ERROR_STOP 1
 SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
 DELETE FROM user_container WHERE user_id = 'OLD-USER';
