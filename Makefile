@@ -36,8 +36,19 @@ EXTRA_CLEAN = results regression.diffs regression.out tmp_check log not_preloade
 
 NO_INSTALLCHECK = 1
 
+# Debian packages (packaging/make-deb.sh) and the PGXN archive need no
+# PostgreSQL headers to be asked for: they are made without PGXS.
+PACKAGING_GOALS = deb dist
+ifneq ($(filter-out $(PACKAGING_GOALS),$(or $(MAKECMDGOALS),all)),)
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+endif
+
+.PHONY: $(PACKAGING_GOALS)
+deb:
+	packaging/make-deb.sh
+dist:
+	packaging/make-dist.sh
 
 # installcheck runs both instances, each with its own output folder so that
 # neither overwrites the other's regression.diffs (make -k runs the second

@@ -5,12 +5,19 @@ Prints TAP.  The spec's rules checked here: the mandatory keys and their
 types, SemVer versions, a known license string, provides entries with a
 file and a version, prereq phases and relations from the spec's lists; and
 ours: the distribution version equals the control file's default_version,
-and every provided file exists.
+and every provided file exists.  Then the release archive that `make dist`
+makes for PGXN (packaging/make-dist.sh): one top folder
+pg_container-VERSION holding this META.json, the provided files and the
+build files; and the Debian package's version (debian/changelog) is the
+same.
 """
 import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
+import zipfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$")
@@ -58,7 +65,36 @@ for phase, rels in meta.get("prereqs", {}).items():
     for rel in rels:
         check(rel in RELATIONS, f"prereqs relation {phase}.{rel} is known")
 
-print(f"1..{len(checks)}")
+changelog = open(os.path.join(ROOT, "debian", "changelog")).readline()
+check(re.match(r"^pg-container \(" + re.escape(default_version) + r"\) ", changelog),
+      "debian/changelog's version is the control file's default_version")
+
+skip = None
+with tempfile.TemporaryDirectory() as out:
+    if subprocess.run(["git", "-C", ROOT, "rev-parse", "--verify", "-q", "HEAD"],
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
+        skip = "not a git checkout: make dist archives a commit"
+    else:
+        made = subprocess.run([os.path.join(ROOT, "packaging", "make-dist.sh"), out],
+                              capture_output=True, text=True)
+        check(made.returncode == 0, "make dist succeeds")
+        archive = made.stdout.strip().splitlines()[-1] if made.stdout.strip() else ""
+        top = f"pg_container-{meta.get('version')}/"
+        check(os.path.basename(archive) == f"pg_container-{meta.get('version')}.zip",
+              "make dist names the archive pg_container-VERSION.zip")
+        names = zipfile.ZipFile(archive).namelist() if os.path.isfile(archive) else []
+        check(names and all(n.startswith(top) for n in names), f"every file of the archive is under {top}")
+        inside = json.loads(zipfile.ZipFile(archive).read(top + "META.json")) if top + "META.json" in names else None
+        check(inside == meta, "the archive's META.json is this one")
+        wanted = ["Makefile", "pg_container.control"] + [p.get("file", "") for p in (provides or {}).values()] \
+            + [p["docfile"] for p in (provides or {}).values() if "docfile" in p]
+        for w in wanted:
+            check(top + w in names, f"the archive holds {w}")
+
+n = len(checks) + (1 if skip else 0)
+print(f"1..{n}")
 for i, (ok, desc) in enumerate(checks, 1):
     print(f"{'ok' if ok else 'not ok'} {i} - META.json: {desc}")
+if skip:
+    print(f"ok {n} - make dist # SKIP {skip}")
 sys.exit(0 if all(ok for ok, _ in checks) else 1)
