@@ -137,7 +137,15 @@ stop_leg_processes() {
 	kill -KILL $pids 2>/dev/null
 }
 
+ensure_git() {
+	command -v git >/dev/null && return
+	log "installing git"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git >/dev/null \
+		|| { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends git >/dev/null; }
+}
+
 make_pristine
+ensure_git
 
 log "fresh copy of the root in $root"
 rm -rf "$root" || { echo "error: cannot remove $root" >&2; exit 1; }

@@ -66,6 +66,9 @@ pgc_install_packages() {
 	local missing=() p
 	PGC_PACKAGES+=("postgresql-$PGC_PG_MAJOR" "postgresql-server-dev-$PGC_PG_MAJOR"
 		"postgresql-$PGC_PG_MAJOR-pgtap" "postgresql-$PGC_PG_MAJOR-cron")
+	# What make deb builds with (packaging/make-deb.sh's list), installed
+	# here while the network is there: the suite itself runs without one.
+	[ "${PGC_INSTALL:-make}" = deb ] && PGC_PACKAGES+=(debhelper dpkg-dev postgresql-server-dev-all lintian)
 	# From Debian 13 the docker command is in docker-cli, not docker.io.
 	apt-cache show docker-cli >/dev/null 2>&1 && PGC_PACKAGES+=(docker-cli)
 	# From Debian 13 Podman's networks are netavark's, which needs nft and,
@@ -89,7 +92,22 @@ pgc_install_packages() {
 	PGC_PG_BIN=$("$PG_CONFIG" --bindir)
 }
 
+# pg_container into the server's folders: with PGC_INSTALL=deb as a DBA
+# installs it, from the Debian package that packaging/make-deb.sh builds
+# for this major (apt-get install ./postgresql-N-pg-container_*.deb), else
+# with make install from the checkout.
 pgc_build_install() {
+	if [ "${PGC_INSTALL:-make}" = deb ]; then
+		local out deb
+		pgc_log "building the Debian package of pg_container for PostgreSQL $PGC_PG_MAJOR and installing it"
+		out=$(PG_MAJORS=$PGC_PG_MAJOR "$PGC_ROOT/packaging/make-deb.sh" "$PGC_WORK/deb" | tail -n 1) \
+			|| pgc_die "make deb failed"
+		deb=$(ls "$out"/postgresql-"$PGC_PG_MAJOR"-pg-container_*.deb 2>/dev/null | head -n 1)
+		[ -n "$deb" ] || pgc_die "make deb built no package for PostgreSQL $PGC_PG_MAJOR"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$deb" >/dev/null \
+			|| pgc_die "apt-get install $deb failed"
+		return
+	fi
 	pgc_log "building and installing pg_container"
 	make -C "$PGC_ROOT" -s PG_CONFIG="$PG_CONFIG" >/dev/null \
 		|| pgc_die "build failed"
