@@ -280,6 +280,44 @@ check_no_whitespace(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/* One word of pg_container.attach_containers: a container or PGC_ATTACH_API_HOST. */
+static bool
+attach_word_ok(const char *word, size_t len)
+{
+	if (len == strlen(PGC_ATTACH_API_HOST) && strncmp(word, PGC_ATTACH_API_HOST, len) == 0)
+		return true;
+	if (!pgc_name_start_char(word[0]))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!pgc_name_char(word[i]))
+			return false;
+	return true;
+}
+
+/*
+ * pg_container.attach_containers: container names or ids, and
+ * PGC_ATTACH_API_HOST, separated by commas or spaces; empty is none.
+ */
+static bool
+check_attach_containers(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval ? *newval : "";
+
+	for (p += strspn(p, ", "); *p; p += strspn(p, ", "))
+	{
+		size_t		len = strcspn(p, ", ");
+
+		if (!attach_word_ok(p, len))
+		{
+			GUC_check_errdetail("\"%.*s\" is neither a container name nor %s.",
+								(int) len, p, PGC_ATTACH_API_HOST);
+			return false;
+		}
+		p += len;
+	}
+	return true;
+}
+
 static bool
 check_ready_path(char **newval, void **extra, GucSource source)
 {
@@ -784,12 +822,13 @@ pgc_define_settings(void)
 
 	DefineCustomStringVariable("pg_container.attach_containers",
 							   "Containers, separated by commas, attached to every user's network so they reach every gateway.",
-							   "Empty: the host of pg_container.api_url, the application's API container.",
+							   "{api_host} stands for the host of pg_container.api_url (the application's API container) "
+							   "with url_mode internal, and for nothing with url_mode published. Empty: attach nothing.",
 							   &pgc_attach_containers,
-							   "",
+							   PGC_ATTACH_API_HOST,
 							   PGC_SUSET,
 							   0,
-							   NULL, NULL, NULL);
+							   check_attach_containers, NULL, NULL);
 
 	DefineCustomEnumVariable("pg_container.restart_policy",
 							 "Docker restart policy of new containers.",

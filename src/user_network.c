@@ -60,28 +60,45 @@ user_network_claim(const UserContainerRow *row, const char *network, int host_po
 }
 
 /*
+ * The host of pg_container.api_url, the application's API container, if
+ * the application reaches gateways by their internal URL: one that uses
+ * the published URLs (url_mode published) runs outside these networks and
+ * needs to join none.
+ */
+static char *
+api_container(bool whatever_url_mode)
+{
+	const char *host;
+
+	if ((pgc_url_mode == PGC_URL_PUBLISHED && !whatever_url_mode) ||
+		pgc_api_url == NULL || (host = strstr(pgc_api_url, "://")) == NULL)
+		return NULL;
+	host += 3;
+	if (strcspn(host, ":/?#") == 0)
+		return NULL;
+	return pnstrdup(host, strcspn(host, ":/?#"));
+}
+
+/*
  * The containers that must reach every gateway: pg_container.attach_containers,
- * else the host of pg_container.api_url (the application's API container).
+ * with PGC_ATTACH_API_HOST standing for api_container(); empty is none.
+ * To detach before a remove, the API container counts in either URL mode:
+ * it may have been attached before the mode changed.
  */
 static List *
-attached_containers(void)
+attached_containers(bool to_detach)
 {
 	List	   *names = NIL;
-	char	   *copy;
+	char	   *copy = pstrdup(pgc_attach_containers ? pgc_attach_containers : "");
 	char	   *name;
 	char	   *save = NULL;
 
-	if (pgc_attach_containers != NULL && pgc_attach_containers[0] != '\0')
+	for (name = strtok_r(copy, ", ", &save); name; name = strtok_r(NULL, ", ", &save))
 	{
-		copy = pstrdup(pgc_attach_containers);
-		for (name = strtok_r(copy, ", ", &save); name; name = strtok_r(NULL, ", ", &save))
+		if (strcmp(name, PGC_ATTACH_API_HOST) == 0)
+			name = api_container(to_detach);
+		if (name != NULL)
 			names = lappend(names, name);
-		return names;
-	}
-	if (pgc_api_url != NULL && (name = strstr(pgc_api_url, "://")) != NULL)
-	{
-		name += 3;
-		names = lappend(names, pnstrdup(name, strcspn(name, ":/?#")));
 	}
 	return names;
 }
@@ -100,7 +117,7 @@ user_network_attach(const char *network)
 
 	if (pgc_network_mode != PGC_NETWORK_PER_USER)
 		return;
-	foreach(lc, attached_containers())
+	foreach(lc, attached_containers(false))
 	{
 		const char *name = lfirst(lc);
 
@@ -132,7 +149,7 @@ user_network_remove(const UserContainerRow *row)
 	if (!docker_inspect_network(network, row->user_id, store_installation_id(), &owner) ||
 		owner != VOLUME_OURS)
 		return;
-	foreach(lc, attached_containers())
+	foreach(lc, attached_containers(true))
 		docker_disconnect_network(network, lfirst(lc));
 	for (waited_ms = 0; !docker_remove_network(network); waited_ms += NETWORK_RELEASE_POLL_MS)
 	{
