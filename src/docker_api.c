@@ -412,6 +412,8 @@ docker_append_spec_labels(StringInfo buf, const ContainerSpec *spec)
 		appendStringInfo(buf, ",\"%s\":", PGC_LABEL_SPEC_HASH);
 		append_json_string(buf, spec->spec_hash);
 	}
+	if (!spec->publish)
+		appendStringInfo(buf, ",\"%s\":\"%d\"", PGC_LABEL_HOST_PORT, spec->host_port);
 	appendStringInfoChar(buf, '}');
 }
 

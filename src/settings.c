@@ -515,6 +515,18 @@ pgc_volume_is_shared(void)
 		 strspn(pgc_volume_driver_options, " \t\n") != strlen(pgc_volume_driver_options));
 }
 
+/*
+ * Whether new units publish the gateway port on their hosts' addresses.  A
+ * swarm's host-mode port is bound on every address of its node, where
+ * every tenant's task reaches it, so a swarm publishes only for url_mode
+ * published; a plain engine always does, on pg_container.publish_address.
+ */
+bool
+pgc_units_publish(void)
+{
+	return pgc_engine_kind != PGC_ENGINE_SWARM || pgc_url_mode == PGC_URL_PUBLISHED;
+}
+
 void
 pgc_define_settings(void)
 {

@@ -111,6 +111,7 @@ extern List *pgc_parse_volume_driver_options(const char *text, const char *volum
 											 char **problem);
 extern char *pgc_fill_volume_placeholder(const char *text, const char *volume);
 extern bool pgc_volume_is_shared(void);
+extern bool pgc_units_publish(void);
 
 extern void pgc_define_settings(void);
 

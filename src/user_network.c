@@ -103,12 +103,50 @@ attached_containers(bool to_detach)
 	return names;
 }
 
+/* Whether the publish address is one that only the host itself reaches. */
+static bool
+publish_address_is_loopback(void)
+{
+	return strncmp(pgc_publish_address, "127.", 4) == 0 ||
+		strcmp(pgc_publish_address, "::1") == 0 ||
+		strcmp(pgc_publish_address, "localhost") == 0;
+}
+
+/*
+ * Say, once per session, that per-user networks do not keep tenants apart
+ * while gateway ports are published where containers reach them: a swarm
+ * binds every address of the node, a plain engine publish_address, and
+ * from a tenant's container the host's address (or its network's gateway)
+ * with another user's port reaches that user's gateway, whose token check
+ * is all that is left.  A plain engine honours publish_address, a swarm
+ * does not.
+ */
+static void
+warn_unisolated_ports(void)
+{
+	static bool warned = false;
+	bool		swarm = pgc_engine_kind == PGC_ENGINE_SWARM;
+
+	if (warned || !pgc_units_publish() || (!swarm && publish_address_is_loopback()))
+		return;
+	warned = true;
+	ereport(WARNING,
+			(errmsg("per-user networks do not keep tenants apart while gateway ports are published on %s",
+					swarm ? "every address of a swarm node" :
+					psprintf("\"%s\"", pgc_publish_address)),
+			 errdetail("From a user's container, the host's address with another user's port reaches that user's gateway; only its token check stands in the way."),
+			 swarm ?
+			 errhint("With url_mode internal a swarm publishes nothing, and the application reaches gateways on their networks.") :
+			 errhint("Publish on 127.0.0.1, or keep the containers' networks from the port range with a firewall.")));
+}
+
 /*
  * Attach the containers that must reach every gateway to the user's own
  * network, so the internal URL resolves for them.  Each start does it
  * again: a recreated API container has lost its attachments.  A missing
  * one is a WARNING: the user's gateway works, only that container cannot
- * reach it.
+ * reach it.  Published ports that undo the networks' isolation are
+ * warned of here too, once per session.
  */
 void
 user_network_attach(const char *network)
@@ -117,6 +155,7 @@ user_network_attach(const char *network)
 
 	if (pgc_network_mode != PGC_NETWORK_PER_USER)
 		return;
+	warn_unisolated_ports();
 	foreach(lc, attached_containers(false))
 	{
 		const char *name = lfirst(lc);

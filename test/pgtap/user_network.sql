@@ -1,19 +1,19 @@
--- pg_container.attach_containers on a plain engine with per-user networks:
+-- Per-user networks on a plain engine.  pg_container.attach_containers:
 -- by default ({api_host}) the host of api_url is attached to each user's
 -- network, except with url_mode = published, where the application reaches
 -- gateways through their published ports and joins nothing (and so nothing
--- warns on every start); an empty value attaches nothing in any mode.
+-- warns on every start); an empty value attaches nothing in any mode.  And
+-- a publish_address other than loopback, which a tenant's container
+-- reaches (with another user's port) through its network's gateway, is
+-- warned of once per session: the networks do not keep tenants apart then.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(7);
+SELECT plan(10);
 
--- psql's output (stderr too) of one ensure, with the given settings, in a
--- session of its own: WARNINGs show in it.
+-- What psql prints for one ensure, with the given settings, in a session
+-- of its own: WARNINGs show there.
 CREATE FUNCTION pg_temp.ensure_output(user_id text, settings text) RETURNS text LANGUAGE sql AS $$
-    SELECT test_helpers.sh(format('psql -X -qAt -h %s -p %s -d pgc_test -c %s -c %s',
-                                  (SELECT work_dir FROM test_helpers.config), current_setting('port'),
-                                  test_helpers.shell_quote(settings),
-                                  test_helpers.shell_quote(format('SELECT 1 FROM container_ensure_running(%L)', user_id)))) $$;
+    SELECT test_helpers.session_output(settings, format('SELECT 1 FROM container_ensure_running(%L)', user_id)) $$;
 CREATE FUNCTION pg_temp.networks_of(container text) RETURNS text[] LANGUAGE sql AS $$
     SELECT string_to_array(test_helpers.docker(format('inspect -f %s %s',
         test_helpers.shell_quote('{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}'), container)), ' ') $$;
@@ -42,9 +42,21 @@ SELECT is(pg_temp.ensure_output('ac-none', $$SET pg_container.api_url = 'http://
           '1 bridge mosaic-user-ac-default-net ',
           'an empty attach_containers attaches nothing, and warns of nothing');
 
+-- A publish address every container reaches: a WARNING, once a session.
+SELECT test_helpers.session_output(
+           $$SET pg_container.publish_address = '0.0.0.0'; SET pg_container.attach_containers = ''$$,
+           $$SELECT count(*) FROM container_ensure_running('ac-wide-1') a, container_ensure_running('ac-wide-2') b$$)
+       AS wide_output \gset
+SELECT matches(:'wide_output'::text,
+               '^WARNING:  per-user networks do not keep tenants apart while gateway ports are published on "0.0.0.0"',
+               'a publish_address other than loopback with per-user networks is warned of');
+SELECT is(array_length(regexp_split_to_array(:'wide_output'::text, 'WARNING:'), 1), 2, '... once per session');
+SELECT is(pg_temp.ensure_output('ac-loop', $$SET pg_container.publish_address = '127.0.0.2'; SET pg_container.attach_containers = ''$$),
+          '1', '... while any loopback address is not');
+
 \o /dev/null
 SET pg_container.api_url = 'http://ac-api:3000/api';
-SELECT container_remove(u, false) FROM unnest(ARRAY['ac-published', 'ac-internal', 'ac-default', 'ac-none']) u;
+SELECT container_remove(u, false) FROM unnest(ARRAY['ac-published', 'ac-internal', 'ac-default', 'ac-none', 'ac-wide-1', 'ac-wide-2', 'ac-loop']) u;
 SELECT test_helpers.docker('rm -f ac-api');
 \o
 SELECT * FROM finish();
