@@ -76,11 +76,11 @@ extern int	pgc_network_mode;
 extern int	pgc_engine_kind;
 extern char *pgc_network_pool;
 extern char *pgc_attach_containers;
+extern char *pgc_volume_driver;
+extern char *pgc_volume_driver_options;
 
 /* In pg_container.attach_containers: the host of pg_container.api_url. */
 #define PGC_ATTACH_API_HOST "{api_host}"
-extern char *pgc_volume_driver;
-extern char *pgc_volume_driver_options;
 
 /* In a volume driver option, the name of the user's volume. */
 #define PGC_VOLUME_PLACEHOLDER "{volume}"

@@ -7,7 +7,8 @@
  *	  overlay on a swarm), so gateways cannot reach each other,
  *	  with the containers that must reach every gateway (the application's
  *	  API) attached to it.  Networks are labelled like volumes, and one
- *	  labelled for anyone else is never used or removed.
+ *	  labelled for anyone else is never used or removed.  Published ports
+ *	  that tenants reach past these networks are warned of here.
  *
  *-------------------------------------------------------------------------
  */
