@@ -9,7 +9,7 @@
 -- also shows that the probe below can reach a port when one is there.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(9);
+SELECT plan(11);
 
 SET pg_container.network_mode = 'per_user';
 SET pg_container.url_mode = 'internal';
@@ -71,6 +71,17 @@ SELECT is(array_length(regexp_split_to_array(:'published_output'::text, 'WARNING
 SELECT gateway_port AS port_d FROM user_container WHERE user_id = 'sw-pp-d' \gset
 SELECT is(pg_temp.reach_port_from('mosaic-user-sw-pp-c', :port_d, :'node_addresses') <> '', true,
           '... as they are not: a published port answers another tenant''s task');
+
+-- A service made publishing (as every one before 0.6.0) is outdated with
+-- the defaults, and a restart drops its port, keeping it in the label.
+SELECT gateway_port AS port_c FROM user_container WHERE user_id = 'sw-pp-c' \gset
+SELECT is((SELECT outdated FROM container_status('sw-pp-c')), true,
+          'a service that publishes its port is outdated where url_mode is internal');
+\o /dev/null
+SELECT container_restart('sw-pp-c');
+\o
+SELECT is(test_helpers.docker('service inspect -f ''{{json .Spec.EndpointSpec.Ports}} {{index .Spec.Labels "pg_container.host_port"}}'' mosaic-user-sw-pp-c'),
+          'null ' || :'port_c', '... and a restart leaves it publishing nothing, its port in the label');
 
 \o /dev/null
 SELECT container_remove(u, false) FROM unnest(ARRAY['sw-pp-a', 'sw-pp-b', 'sw-pp-c', 'sw-pp-d']) u;
