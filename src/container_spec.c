@@ -199,6 +199,9 @@ spec_current_hash(const ContainerProfile *profile)
 	appendStringInfo(&canon, "init=%d\ncap_drop=%d\nnetwork_mode=%d\nnetwork_pool=%s\n",
 					 effective_init(profile), effective_drop_capabilities(profile),
 					 pgc_network_mode, pgc_network_pool);
+	/* Where url_mode decides whether the port is published (a swarm). */
+	if (pgc_engine_kind == PGC_ENGINE_SWARM)
+		appendStringInfo(&canon, "publish=%d\n", pgc_units_publish());
 	/* Containers made before they were labelled with it show as outdated. */
 	if (store_installation_id() != NULL)
 		appendStringInfo(&canon, "installation=%s\n", store_installation_id());
@@ -266,6 +269,7 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->gateway_port = pgc_gateway_port;
 	spec->publish_address = pgc_publish_address;
 	spec->host_port = host_port;
+	spec->publish = pgc_units_publish();
 	spec->memory_bytes = effective_memory_bytes(profile);
 	spec->nano_cpus = effective_nano_cpus(profile);
 	spec->pids_limit = effective_pids_limit(profile);

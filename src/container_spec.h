@@ -32,6 +32,7 @@ typedef struct ContainerSpec
 	int			gateway_port;	/* inside the container */
 	const char *publish_address;
 	int			host_port;
+	bool		publish;		/* host_port published, else only labelled */
 	int64		memory_bytes;	/* 0: no limit */
 	int64		nano_cpus;		/* 0: no limit */
 	int64		pids_limit;		/* 0: no limit */

@@ -412,6 +412,8 @@ docker_append_spec_labels(StringInfo buf, const ContainerSpec *spec)
 		appendStringInfo(buf, ",\"%s\":", PGC_LABEL_SPEC_HASH);
 		append_json_string(buf, spec->spec_hash);
 	}
+	if (!spec->publish)
+		appendStringInfo(buf, ",\"%s\":\"%d\"", PGC_LABEL_HOST_PORT, spec->host_port);
 	appendStringInfoChar(buf, '}');
 }
 
@@ -1095,14 +1097,22 @@ bool
 docker_connect_network(const char *network, const char *container)
 {
 	DockerRequest *req = network_membership(network, container, true);
+	const char *message;
 
 	if (req->status == 200)
 		return true;
-	if (req->status == 404 && strstr(docker_error_message(req), "network") == NULL)
+	message = docker_error_message(req);
+	if (req->status == 404 && strstr(message, "network") == NULL)
 		return false;
-	/* Docker's ways of saying it is attached already. */
+
+	/*
+	 * Docker's ways of saying it is attached already: a bridge answers 403
+	 * or 409 "endpoint with name ... already exists in network ...", an
+	 * overlay on a swarm 409 "... is already attached to network ...".
+	 */
 	if ((req->status == 403 || req->status == 409 || req->status == 500) &&
-		strstr(docker_error_message(req), "already exists") != NULL)
+		(strstr(message, "already exists") != NULL ||
+		 strstr(message, "already attached") != NULL))
 		return true;
 	docker_raise_failure(req);
 }

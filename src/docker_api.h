@@ -18,6 +18,8 @@
 #define PGC_LABEL_USER_ID "pg_container.user_id"
 #define PGC_LABEL_SPEC_HASH "pg_container.spec_hash"
 #define PGC_LABEL_INSTALLATION "pg_container.installation"
+/* The user's host port, on a unit that publishes none (pgc_units_publish) */
+#define PGC_LABEL_HOST_PORT "pg_container.host_port"
 
 /* Docker's full container ids: 64 lower-case hex digits. */
 #define DOCKER_ID_LENGTH 64

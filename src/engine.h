@@ -54,6 +54,8 @@ typedef struct PgcEngine
 						 const char *secret);
 	/* the address a unit on node publishes at; NULL verb or answer: none */
 	const char *(*node_address) (const char *node);
+	/* wait for a unit that publishes nothing (pgc_units_publish) to run */
+	bool		(*wait_running) (const char *id, const char *name, int timeout_ms);
 } PgcEngine;
 
 extern const PgcEngine pgc_docker_engine;

@@ -407,6 +407,34 @@ swarm_remove(const char *id, const char *name)
 						name, stop_wait_ms())));
 }
 
+/*
+ * Wait until a task of the service runs: the readiness of a service that
+ * publishes no port, which pg_container cannot probe from outside the
+ * user's network.  Swarm reports a task with a HEALTHCHECK running only
+ * once it is healthy, so an image's own check makes this a real one.
+ */
+static bool
+swarm_wait_running(const char *id, const char *name, int timeout_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
+
+	for (;;)
+	{
+		ListCell   *lc;
+
+		foreach(lc, swarm_list_tasks(id))
+		{
+			SwarmTask  *t = lfirst(lc);
+
+			if (t->state != NULL && strcmp(t->state, "running") == 0)
+				return true;
+		}
+		if (GetCurrentTimestamp() >= deadline)
+			return false;
+		docker_sleep_between_polls(PLACEMENT_POLL_MS, true);
+	}
+}
+
 const PgcEngine pgc_swarm_engine = {
 	.name = "swarm",
 	.can_set_aside = false,		/* services cannot be renamed */
@@ -426,4 +454,5 @@ const PgcEngine pgc_swarm_engine = {
 	.remove = swarm_remove,
 	.logs = docker_service_logs,
 	.node_address = swarm_node_address,
+	.wait_running = swarm_wait_running,
 };

@@ -6,6 +6,8 @@
  *	  answers before anyone gets that URL.  The probe is plain HTTP to the
  *	  port the container publishes; it rides on the transport in
  *	  docker_http.c for its libcurl handling, interrupts and time limits.
+ *	  A unit that publishes no port (a swarm service with url_mode
+ *	  internal) is ready when the engine says it runs.
  *
  *-------------------------------------------------------------------------
  */
@@ -95,6 +97,25 @@ describe_unready(const char *container_id, const char *container_name, const cha
 }
 
 /*
+ * The readiness of a unit that publishes no port: its task running, as
+ * the engine reports it (with the image's HEALTHCHECK, once healthy).
+ */
+static void
+wait_until_running(const char *container_id, const char *container_name, const char *token)
+{
+	char	   *state;
+
+	if (pgc_engine()->wait_running(container_id, container_name, pgc_ready_timeout_ms))
+		return;
+	state = describe_unready(container_id, container_name, token);
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("container \"%s\" did not become ready within %d ms", container_name, pgc_ready_timeout_ms),
+			 errdetail("Its task was not running. %s", state),
+			 errhint("It publishes no port, so it is ready once it runs; pg_container.ready_timeout sets the wait, container_logs() shows its output.")));
+}
+
+/*
  * Wait until the gateway of a container we just started answers 2xx on
  * pg_container.ready_path through its published port, so callers never get
  * a URL that refuses connections.  A 404 is not ready: it may be a web
@@ -111,6 +132,11 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 
 	if (pgc_ready_path == NULL || pgc_ready_path[0] == '\0')
 		return;
+	if (!pgc_units_publish())
+	{
+		wait_until_running(container_id, container_name, token);
+		return;
+	}
 
 	url = psprintf("%s%s", published_url(host_port, node), pgc_ready_path);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pgc_ready_timeout_ms);

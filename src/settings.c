@@ -280,6 +280,44 @@ check_no_whitespace(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/* One word of pg_container.attach_containers: a container or PGC_ATTACH_API_HOST. */
+static bool
+attach_word_ok(const char *word, size_t len)
+{
+	if (len == strlen(PGC_ATTACH_API_HOST) && strncmp(word, PGC_ATTACH_API_HOST, len) == 0)
+		return true;
+	if (!pgc_name_start_char(word[0]))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!pgc_name_char(word[i]))
+			return false;
+	return true;
+}
+
+/*
+ * pg_container.attach_containers: container names or ids, and
+ * PGC_ATTACH_API_HOST, separated by commas or spaces; empty is none.
+ */
+static bool
+check_attach_containers(char **newval, void **extra, GucSource source)
+{
+	const char *p = *newval ? *newval : "";
+
+	for (p += strspn(p, ", "); *p; p += strspn(p, ", "))
+	{
+		size_t		len = strcspn(p, ", ");
+
+		if (!attach_word_ok(p, len))
+		{
+			GUC_check_errdetail("\"%.*s\" is neither a container name nor %s.",
+								(int) len, p, PGC_ATTACH_API_HOST);
+			return false;
+		}
+		p += len;
+	}
+	return true;
+}
+
 static bool
 check_ready_path(char **newval, void **extra, GucSource source)
 {
@@ -475,6 +513,18 @@ pgc_volume_is_shared(void)
 	return (pgc_volume_driver != NULL && strcmp(pgc_volume_driver, "local") != 0) ||
 		(pgc_volume_driver_options != NULL &&
 		 strspn(pgc_volume_driver_options, " \t\n") != strlen(pgc_volume_driver_options));
+}
+
+/*
+ * Whether new units publish the gateway port on their hosts' addresses.  A
+ * swarm's host-mode port is bound on every address of its node, where
+ * every tenant's task reaches it, so a swarm publishes only for url_mode
+ * published; a plain engine always does, on pg_container.publish_address.
+ */
+bool
+pgc_units_publish(void)
+{
+	return pgc_engine_kind != PGC_ENGINE_SWARM || pgc_url_mode == PGC_URL_PUBLISHED;
 }
 
 void
@@ -784,12 +834,13 @@ pgc_define_settings(void)
 
 	DefineCustomStringVariable("pg_container.attach_containers",
 							   "Containers, separated by commas, attached to every user's network so they reach every gateway.",
-							   "Empty: the host of pg_container.api_url, the application's API container.",
+							   "{api_host} stands for the host of pg_container.api_url (the application's API container) "
+							   "with url_mode internal, and for nothing with url_mode published. Empty: attach nothing.",
 							   &pgc_attach_containers,
-							   "",
+							   PGC_ATTACH_API_HOST,
 							   PGC_SUSET,
 							   0,
-							   NULL, NULL, NULL);
+							   check_attach_containers, NULL, NULL);
 
 	DefineCustomEnumVariable("pg_container.restart_policy",
 							 "Docker restart policy of new containers.",

@@ -79,6 +79,9 @@ extern char *pgc_attach_containers;
 extern char *pgc_volume_driver;
 extern char *pgc_volume_driver_options;
 
+/* In pg_container.attach_containers: the host of pg_container.api_url. */
+#define PGC_ATTACH_API_HOST "{api_host}"
+
 /* In a volume driver option, the name of the user's volume. */
 #define PGC_VOLUME_PLACEHOLDER "{volume}"
 
@@ -108,6 +111,7 @@ extern List *pgc_parse_volume_driver_options(const char *text, const char *volum
 											 char **problem);
 extern char *pgc_fill_volume_placeholder(const char *text, const char *volume);
 extern bool pgc_volume_is_shared(void);
+extern bool pgc_units_publish(void);
 
 extern void pgc_define_settings(void);
 

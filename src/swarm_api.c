@@ -14,8 +14,11 @@
  * jsonb, so whatever else the service carries (set by an operator, or by a
  * newer Docker) goes back untouched.
  *
- * Ports are published in host mode with EndpointSpec.Mode dnsrr: the
- * routing mesh needs IPVS, which the kernels we run on lack.
+ * Ports are published in host mode with EndpointSpec.Mode dnsrr (the
+ * routing mesh needs IPVS, which the kernels we run on lack), and only
+ * with url_mode published: host mode binds every address of the node,
+ * where every tenant's task reaches it.  A service that publishes nothing
+ * carries the user's port in a label, for the lifecycle and the subnet.
  *
  *-------------------------------------------------------------------------
  */
@@ -168,6 +171,8 @@ service_scalar(JsonWalker *w, char *value, JsonTokenType type)
 		s->spec_label = value;
 	else if (AT("Spec", "Labels", PGC_LABEL_INSTALLATION) && is_string)
 		s->installation_label = value;
+	else if (AT("Spec", "Labels", PGC_LABEL_HOST_PORT) && is_string && s->published_port == 0)
+		s->published_port = atoi(value);	/* a service that publishes none */
 	else if (AT("Spec", "TaskTemplate", "ContainerSpec", "Env", "[*]") && is_string &&
 			 strncmp(value, "AGENT_TOKEN=", 12) == 0)
 		s->env_token = value + 12;
@@ -454,9 +459,12 @@ build_service_body(const ContainerSpec *spec, int replicas)
 	append_json_string(&buf, spec->network);
 	appendStringInfoString(&buf, "}]}");
 	appendStringInfo(&buf, ",\"Mode\":{\"Replicated\":{\"Replicas\":%d}}", replicas);
-	appendStringInfo(&buf, ",\"EndpointSpec\":{\"Mode\":\"dnsrr\",\"Ports\":[{\"Protocol\":\"tcp\","
-					 "\"TargetPort\":%d,\"PublishedPort\":%d,\"PublishMode\":\"host\"}]}}",
-					 spec->gateway_port, spec->host_port);
+	appendStringInfoString(&buf, ",\"EndpointSpec\":{\"Mode\":\"dnsrr\"");
+	if (spec->publish)
+		appendStringInfo(&buf, ",\"Ports\":[{\"Protocol\":\"tcp\",\"TargetPort\":%d,"
+						 "\"PublishedPort\":%d,\"PublishMode\":\"host\"}]",
+						 spec->gateway_port, spec->host_port);
+	appendStringInfoString(&buf, "}}");
 	return buf.data;
 }
 

@@ -31,7 +31,8 @@ typedef struct SwarmService
 	int			running_tasks;	/* ServiceStatus (lists with status=true) */
 	int			desired_tasks;
 	bool		has_status;		/* the two counts above were given */
-	int			published_port; /* the gateway's PublishedPort; 0: none */
+	int			published_port; /* the gateway's PublishedPort, else
+								 * PGC_LABEL_HOST_PORT; 0: none */
 	char	   *pinned_node;	/* the node of a "node.id==" constraint, or NULL */
 	char	   *user_label;
 	char	   *spec_label;

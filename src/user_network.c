@@ -7,7 +7,8 @@
  *	  overlay on a swarm), so gateways cannot reach each other,
  *	  with the containers that must reach every gateway (the application's
  *	  API) attached to it.  Networks are labelled like volumes, and one
- *	  labelled for anyone else is never used or removed.
+ *	  labelled for anyone else is never used or removed.  Published ports
+ *	  that tenants reach past these networks are warned of here.
  *
  *-------------------------------------------------------------------------
  */
@@ -60,30 +61,84 @@ user_network_claim(const UserContainerRow *row, const char *network, int host_po
 }
 
 /*
+ * The host of pg_container.api_url, the application's API container, if
+ * the application reaches gateways by their internal URL: one that uses
+ * the published URLs (url_mode published) runs outside these networks and
+ * needs to join none.
+ */
+static char *
+api_container(bool whatever_url_mode)
+{
+	const char *host;
+
+	if ((pgc_url_mode == PGC_URL_PUBLISHED && !whatever_url_mode) ||
+		pgc_api_url == NULL || (host = strstr(pgc_api_url, "://")) == NULL)
+		return NULL;
+	host += 3;
+	if (strcspn(host, ":/?#") == 0)
+		return NULL;
+	return pnstrdup(host, strcspn(host, ":/?#"));
+}
+
+/*
  * The containers that must reach every gateway: pg_container.attach_containers,
- * else the host of pg_container.api_url (the application's API container).
+ * with PGC_ATTACH_API_HOST standing for api_container(); empty is none.
+ * To detach before a remove, the API container counts in either URL mode:
+ * it may have been attached before the mode changed.
  */
 static List *
-attached_containers(void)
+attached_containers(bool to_detach)
 {
 	List	   *names = NIL;
-	char	   *copy;
+	char	   *copy = pstrdup(pgc_attach_containers ? pgc_attach_containers : "");
 	char	   *name;
 	char	   *save = NULL;
 
-	if (pgc_attach_containers != NULL && pgc_attach_containers[0] != '\0')
+	for (name = strtok_r(copy, ", ", &save); name; name = strtok_r(NULL, ", ", &save))
 	{
-		copy = pstrdup(pgc_attach_containers);
-		for (name = strtok_r(copy, ", ", &save); name; name = strtok_r(NULL, ", ", &save))
+		if (strcmp(name, PGC_ATTACH_API_HOST) == 0)
+			name = api_container(to_detach);
+		if (name != NULL)
 			names = lappend(names, name);
-		return names;
-	}
-	if (pgc_api_url != NULL && (name = strstr(pgc_api_url, "://")) != NULL)
-	{
-		name += 3;
-		names = lappend(names, pnstrdup(name, strcspn(name, ":/?#")));
 	}
 	return names;
+}
+
+/* Whether the publish address is one that only the host itself reaches. */
+static bool
+publish_address_is_loopback(void)
+{
+	return strncmp(pgc_publish_address, "127.", 4) == 0 ||
+		strcmp(pgc_publish_address, "::1") == 0 ||
+		strcmp(pgc_publish_address, "localhost") == 0;
+}
+
+/*
+ * Say, once per session, that per-user networks do not keep tenants apart
+ * while gateway ports are published where containers reach them: a swarm
+ * binds every address of the node, a plain engine publish_address, and
+ * from a tenant's container the host's address (or its network's gateway)
+ * with another user's port reaches that user's gateway, whose token check
+ * is all that is left.  A plain engine honours publish_address, a swarm
+ * does not.
+ */
+static void
+warn_unisolated_ports(void)
+{
+	static bool warned = false;
+	bool		swarm = pgc_engine_kind == PGC_ENGINE_SWARM;
+
+	if (warned || !pgc_units_publish() || (!swarm && publish_address_is_loopback()))
+		return;
+	warned = true;
+	ereport(WARNING,
+			(errmsg("per-user networks do not keep tenants apart while gateway ports are published on %s",
+					swarm ? "every address of a swarm node" :
+					psprintf("\"%s\"", pgc_publish_address)),
+			 errdetail("From a user's container, the host's address with another user's port reaches that user's gateway; only its token check stands in the way."),
+			 swarm ?
+			 errhint("With url_mode internal a swarm publishes nothing, and the application reaches gateways on their networks.") :
+			 errhint("Publish on 127.0.0.1, or keep the containers' networks from the port range with a firewall.")));
 }
 
 /*
@@ -91,7 +146,8 @@ attached_containers(void)
  * network, so the internal URL resolves for them.  Each start does it
  * again: a recreated API container has lost its attachments.  A missing
  * one is a WARNING: the user's gateway works, only that container cannot
- * reach it.
+ * reach it.  Published ports that undo the networks' isolation are
+ * warned of here too, once per session.
  */
 void
 user_network_attach(const char *network)
@@ -100,7 +156,8 @@ user_network_attach(const char *network)
 
 	if (pgc_network_mode != PGC_NETWORK_PER_USER)
 		return;
-	foreach(lc, attached_containers())
+	warn_unisolated_ports();
+	foreach(lc, attached_containers(false))
 	{
 		const char *name = lfirst(lc);
 
@@ -132,7 +189,7 @@ user_network_remove(const UserContainerRow *row)
 	if (!docker_inspect_network(network, row->user_id, store_installation_id(), &owner) ||
 		owner != VOLUME_OURS)
 		return;
-	foreach(lc, attached_containers())
+	foreach(lc, attached_containers(true))
 		docker_disconnect_network(network, lfirst(lc));
 	for (waited_ms = 0; !docker_remove_network(network); waited_ms += NETWORK_RELEASE_POLL_MS)
 	{

@@ -192,6 +192,15 @@ BEGIN
 END
 $$;
 
+-- What psql prints (stderr too) for commands run in a session of its own
+-- in this database, one -c each: its WARNINGs show there.
+CREATE OR REPLACE FUNCTION test_helpers.session_output(VARIADIC commands text[]) RETURNS text
+LANGUAGE sql AS $$
+    SELECT test_helpers.sh(format('psql -X -qAt -h %s -p %s -d %s %s',
+                                  (SELECT work_dir FROM test_helpers.config), current_setting('port'), current_database(),
+                                  (SELECT string_agg('-c ' || test_helpers.shell_quote(c), ' ') FROM unnest(commands) c)));
+$$;
+
 -- Client connections the fault engine accepted since its last reset.
 CREATE OR REPLACE FUNCTION test_helpers.fault_connections() RETURNS integer
 LANGUAGE sql AS $$ SELECT (test_helpers.fault_call('GET', '/_fault/stats')::jsonb ->> 'connections')::integer; $$;

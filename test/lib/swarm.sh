@@ -94,13 +94,17 @@ pgc_stop_swarm() {
 # The database the swarm's tests run in, pgc_swarm: pg_container with
 # engine = 'swarm' pointed at the swarm's manager, a shared overlay network,
 # a port range of its own, pgTAP and the test helpers, whose docker() and
-# fault engine are the swarm's.
+# fault engine are the swarm's.  The tests reach gateways from the host,
+# through published ports, so url_mode is published there (on a swarm the
+# default, internal, publishes nothing; test/swarm/published_ports.sql
+# sets it back).
 pgc_create_swarm_db() {
 	pgc_psql -d postgres -c "CREATE DATABASE pgc_swarm" \
 		-c "ALTER DATABASE pgc_swarm SET pg_container.engine = 'swarm'" \
 		-c "ALTER DATABASE pgc_swarm SET pg_container.docker_host = 'unix://$PGC_WORK/swarm/docker.sock'" \
 		-c "ALTER DATABASE pgc_swarm SET pg_container.network_mode = 'shared'" \
 		-c "ALTER DATABASE pgc_swarm SET pg_container.network = '$PGC_SWARM_NETWORK'" \
+		-c "ALTER DATABASE pgc_swarm SET pg_container.url_mode = 'published'" \
 		-c "ALTER DATABASE pgc_swarm SET pg_container.port_range_start = 22000" \
 		-c "ALTER DATABASE pgc_swarm SET pg_container.port_range_end = 22999" || return 1
 	pgc_psql -d pgc_swarm -c "SET client_min_messages = error" -c "CREATE EXTENSION pgtap" \

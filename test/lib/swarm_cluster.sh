@@ -251,8 +251,9 @@ pgc_stop_swarm_cluster() {
 
 # pgc_create_cluster_db DB: a database whose pg_container runs on the
 # cluster (engine swarm, the manager's socket, the overlay network, a port
-# range of its own), with pgTAP's helpers pointed at the manager and at the
-# cluster's fault engine.
+# range of its own, url_mode published: the test reaches gateways from the
+# host, and on a swarm the default publishes nothing), with pgTAP's helpers
+# pointed at the manager and at the cluster's fault engine.
 pgc_create_cluster_db() {
 	local db=$1 dir
 	dir=$(pgc_cluster_dir)
@@ -261,6 +262,7 @@ pgc_create_cluster_db() {
 		-c "ALTER DATABASE $db SET pg_container.docker_host = 'unix://$dir/node1/docker.sock'" \
 		-c "ALTER DATABASE $db SET pg_container.network_mode = 'shared'" \
 		-c "ALTER DATABASE $db SET pg_container.network = '$PGC_CLUSTER_NETWORK'" \
+		-c "ALTER DATABASE $db SET pg_container.url_mode = 'published'" \
 		-c "ALTER DATABASE $db SET pg_container.port_range_start = 24100" \
 		-c "ALTER DATABASE $db SET pg_container.port_range_end = 24999" || return 1
 	pgc_psql -d "$db" -c "SET client_min_messages = error" -c "CREATE EXTENSION pgtap" \

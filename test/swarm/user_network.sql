@@ -5,7 +5,7 @@
 -- user's gateway cannot reach another's, as on a plain engine.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(10);
+SELECT plan(12);
 
 SET pg_container.network_mode = 'per_user';
 
@@ -57,6 +57,16 @@ SELECT ok(string_to_array(test_helpers.docker('inspect -f ''{{range $k, $v := .N
           'the API''s container is attached to each user''s overlay network');
 SELECT is(pg_temp.reach_from('sw-net-api', 'mosaic-user-sw-net-b'), 'ok',
           '... and reaches a gateway there by its service name');
+
+-- A second start attaches the API again, which the overlay answers with
+-- HTTP 409 "... is already attached to network ...": that is no failure.
+\o /dev/null
+SELECT container_stop('sw-net-a');
+\o
+SELECT is(test_helpers.error_of($$SELECT container_ensure_running('sw-net-a')$$), 'no error',
+          'a user''s second start, with the API attached already, works');
+SELECT is(pg_temp.reach_from('sw-net-api', 'mosaic-user-sw-net-a'), 'ok',
+          '... and the API still reaches that gateway by its service name');
 
 \o /dev/null
 SELECT container_remove('sw-net-a');
