@@ -640,7 +640,8 @@ pgc_define_settings(void)
 							   &pgc_volume_driver_options,
 							   "",
 							   PGC_SUSET,
-							   0,
+							   /* Mount options carry credentials (CIFS password=). */
+							   GUC_SUPERUSER_ONLY,
 							   check_volume_driver_options, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.port_range_start",
