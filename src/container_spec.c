@@ -68,6 +68,18 @@ effective_drop_capabilities(const ContainerProfile *profile)
 	return (profile && profile->drop_capabilities >= 0) ? profile->drop_capabilities == 1 : pgc_drop_capabilities;
 }
 
+static int
+effective_log_max_size_mb(const ContainerProfile *profile)
+{
+	return (profile && profile->log_max_size_mb >= 0) ? profile->log_max_size_mb : pgc_log_max_size_mb;
+}
+
+static int
+effective_log_max_files(const ContainerProfile *profile)
+{
+	return (profile && profile->log_max_files >= 0) ? profile->log_max_files : pgc_log_max_files;
+}
+
 /* The command as words: the profile's if it has one, else the setting's. */
 static List *
 effective_command(const ContainerProfile *profile)
@@ -199,6 +211,9 @@ spec_current_hash(const ContainerProfile *profile)
 	appendStringInfo(&canon, "init=%d\ncap_drop=%d\nnetwork_mode=%d\nnetwork_pool=%s\n",
 					 effective_init(profile), effective_drop_capabilities(profile),
 					 pgc_network_mode, pgc_network_pool);
+	/* Containers made before 0.6.0 have no log limit: they show as outdated. */
+	appendStringInfo(&canon, "log_max_size=%d\nlog_max_files=%d\n",
+					 effective_log_max_size_mb(profile), effective_log_max_files(profile));
 	/* Containers made before they were labelled with it show as outdated. */
 	if (store_installation_id() != NULL)
 		appendStringInfo(&canon, "installation=%s\n", store_installation_id());
@@ -269,6 +284,8 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->memory_bytes = effective_memory_bytes(profile);
 	spec->nano_cpus = effective_nano_cpus(profile);
 	spec->pids_limit = effective_pids_limit(profile);
+	spec->log_max_size_mb = effective_log_max_size_mb(profile);
+	spec->log_max_files = effective_log_max_files(profile);
 	spec->restart_policy = pgc_restart_policy_name(pgc_restart_policy);
 	spec->spec_hash = spec_current_hash(profile);
 	spec->installation = store_installation_id();

@@ -442,7 +442,21 @@ append_host_config(StringInfo buf, const ContainerSpec *spec)
 		appendStringInfo(buf, ",\"NanoCpus\":" INT64_FORMAT, spec->nano_cpus);
 	if (spec->pids_limit > 0)
 		appendStringInfo(buf, ",\"PidsLimit\":" INT64_FORMAT, spec->pids_limit);
+	if (spec->log_max_size_mb > 0)
+		appendStringInfo(buf, ",\"LogConfig\":{\"Type\":\"json-file\",\"Config\":{%s}}",
+						 docker_log_options(spec));
 	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * The options of a bounded json-file log, as JSON members: a tenant's
+ * output must not fill the engine's disk.
+ */
+char *
+docker_log_options(const ContainerSpec *spec)
+{
+	return psprintf("\"max-size\":\"%dm\",\"max-file\":\"%d\"",
+					spec->log_max_size_mb, spec->log_max_files);
 }
 
 
