@@ -89,13 +89,15 @@ DO $$
 DECLARE
     p record;
 BEGIN
-    FOR p IN
-        SELECT c.name, pg_catalog.string_agg(DISTINCT pg_catalog.split_part(e, '=', 1), ', ') AS names
-          FROM @extschema@.container_profile AS c, pg_catalog.unnest(c.extra_env) AS e
-         WHERE pg_catalog.split_part(e, '=', 1) OPERATOR(pg_catalog.=) ANY (ARRAY['OPENCLAW_GATEWAY_TOKEN', 'HOME',
-                   'OPENCLAW_HOME', 'OPENCLAW_STATE_DIR', 'OPENCLAW_CONFIG_PATH', 'OPENCLAW_WORKSPACE_DIR',
-                   'XDG_CACHE_HOME'])
-         GROUP BY c.name
+    -- The schema by format('%I'): the script's schema placeholder would be
+    -- substituted into this body as text, where a crafted name becomes code.
+    FOR p IN EXECUTE pg_catalog.format(
+        'SELECT c.name, pg_catalog.string_agg(DISTINCT pg_catalog.split_part(e, ''='', 1), '', '') AS names
+           FROM %I.container_profile AS c, pg_catalog.unnest(c.extra_env) AS e
+          WHERE pg_catalog.split_part(e, ''='', 1) OPERATOR(pg_catalog.=) ANY (ARRAY[''OPENCLAW_GATEWAY_TOKEN'', ''HOME'',
+                    ''OPENCLAW_HOME'', ''OPENCLAW_STATE_DIR'', ''OPENCLAW_CONFIG_PATH'', ''OPENCLAW_WORKSPACE_DIR'',
+                    ''XDG_CACHE_HOME''])
+          GROUP BY c.name', pg_catalog.current_schema())
     LOOP
         RAISE WARNING 'container profile "%" sets %, which pg_container sets itself', p.name, p.names
             USING DETAIL = 'pg_container''s own values are used; the profile''s entries have no effect.',

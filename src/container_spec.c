@@ -68,6 +68,18 @@ effective_drop_capabilities(const ContainerProfile *profile)
 	return (profile && profile->drop_capabilities >= 0) ? profile->drop_capabilities == 1 : pgc_drop_capabilities;
 }
 
+static int
+effective_log_max_size_mb(const ContainerProfile *profile)
+{
+	return (profile && profile->log_max_size_mb >= 0) ? profile->log_max_size_mb : pgc_log_max_size_mb;
+}
+
+static int
+effective_log_max_files(const ContainerProfile *profile)
+{
+	return (profile && profile->log_max_files >= 0) ? profile->log_max_files : pgc_log_max_files;
+}
+
 /* The command as words: the profile's if it has one, else the setting's. */
 static List *
 effective_command(const ContainerProfile *profile)
@@ -202,6 +214,9 @@ spec_current_hash(const ContainerProfile *profile)
 	/* Where url_mode decides whether the port is published (a swarm). */
 	if (pgc_engine_kind == PGC_ENGINE_SWARM)
 		appendStringInfo(&canon, "publish=%d\n", pgc_units_publish());
+	/* Containers made before 0.6.0 have no log limit: they show as outdated. */
+	appendStringInfo(&canon, "log_max_size=%d\nlog_max_files=%d\n",
+					 effective_log_max_size_mb(profile), effective_log_max_files(profile));
 	/* Containers made before they were labelled with it show as outdated. */
 	if (store_installation_id() != NULL)
 		appendStringInfo(&canon, "installation=%s\n", store_installation_id());
@@ -273,6 +288,8 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->memory_bytes = effective_memory_bytes(profile);
 	spec->nano_cpus = effective_nano_cpus(profile);
 	spec->pids_limit = effective_pids_limit(profile);
+	spec->log_max_size_mb = effective_log_max_size_mb(profile);
+	spec->log_max_files = effective_log_max_files(profile);
 	spec->restart_policy = pgc_restart_policy_name(pgc_restart_policy);
 	spec->spec_hash = spec_current_hash(profile);
 	spec->installation = store_installation_id();

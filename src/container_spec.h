@@ -36,6 +36,8 @@ typedef struct ContainerSpec
 	int64		memory_bytes;	/* 0: no limit */
 	int64		nano_cpus;		/* 0: no limit */
 	int64		pids_limit;		/* 0: no limit */
+	int			log_max_size_mb;	/* json-file's max-size; 0: the engine's logging */
+	int			log_max_files;	/* json-file's max-file */
 	const char *restart_policy;
 	const char *spec_hash;		/* recorded as PGC_LABEL_SPEC_HASH */
 	const char *installation;	/* PGC_LABEL_INSTALLATION; NULL before 0.3.0 */

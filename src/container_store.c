@@ -88,6 +88,7 @@ typedef enum StoreStatement
 	/* 0.3.0 */
 	STMT_GET_INSTALLATION,
 	STMT_GET_PROFILE_V3,
+	STMT_GET_PROFILE_V6,
 	/* 0.4.0: pause, then stop */
 	STMT_INSERT_V4,
 	STMT_LOCK_TIERS,
@@ -340,6 +341,13 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" WHERE name = $1",
 		1, {TEXTOID}
 	},
+	[STMT_GET_PROFILE_V6] = {
+		"SELECT image, memory_limit_mb, cpus, pids_limit, idle_timeout_min, extra_env,"
+		"       command, init, drop_capabilities, log_max_size_mb, log_max_files"
+		"  FROM @extschema@.container_profile"
+		" WHERE name = $1",
+		1, {TEXTOID}
+	},
 	/* The oldest row: see the 0.3.0 script for why there can be two. */
 	[STMT_GET_INSTALLATION] = {
 		"SELECT id FROM @extschema@.container_installation"
@@ -539,7 +547,7 @@ layout_of_version(const char *version)
 		return STORE_LAYOUT_0_4;
 	/* 0.6.0: the second review's fixes */
 	if (strcmp(version, "0.6.0") == 0)
-		return STORE_LAYOUT_0_4;
+		return STORE_LAYOUT_0_6;
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("pg_container version \"%s\" is not known to this library", version),
@@ -1269,7 +1277,9 @@ store_get_profile(const char *name, ContainerProfile *profile)
 
 	require_v2();
 	/* 0.3.0's tables, which have the installation, have these columns too. */
-	if (current_layout >= STORE_LAYOUT_0_3)
+	if (current_layout >= STORE_LAYOUT_0_6)
+		run(STMT_GET_PROFILE_V6, values, NULL, 1);
+	else if (current_layout >= STORE_LAYOUT_0_3)
 		run(STMT_GET_PROFILE_V3, values, NULL, 1);
 	else
 		run(STMT_GET_PROFILE, values, NULL, 1);
@@ -1297,6 +1307,13 @@ store_get_profile(const char *name, ContainerProfile *profile)
 		profile->command = column_text_list(7, &profile->has_command);
 		profile->init = column_bool(8);
 		profile->drop_capabilities = column_bool(9);
+	}
+	profile->log_max_size_mb = -1;
+	profile->log_max_files = -1;
+	if (current_layout >= STORE_LAYOUT_0_6)
+	{
+		column_int(10, &profile->log_max_size_mb);
+		column_int(11, &profile->log_max_files);
 	}
 	return true;
 }

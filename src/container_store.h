@@ -67,6 +67,8 @@ typedef struct ContainerProfile
 	bool		has_command;	/* false: pg_container.command */
 	int			init;			/* 1, 0, or -1: pg_container.init */
 	int			drop_capabilities;	/* 1, 0, or -1: pg_container.drop_capabilities */
+	int			log_max_size_mb;	/* -1: pg_container.log_max_size */
+	int			log_max_files;	/* -1: pg_container.log_max_files */
 } ContainerProfile;
 
 /* A row's identity and container, as sweeps need it. */
@@ -89,7 +91,8 @@ typedef enum StoreLayout
 	STORE_LAYOUT_0_1,			/* user_container alone */
 	STORE_LAYOUT_0_2,			/* + profiles, spec hashes, the event log */
 	STORE_LAYOUT_0_3,			/* + the installation's identity, profile commands */
-	STORE_LAYOUT_0_4			/* + the paused tier */
+	STORE_LAYOUT_0_4,			/* + the paused tier */
+	STORE_LAYOUT_0_6			/* + profile log limits */
 } StoreLayout;
 
 /* The installed extension, as pg_extension records it. */

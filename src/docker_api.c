@@ -444,7 +444,21 @@ append_host_config(StringInfo buf, const ContainerSpec *spec)
 		appendStringInfo(buf, ",\"NanoCpus\":" INT64_FORMAT, spec->nano_cpus);
 	if (spec->pids_limit > 0)
 		appendStringInfo(buf, ",\"PidsLimit\":" INT64_FORMAT, spec->pids_limit);
+	if (spec->log_max_size_mb > 0)
+		appendStringInfo(buf, ",\"LogConfig\":{\"Type\":\"json-file\",\"Config\":{%s}}",
+						 docker_log_options(spec));
 	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * The options of a bounded json-file log, as JSON members: a tenant's
+ * output must not fill the engine's disk.
+ */
+char *
+docker_log_options(const ContainerSpec *spec)
+{
+	return psprintf("\"max-size\":\"%dm\",\"max-file\":\"%d\"",
+					spec->log_max_size_mb, spec->log_max_files);
 }
 
 
@@ -567,7 +581,42 @@ redact(const char *text, const char *secret)
 	return redact_as(text, secret, "[redacted]");
 }
 
-/* Add the lines of one chunk of log output, each made safe to show. */
+/* Shortest piece of a secret that is redacted where a line begins or ends. */
+#define SECRET_EDGE_MIN 8
+
+/*
+ * A line of output with the secret redacted, also a piece of it that
+ * begins or ends the line: a tail or since can start inside a line that
+ * Docker split into frames, and a line still being written ends inside it.
+ */
+static char *
+redact_log_line(const char *line, const char *secret)
+{
+	char	   *out = redact_as(line, secret, "<redacted>");
+	size_t		slen = secret ? strlen(secret) : 0;
+	size_t		len = strlen(out);
+
+	for (size_t n = Min(slen - 1, len); slen > 0 && n >= SECRET_EDGE_MIN; n--)
+		if (memcmp(out, secret + slen - n, n) == 0)
+		{
+			out = psprintf("<redacted>%s", out + n);
+			len = strlen(out);
+			break;
+		}
+	for (size_t n = Min(slen - 1, len); slen > 0 && n >= SECRET_EDGE_MIN; n--)
+		if (memcmp(out + len - n, secret, n) == 0)
+		{
+			out = psprintf("%.*s<redacted>", (int) (len - n), out);
+			break;
+		}
+	return out;
+}
+
+/*
+ * Add the lines of one chunk of log output, each made safe to show: valid
+ * text, control characters replaced, and then (so that what is shown is
+ * what was searched) the secret redacted.
+ */
 static List *
 append_log_lines(List *lines, const char *data, size_t len, const char *secret)
 {
@@ -577,8 +626,12 @@ append_log_lines(List *lines, const char *data, size_t len, const char *secret)
 	{
 		const char *nl = memchr(data, '\n', end - data);
 		size_t		n = (nl ? nl : end) - data;
-		char	   *line = pnstrdup(data, n);
+		char	   *line = palloc(n + 1);
 
+		/* A NUL byte would end the string early: it is a control byte too. */
+		for (size_t i = 0; i < n; i++)
+			line[i] = data[i] ? data[i] : '?';
+		line[n] = '\0';
 		if (n > 0 && line[n - 1] == '\r')
 			line[n - 1] = '\0';
 		/* Log output is the gateway's bytes: make it valid text first. */
@@ -586,27 +639,65 @@ append_log_lines(List *lines, const char *data, size_t len, const char *secret)
 			for (char *p = line; *p; p++)
 				if ((unsigned char) *p >= 0x80)
 					*p = '?';
-		lines = lappend(lines, docker_printable(redact_as(line, secret, "<redacted>")));
+		lines = lappend(lines, redact_log_line(docker_printable(line), secret));
 		data = nl ? nl + 1 : end;
 	}
 	return lines;
 }
 
 /*
+ * The lines of multiplexed output: frames of an 8-byte header (stream, 0,
+ * 0, 0, big-endian length) and the payload.  Docker splits a line longer
+ * than 16 KiB into several frames, and the other stream's frames may come
+ * between them, so each stream's bytes are joined into whole lines before
+ * a line is redacted: a secret cut at a frame boundary is found whole.
+ */
+static List *
+append_framed_lines(List *lines, const unsigned char *p, const unsigned char *end,
+					const char *secret)
+{
+	StringInfoData pending[3];
+
+	for (int i = 0; i < 3; i++)
+		initStringInfo(&pending[i]);
+	while (end - p >= 8)
+	{
+		StringInfo	buf = &pending[p[0] <= 2 ? p[0] : 0];
+		size_t		n = ((size_t) p[4] << 24) | ((size_t) p[5] << 16) | ((size_t) p[6] << 8) | p[7];
+		int			done = buf->len;
+
+		p += 8;
+		n = Min(n, (size_t) (end - p));
+		appendBinaryStringInfo(buf, (const char *) p, (int) n);
+		p += n;
+		/* Hand on the stream's whole lines; keep its unfinished one. */
+		while (done > 0 && buf->data[done - 1] != '\n')
+			done--;
+		if (done > 0)
+		{
+			lines = append_log_lines(lines, buf->data, done, secret);
+			memmove(buf->data, buf->data + done, buf->len - done + 1);
+			buf->len -= done;
+		}
+	}
+	for (int i = 0; i < 3; i++)
+		if (pending[i].len > 0)
+			lines = append_log_lines(lines, pending[i].data, pending[i].len, secret);
+	return lines;
+}
+
+/*
  * The last lines of a container's output, stdout and stderr, in order,
  * with every occurrence of secret (the user's token) replaced by
- * "<redacted>".  Docker multiplexes the two streams in frames of an
- * 8-byte header (stream, 0, 0, 0, big-endian length) and the payload,
- * unless the container has a TTY, when the output comes raw.  The answer
- * is bounded by pg_container.max_response_size.
+ * "<redacted>".  Docker multiplexes the two streams in frames, unless the
+ * container has a TTY, when the output comes raw.  The answer is bounded
+ * by pg_container.max_response_size.
  */
 static List *
 read_logs(char *path, char *what, int tail, int64 since, const char *secret)
 {
 	DockerRequest *req;
 	const unsigned char *p;
-	const unsigned char *end;
-	List	   *lines = NIL;
 
 	req = docker_request_new("GET",
 							 psprintf("%s?stdout=1&stderr=1&tail=%d&since=" INT64_FORMAT, path, tail, since),
@@ -616,21 +707,9 @@ read_logs(char *path, char *what, int tail, int64 since, const char *secret)
 		docker_raise_failure(req);
 
 	p = (const unsigned char *) req->response;
-	end = p + req->response_len;
 	if (req->response_len >= 8 && p[0] <= 2 && p[1] == 0 && p[2] == 0 && p[3] == 0)
-	{
-		while (end - p >= 8)
-		{
-			size_t		n = ((size_t) p[4] << 24) | ((size_t) p[5] << 16) | ((size_t) p[6] << 8) | p[7];
-
-			p += 8;
-			n = Min(n, (size_t) (end - p));
-			lines = append_log_lines(lines, (const char *) p, n, secret);
-			p += n;
-		}
-		return lines;
-	}
-	return append_log_lines(lines, req->response, req->response_len, secret);
+		return append_framed_lines(NIL, p, p + req->response_len, secret);
+	return append_log_lines(NIL, req->response, req->response_len, secret);
 }
 
 List *

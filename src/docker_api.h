@@ -91,6 +91,7 @@ extern bool docker_connect_network(const char *network, const char *container);
 extern void docker_disconnect_network(const char *network, const char *container);
 extern bool docker_remove_network(const char *network);
 extern void docker_append_driver_options(StringInfo buf, List *options);
+extern char *docker_log_options(const ContainerSpec *spec);
 extern VolumeOwner docker_create_volume(const char *volume, const char *user_id,
 										const char *installation);
 extern bool docker_inspect_volume(const char *volume, const char *user_id,

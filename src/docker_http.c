@@ -162,9 +162,11 @@ effective_tls_verify(void)
 }
 
 /*
- * The endpoint as messages may show it: never with credentials written
- * into the URL, and to a caller who is not a superuser not at all, since
- * the setting is hidden from them.
+ * The endpoint as the server log may show it, never with credentials
+ * written into the URL.  Only the server log: messages reach roles the
+ * setting is hidden from, also when the worker (a superuser) raised them
+ * and wrote them into container_event, so they never name the endpoint,
+ * its socket or its certificate folder; errdetail_log() does.
  */
 const char *
 docker_endpoint_name(void)
@@ -173,8 +175,6 @@ docker_endpoint_name(void)
 	const char *scheme_end = strstr(host, "://");
 	const char *at;
 
-	if (!superuser_arg(GetOuterUserId()))
-		return "(hidden)";
 	if (scheme_end != NULL && (at = strchr(scheme_end + 3, '@')) != NULL &&
 		at < scheme_end + 3 + strcspn(scheme_end + 3, "/?#"))
 		return psprintf("%.*s%s", (int) (scheme_end + 3 - host), host, at + 1);
@@ -195,7 +195,8 @@ set_tcp_base_url(const char *scheme, const char *rest, int default_port)
 	if (len == 0 || len > 900)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid Docker endpoint \"%s\"", docker_endpoint_name())));
+				 errmsg("invalid Docker endpoint"),
+				 errdetail_log("The endpoint is \"%s\".", docker_endpoint_name())));
 
 	/* An IPv6 literal's colons are not a port separator. */
 	close_bracket = (rest[0] == '[') ? memchr(rest, ']', len) : NULL;
@@ -230,14 +231,18 @@ check_endpoint_security(void)
 		if (stat(ca, &st) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_CONFIG_FILE_ERROR),
-					 errmsg("Docker certificate folder \"%s\" has no ca.pem", endpoint.cert_path),
+					 errmsg("the Docker certificate folder has no ca.pem"),
 					 errdetail("Without it the engine's certificate would be checked against the system's certificate authorities."),
+					 errdetail_log("The folder is \"%s\". Without it the engine's certificate would be checked against the system's certificate authorities.",
+								   endpoint.cert_path),
 					 errhint("Put the CA that signed the engine's certificate in ca.pem, as Docker's DOCKER_CERT_PATH layout has it.")));
 	}
 	if (endpoint.socket_path[0] == '\0' && !endpoint.tls)
 		ereport(WARNING,
-				(errmsg("the Docker endpoint \"%s\" is not encrypted", docker_endpoint_name()),
+				(errmsg("the Docker endpoint is not encrypted"),
 				 errdetail("Gateway tokens travel to it in clear text in every container create request."),
+				 errdetail_log("The endpoint is \"%s\". Gateway tokens travel to it in clear text in every container create request.",
+							   docker_endpoint_name()),
 				 errhint("Use a unix socket, https://, or tcp:// with pg_container.docker_cert_path.")));
 }
 
@@ -310,7 +315,8 @@ resolve_endpoint(void)
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unsupported Docker endpoint \"%s\"", docker_endpoint_name()),
+				 errmsg("unsupported Docker endpoint"),
+				 errdetail_log("The endpoint is \"%s\".", docker_endpoint_name()),
 				 errhint("Use unix:///path, an absolute socket path, tcp://host:port, "
 						 "http://host:port or https://host:port.")));
 
@@ -570,6 +576,7 @@ finish_transfer(Transfer *t, CURLcode result)
 	req->failure = DOCKER_ANSWERED;
 	req->status = 0;
 	req->failure_detail = NULL;
+	req->failure_log_detail = NULL;
 
 	if (result == CURLE_OK)
 		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &req->status);
@@ -607,7 +614,12 @@ finish_transfer(Transfer *t, CURLcode result)
 				req->failure = DOCKER_TRANSPORT_ERROR;
 				break;
 		}
-		req->failure_detail = pstrdup(t->errbuf[0] ? t->errbuf : curl_easy_strerror(result));
+		/*
+		 * libcurl's own words name the address, the socket or a certificate
+		 * file: they are for the server log.  Its code's words are not.
+		 */
+		req->failure_detail = pstrdup(curl_easy_strerror(result));
+		req->failure_log_detail = pstrdup(t->errbuf[0] ? t->errbuf : curl_easy_strerror(result));
 	}
 
 	req->response_len = t->body_len;
@@ -805,8 +817,8 @@ ensure_api_prefix(void)
 		if (!parse_api_version(ping->api_version_header, &major, &minor))
 			ereport(ERROR,
 					(errcode(ERRCODE_SYSTEM_ERROR),
-					 errmsg("could not negotiate the Docker API version: the engine at \"%s\" sent no usable Api-Version header",
-							docker_endpoint_name()),
+					 errmsg("could not negotiate the Docker API version: the engine sent no usable Api-Version header"),
+					 errdetail_log("The engine is at \"%s\".", docker_endpoint_name()),
 					 errhint("Set pg_container.docker_api_version.")));
 
 		if (major > NEWEST_KNOWN_API_MAJOR ||
@@ -905,12 +917,12 @@ docker_error_message(DockerRequest *req)
  * hint.  The operation is not in it: docker_operation_context adds it as a
  * CONTEXT line.  Transport failures are class 58 like everything external,
  * never 08: poolers and drivers take 08 to mean the PostgreSQL connection
- * itself is broken.
+ * itself is broken.  It names no address, socket or certificate file: it
+ * reaches roles the endpoint is hidden from (failure_log_detail does).
  */
 static char *
 describe_failure(DockerRequest *req, int *sqlstate, const char **hint)
 {
-	const char *where = req->url ? req->url : docker_endpoint_name();
 	const char *detail = req->failure_detail ? req->failure_detail : _("unknown error");
 
 	*sqlstate = ERRCODE_IO_ERROR;
@@ -924,15 +936,12 @@ describe_failure(DockerRequest *req, int *sqlstate, const char **hint)
 			return psprintf(_("Docker engine returned HTTP %ld: %s"),
 							req->status, docker_error_message(req));
 		case DOCKER_UNREACHABLE:
-			return psprintf(_("could not connect to the Docker engine at \"%s\": %s"),
-							where, detail);
+			return psprintf(_("could not connect to the Docker engine: %s"), detail);
 		case DOCKER_TIMED_OUT:
 			*hint = _("pg_container.docker_timeout sets the limit.");
-			return psprintf(_("the Docker engine at \"%s\" did not answer within %d ms"),
-							where, req->timeout_ms);
+			return psprintf(_("the Docker engine did not answer within %d ms"), req->timeout_ms);
 		case DOCKER_CONNECTION_LOST:
-			return psprintf(_("connection to the Docker engine at \"%s\" was lost: %s"),
-							where, detail);
+			return psprintf(_("connection to the Docker engine was lost: %s"), detail);
 		case DOCKER_TOO_LARGE:
 			*sqlstate = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 			*hint = _("pg_container.max_response_size sets the limit.");
@@ -941,7 +950,22 @@ describe_failure(DockerRequest *req, int *sqlstate, const char **hint)
 		case DOCKER_TRANSPORT_ERROR:
 			break;
 	}
-	return psprintf(_("request to the Docker engine at \"%s\" failed: %s"), where, detail);
+	return psprintf(_("request to the Docker engine failed: %s"), detail);
+}
+
+/*
+ * For the server log only (errdetail_log): where the request went and
+ * libcurl's own words, which may name the address, the socket or a
+ * certificate file.  NULL for a request the engine answered.
+ */
+static char *
+failure_log_detail(DockerRequest *req)
+{
+	if (req->failure == DOCKER_ANSWERED || req->failure == DOCKER_TOO_LARGE)
+		return NULL;
+	return psprintf("The request went to \"%s\": %s.",
+					req->url ? req->url : docker_endpoint_name(),
+					req->failure_log_detail ? req->failure_log_detail : "no explanation");
 }
 
 /*
@@ -974,11 +998,13 @@ docker_raise_failure(DockerRequest *req)
 	int			sqlstate;
 	const char *hint;
 	char	   *message = describe_failure(req, &sqlstate, &hint);
+	char	   *log_detail = failure_log_detail(req);
 
 	/* describe_failure translated it: each kind is a whole message. */
 	ereport(ERROR,
 			(errcode(sqlstate),
 			 errmsg_internal("%s", message),
+			 log_detail ? errdetail_log("%s", log_detail) : 0,
 			 hint ? errhint("%s", hint) : 0,
 			 docker_operation_context(req)));
 	pg_unreachable();

@@ -39,7 +39,9 @@ typedef struct DockerRequest
 	/* Set by docker_run_request(s) */
 	long		status;			/* HTTP status; 0 without an answer */
 	DockerFailure failure;
-	char	   *failure_detail; /* libcurl's explanation of a failure */
+	char	   *failure_detail; /* libcurl's explanation of a failure, naming
+								 * no address or path */
+	char	   *failure_log_detail; /* libcurl's own words, for the server log */
 	char	   *response;		/* NUL-terminated body ("" when empty) */
 	size_t		response_len;
 	char	   *api_version_header; /* the Api-Version response header */

@@ -129,6 +129,7 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 	char	   *url;
 	TimestampTz deadline;
 	DockerRequest *probe = NULL;
+	char	   *last_words;
 
 	if (pgc_ready_path == NULL || pgc_ready_path[0] == '\0')
 		return;
@@ -159,14 +160,17 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 		docker_sleep_between_polls(50, true);
 	}
 
+	/*
+	 * The container's state and output take an inspect and a log fetch,
+	 * which can fail themselves: they are read before the error is raised.
+	 */
+	last_words = describe_unready(container_id, container_name, token);
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("container \"%s\" did not become ready within %d ms", container_name, pgc_ready_timeout_ms),
 			 probe->failure == DOCKER_ANSWERED ?
-			 errdetail("The last GET %s answered HTTP %ld. %s", url, probe->status,
-					   describe_unready(container_id, container_name, token)) :
+			 errdetail("The last GET %s answered HTTP %ld. %s", url, probe->status, last_words) :
 			 errdetail("The last GET %s failed: %s. %s", url,
-					   probe->failure_detail ? probe->failure_detail : "no answer",
-					   describe_unready(container_id, container_name, token)),
+					   probe->failure_detail ? probe->failure_detail : "no answer", last_words),
 			 errhint("pg_container.ready_path and pg_container.ready_timeout set the check; container_logs() shows more of its output.")));
 }

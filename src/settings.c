@@ -49,6 +49,8 @@ int			pgc_ready_timeout_ms = 120000;
 int			pgc_memory_limit_mb = 2048;
 double		pgc_cpus = 2;
 int			pgc_pids_limit = 512;
+int			pgc_log_max_size_mb = 10;
+int			pgc_log_max_files = 3;
 char	   *pgc_command = NULL;
 bool		pgc_drop_capabilities = true;
 bool		pgc_init = true;
@@ -690,7 +692,8 @@ pgc_define_settings(void)
 							   &pgc_volume_driver_options,
 							   "",
 							   PGC_SUSET,
-							   0,
+							   /* Mount options carry credentials (CIFS password=). */
+							   GUC_SUPERUSER_ONLY,
 							   check_volume_driver_options, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.port_range_start",
@@ -781,6 +784,25 @@ pgc_define_settings(void)
 							"The default is openclaw fleet's: a fork bomb in one container stops at it.",
 							&pgc_pids_limit,
 							512, 0, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	/* A tenant's output must not fill the engine's disk. */
+	DefineCustomIntVariable("pg_container.log_max_size",
+							"Size at which a container's log file is rotated; 0 leaves logging to the engine's defaults.",
+							"Containers log through json-file with this max-size and pg_container.log_max_files files.",
+							&pgc_log_max_size_mb,
+							10, 0, 1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.log_max_files",
+							"Log files a container keeps, as json-file's max-file.",
+							NULL,
+							&pgc_log_max_files,
+							3, 1, 100,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);

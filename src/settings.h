@@ -68,6 +68,8 @@ extern char *pgc_ready_path;
 extern int	pgc_memory_limit_mb;
 extern double pgc_cpus;
 extern int	pgc_pids_limit;
+extern int	pgc_log_max_size_mb;
+extern int	pgc_log_max_files;
 extern int	pgc_restart_policy;
 extern char *pgc_command;
 extern bool pgc_drop_capabilities;

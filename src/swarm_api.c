@@ -455,7 +455,11 @@ build_service_body(const ContainerSpec *spec, int replicas)
 					 Max(spec->memory_bytes, 0), Max(spec->nano_cpus, 0), Max(spec->pids_limit, 0));
 	appendStringInfoString(&buf, ",\"RestartPolicy\":{\"Condition\":");
 	append_json_string(&buf, restart_condition(spec->restart_policy));
-	appendStringInfoString(&buf, "},\"Placement\":{},\"Networks\":[{\"Target\":");
+	appendStringInfoChar(&buf, '}');
+	if (spec->log_max_size_mb > 0)
+		appendStringInfo(&buf, ",\"LogDriver\":{\"Name\":\"json-file\",\"Options\":{%s}}",
+						 docker_log_options(spec));
+	appendStringInfoString(&buf, ",\"Placement\":{},\"Networks\":[{\"Target\":");
 	append_json_string(&buf, spec->network);
 	appendStringInfoString(&buf, "}]}");
 	appendStringInfo(&buf, ",\"Mode\":{\"Replicated\":{\"Replicas\":%d}}", replicas);

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Find operators in pg_container's install and upgrade scripts that are not
-bound to pg_catalog.
+bound to pg_catalog, and @extschema@ inside a DO body.
 
 An unqualified operator in a CHECK, a default or a view is resolved while
 the script runs, under the search_path CREATE EXTENSION sets.  An exact
@@ -92,10 +92,23 @@ def strip_literals(text):
     return "".join(out)
 
 
+def do_body_extschema(raw):
+    """Offsets of @extschema@ inside DO bodies.  It is substituted as text,
+    also inside the body's strings: a crafted schema name becomes code there
+    (CVE-2023-39417).  A DO body names the schema by format('%I', ...)."""
+    code = re.sub(r"--[^\n]*", blank, raw)
+    hits = []
+    for m in re.finditer(r"\bDO\s+(\$[A-Za-z0-9_]*\$)(.*?)\1", code, re.S | re.I):
+        for e in re.finditer(r"@extschema@", m.group(2)):
+            hits.append(m.start(2) + e.start())
+    return hits
+
+
 def findings(path):
     raw = open(path, encoding="utf-8").read()
     # psql meta-commands are not SQL.
     raw = re.sub(r"(?m)^\\.*$", blank, raw)
+    extschema_in_do = do_body_extschema(raw)
     text = strip_literals(raw)
     text = re.sub(r"@extschema@", blank, text)
     # A qualified operator leaves a mark, so that a minus sign after it is
@@ -113,6 +126,9 @@ def findings(path):
     def report(pos, what):
         line = text.count("\n", 0, pos) + 1
         found.append("%s:%d: %s: %s" % (path, line, what, lines[line - 1].strip()))
+
+    for pos in extschema_in_do:
+        report(pos, "@extschema@ in a DO body")
 
     for pattern, name in DISGUISED:
         for m in pattern.finditer(text):

@@ -31,8 +31,8 @@ SELECT fn, fault,
            WHEN fn = 'reap' THEN CASE WHEN fault = '404' THEN 'ok' ELSE 'warning' END
            WHEN fault = '404' THEN CASE WHEN fn = 'health' THEN '58000: Docker engine returned HTTP 404.* \| Docker operation: list containers$' ELSE 'ok' END
            WHEN fault IN ('500', '409') THEN '58000: Docker engine returned HTTP ' || fault || '.*' || op_context
-           WHEN fault IN ('slow', 'hang') THEN '58030: the Docker engine at ".*" did not answer within 1000 ms' || op_context
-           WHEN fault = 'drop' THEN '58030: connection to the Docker engine at ".*" was lost.*' || op_context
+           WHEN fault IN ('slow', 'hang') THEN '58030: the Docker engine did not answer within 1000 ms' || op_context
+           WHEN fault = 'drop' THEN '58030: connection to the Docker engine was lost.*' || op_context
            WHEN fault = 'garbage' AND fn IN ('stop', 'restart') THEN '58000: Docker engine returned unexpected HTTP 200' || op_context
            WHEN fault = 'garbage' THEN '58000: the Docker engine returned invalid JSON' || op_context
            WHEN fault = 'wrong shape' AND fn IN ('stop', 'restart') THEN '58000: Docker engine returned unexpected HTTP 200' || op_context

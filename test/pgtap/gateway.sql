@@ -3,7 +3,7 @@
 -- shows its output; the token is redacted from both.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(19);
+SELECT plan(24);
 
 -- The user's row exists (as after a sign-up), so the failed ensure leaves
 -- it and its token in place for container_logs.
@@ -85,6 +85,36 @@ SELECT is(test_helpers.inspect('mosaic-user-gw-roll', '{{.HostConfig.Memory}} {{
 SELECT is(test_helpers.docker('ps -a -q --filter name=mosaic-user-gw-roll-previous'), '', '... removing the previous container');
 SELECT container_remove('gw-roll') \g /dev/null
 DELETE FROM container_profile WHERE name = 'gw-broken';
+
+-- A line longer than 16 KiB comes in several Docker frames: the token
+-- cut at a frame boundary, and one among control bytes, stay redacted in
+-- container_logs and in the not-ready error (which the server log gets).
+INSERT INTO container_profile (name, image, command) VALUES ('gw-long', 'pgc-gateway:test',
+    ARRAY['/bin/busybox', 'sh', '-c',
+          'printf "long %16350s%s end\n" "" "$OPENCLAW_GATEWAY_TOKEN"; '
+          'printf "\033[1m%s\033[0m\a\r\n" "$OPENCLAW_GATEWAY_TOKEN"; printf "tail\000%s\n" "$OPENCLAW_GATEWAY_TOKEN"; exit 78']);
+SELECT container_set_idle_timeout('gw-long', 30) \g /dev/null
+SELECT container_set_profile('gw-long', 'gw-long') \g /dev/null
+SET pg_container.ready_timeout = '4s';
+SELECT detail AS long_detail FROM pg_temp.failure_of($$SELECT container_ensure_running('gw-long')$$) \gset
+RESET pg_container.ready_timeout;
+SELECT test_helpers.inspect('mosaic-user-gw-long', '{{json .Config.Env}}')::jsonb AS long_env \gset
+SELECT substr(e, length('OPENCLAW_GATEWAY_TOKEN=') + 1) AS long_token
+  FROM jsonb_array_elements_text(:'long_env'::jsonb) e WHERE e LIKE 'OPENCLAW_GATEWAY_TOKEN=%' \gset
+CREATE TEMP TABLE long_logs AS SELECT l FROM container_logs('gw-long', 100) l;
+SELECT ok((SELECT count(*) FROM long_logs WHERE l = 'long ' || repeat(' ', 16350) || '<redacted> end') > 0,
+          'a line longer than 16 KiB is one line of container_logs, its token redacted across the frames');
+SELECT ok((SELECT count(*) FROM long_logs WHERE l = '?[1m<redacted>?[0m?') > 0
+          AND (SELECT count(*) FROM long_logs WHERE l = 'tail?<redacted>') > 0,
+          '... and a token among control bytes (ESC, BEL, CR, NUL) is redacted, the bytes replaced');
+SELECT is((SELECT count(*) FROM long_logs WHERE l ~ substr(:'long_token', 1, 8) OR l ~ substr(:'long_token', 57, 8)),
+          0::bigint, '... and no line holds a piece of the token');
+SELECT ok(:'long_detail' LIKE '%<redacted> end%' AND :'long_detail' LIKE '%?[1m<redacted>?[0m?%',
+          'the not-ready error''s detail has the long line and the control bytes redacted');
+SELECT ok(strpos(:'long_detail', substr(:'long_token', 1, 8)) = 0 AND strpos(:'long_detail', substr(:'long_token', 57, 8)) = 0,
+          '... and no piece of the token');
+SELECT container_remove('gw-long') \g /dev/null
+DELETE FROM container_profile WHERE name = 'gw-long';
 
 SELECT container_remove('gw-crash') \g /dev/null
 SELECT * FROM finish();

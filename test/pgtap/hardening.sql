@@ -3,7 +3,7 @@
 -- checked when they are set.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(24);
+SELECT plan(30);
 
 -- Defaults.
 SELECT container_ensure_running('hd-default') \g /dev/null
@@ -56,6 +56,33 @@ SELECT is(test_helpers.inspect('mosaic-user-hd-limited', '{{range $p, $b := .Hos
           '127.0.0.2', 'publish_address sets the only address the port is published on');
 RESET ALL;
 SET client_min_messages = warning;
+
+-- Bounded logs: a tenant's output cannot fill the engine's disk.
+SELECT is(test_helpers.inspect('mosaic-user-hd-default', '{{.HostConfig.LogConfig.Type}} {{json .HostConfig.LogConfig.Config}}'),
+          'json-file {"max-file":"3","max-size":"10m"}', 'by default a container logs to json-file, at most 3 files of 10 MB');
+SET pg_container.log_max_size = '2MB';
+SET pg_container.log_max_files = 2;
+SELECT container_ensure_running('hd-logs') \g /dev/null
+SELECT is(test_helpers.inspect('mosaic-user-hd-logs', '{{json .HostConfig.LogConfig.Config}}'), '{"max-file":"2","max-size":"2m"}',
+          'log_max_size and log_max_files set the limits');
+SET pg_container.log_max_files = 4;
+SELECT is((SELECT outdated FROM container_status('hd-logs')), true, '... and a changed limit makes the container outdated');
+RESET pg_container.log_max_files;
+RESET pg_container.log_max_size;
+INSERT INTO container_profile (name, log_max_size_mb, log_max_files) VALUES ('hd-own-logs', 1, 5);
+SELECT container_set_profile('hd-log-profile', 'hd-own-logs') \g /dev/null
+SELECT container_ensure_running('hd-log-profile') \g /dev/null
+SELECT is(test_helpers.inspect('mosaic-user-hd-log-profile', '{{json .HostConfig.LogConfig.Config}}'), '{"max-file":"5","max-size":"1m"}',
+          'a profile''s log_max_size_mb and log_max_files override the settings');
+SET pg_container.log_max_size = 0;
+SELECT container_ensure_running('hd-engine-logs') \g /dev/null
+SELECT is(test_helpers.inspect('mosaic-user-hd-engine-logs', '{{json .HostConfig.LogConfig.Config}}'), '{}',
+          'a log_max_size of 0 leaves logging to the engine''s defaults');
+RESET pg_container.log_max_size;
+SELECT throws_ok($$INSERT INTO container_profile (name, log_max_files) VALUES ('hd-no-logs', 0)$$, '23514', NULL,
+                 'a profile that keeps no log file is refused');
+SELECT container_remove(u) FROM unnest(ARRAY['hd-logs', 'hd-log-profile', 'hd-engine-logs']) u \g /dev/null
+DELETE FROM container_profile WHERE name = 'hd-own-logs';
 
 -- unless-stopped: a crashed gateway comes back; one we stopped stays stopped.
 SELECT test_helpers.docker('exec mosaic-user-hd-default /bin/busybox kill 1') \g /dev/null

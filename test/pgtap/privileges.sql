@@ -4,7 +4,7 @@
 -- the search_path cannot hijack the SECURITY DEFINER functions.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(44 + (SELECT count(*)::int FROM pg_settings WHERE name LIKE 'pg_container.%'));
+SELECT plan(46 + (SELECT count(*)::int FROM pg_settings WHERE name LIKE 'pg_container.%'));
 
 -- Roles, granted exactly as the README says.
 DO $$
@@ -104,6 +104,16 @@ SELECT is(test_helpers.query_as('pgc_app', $$SELECT count(*) FROM pg_settings
                                                         'pg_container.docker_host',
                                                         'pg_container.docker_cert_path')$$),
           '0', '... and pg_settings hides the key files, the endpoint and the certificate path from it');
+
+-- Volume mount options carry credentials (a CIFS password=): a role with no
+-- grants cannot read them, by SHOW or by pg_settings.
+SET pg_container.volume_driver_options = 'type=cifs o=username=u,password=pv-secret device=//127.0.0.1/s';
+SELECT matches(test_helpers.query_as('pgc_nobody', $$SELECT current_setting('pg_container.volume_driver_options')$$),
+          '^42501: (must be superuser or have privileges of pg_read_all_settings|permission denied) to examine "pg_container.volume_driver_options"$',
+          'a role with no grants cannot read the volume driver options');
+SELECT is(test_helpers.query_as('pgc_nobody', $$SELECT count(*) FROM pg_settings WHERE name = 'pg_container.volume_driver_options'$$),
+          '0', '... nor see them in pg_settings');
+RESET pg_container.volume_driver_options;
 
 -- The operator grants: the lifecycle, and the table without the tokens.
 SELECT is(test_helpers.run_as('pgc_ops', $$SELECT container_stop('pv-app')$$), 'ok', 'the operator role can stop');

@@ -19,14 +19,14 @@ SELECT lives_ok($$SELECT container_stop('tls-user')$$, 'https:// works too');
 SELECT set_config('pg_container.docker_cert_path', :'work_dir' || '/tls/no-client', false) \g /dev/null
 SELECT test_helpers.error_of($$SELECT container_ensure_running('tls-user')$$) AS no_cert \gset
 SELECT matches(:'no_cert'::text,
-               format('^58030: (could not connect to|connection to) the Docker engine at "%s".*(certificate|alert|handshake)', :'tls_https'),
-               'without a client certificate dockerd refuses the connection, reported as 58030 naming the endpoint');
+               '^58030: (could not connect to|connection to) the Docker engine.*: (SSL|Failure when receiving)',
+               'without a client certificate dockerd refuses the connection, reported as 58030');
 
 -- A server certificate from another CA: we refuse it.
 SELECT set_config('pg_container.docker_cert_path', :'work_dir' || '/tls/other-ca', false) \g /dev/null
 SELECT test_helpers.error_of($$SELECT container_ensure_running('tls-user')$$) AS other_ca \gset
 SELECT matches(:'other_ca'::text,
-               format('^58030: could not connect to the Docker engine at "%s": SSL certificate problem', :'tls_https'),
+               '^58030: could not connect to the Docker engine: SSL peer certificate',
                'a server certificate from another CA is refused by us, reported as 58030');
 
 -- docker_tls_verify = off accepts it (the client certificate is still sent).

@@ -3,7 +3,7 @@
 # pg_stat_activity.query, with the server logging everything it can: every
 # statement with its parameters, durations and debug messages.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 8
+plan 10
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -38,6 +38,18 @@ echo_err=$(psql -X -qAt -d pgc_test \
 	-c "SELECT test_helpers.use_fault_engine()" \
 	-c "SELECT test_helpers.fault_rules('[{\"method\": \"POST\", \"path\": \"/containers/create\", \"action\": \"echo\", \"status\": 500}]')" \
 	-c "SELECT container_ensure_running('sec-4')" 2>&1 >/dev/null)
+# A gateway that never gets ready and prints its token in a line longer than
+# 16 KiB (Docker splits it into frames) and among control bytes: the error's
+# detail, logged with it, holds those lines.
+q <<'SQL' >/dev/null 2>&1
+INSERT INTO container_profile (name, image, command) VALUES ('sec-long', 'pgc-gateway:test',
+    ARRAY['/bin/busybox', 'sh', '-c',
+          'printf "long %16350s%s end\n" "" "$OPENCLAW_GATEWAY_TOKEN"; printf "\033[1m%s\a\n" "$OPENCLAW_GATEWAY_TOKEN"; exit 78']);
+SELECT container_set_idle_timeout('sec-5', 30);
+SELECT container_set_profile('sec-5', 'sec-long');
+SET pg_container.ready_timeout = '4s';
+SELECT container_ensure_running('sec-5');
+SQL
 wait "$watcher"
 
 q -c "ALTER SYSTEM RESET log_statement" -c "ALTER SYSTEM RESET log_min_duration_statement" \
@@ -61,4 +73,9 @@ ok "$([ "$redacted" -ge 1 ] && [ "$leaked" = 0 ]; echo $?)" \
 	"the server log has that error, redacted ($redacted), and no AGENT_TOKEN= followed by a token anywhere ($leaked)"
 if [[ "$echo_err" =~ [0-9a-f]{64} ]]; then ok 1 "... leaving no token-like value in the message"; else ok 0 "... leaving no token-like value in the message"; fi
 
+t5=$(pgc_docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' mosaic-user-sec-5 | sed -n 's/^OPENCLAW_GATEWAY_TOKEN=//p')
+like "$t5" '^[0-9a-f]{64}$' "the gateway that never got ready has a token"
+ok "$(grep -q '<redacted> end' "$T/log" && ! grep -q -e "${t5:0:12}" -e "${t5:52:12}" "$T/log"; echo $?)" \
+	"... and its not-ready error is in the server log with its long line and control bytes redacted, no piece of the token"
+q -c "SELECT container_remove('sec-5')" -c "DELETE FROM container_profile WHERE name = 'sec-long'" >/dev/null
 tap_exit

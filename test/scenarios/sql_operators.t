@@ -3,7 +3,7 @@
 # pg_catalog (issue 10): test/check_sql_operators.py finds none that is
 # not, and it does find each kind that 0.2.0's scripts had.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 3
+plan 5
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(python3 "$root/test/check_sql_operators.py" "$root"/sql/pg_container--*.sql 2>&1)
@@ -30,4 +30,27 @@ SELECT * FROM t;
 SQL
 is "$(python3 "$root/test/check_sql_operators.py" "$T/good.sql"; echo "rc=$?")" "rc=0" \
 	"... and passes qualified operators, string contents, assignments and SELECT *"
+# @extschema@ inside a DO body is text substituted into code (CVE-2023-39417);
+# outside one, and in a comment, it is fine.
+cat >"$T/do.sql" <<'SQL'
+CREATE FUNCTION @extschema@.f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+DO $$
+BEGIN
+    -- not @extschema@ here
+    PERFORM pg_catalog.count(*) FROM @extschema@.t;
+END
+$$;
+DO $body$ BEGIN EXECUTE pg_catalog.format('SELECT 1 FROM %I.t', pg_catalog.current_schema()); END $body$;
+SQL
+is "$(python3 "$root/test/check_sql_operators.py" "$T/do.sql" | sed 's/.*do.sql://')" \
+	"5: @extschema@ in a DO body: PERFORM pg_catalog.count(*) FROM @extschema@.t;" \
+	"the checker finds @extschema@ inside a DO body, and only there"
+git_old=$(git -C "$root" show 07a00ed:sql/pg_container--0.4.0--0.5.0.sql 2>/dev/null)
+if [ -n "$git_old" ]; then
+	printf '%s\n' "$git_old" >"$T/old.sql"
+	like "$(python3 "$root/test/check_sql_operators.py" "$T/old.sql")" '@extschema@ in a DO body' \
+		"... as in the 0.4.0 to 0.5.0 script as 0.5.0 released it"
+else
+	echo "ok 5 # SKIP no git history to read the released script from"
+fi
 tap_exit

@@ -5,7 +5,7 @@
 -- pinned node that is drained, reap, remove.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(52);
+SELECT plan(54);
 
 -- A command in the container of a service's running task.
 CREATE FUNCTION pg_temp.task_exec(service text, cmd text) RETURNS text LANGUAGE sql AS $$
@@ -44,6 +44,13 @@ SELECT is(test_helpers.docker('service ps -q --filter desired-state=running mosa
           '... without the pin replacing the task');
 SELECT is((SELECT node FROM user_container WHERE user_id = 'sw-alice'), test_helpers.docker('node ls -q'),
           '... and the row records the node');
+
+SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{json .Spec.TaskTemplate.LogDriver}}')::jsonb,
+          '{"Name":"json-file","Options":{"max-file":"3","max-size":"10m"}}'::jsonb,
+          'the task logs to json-file, at most 3 files of 10 MB: a tenant cannot fill the node''s disk');
+SELECT ok(test_helpers.docker(format('inspect -f %s $(docker -H unix://%s ps -q --filter label=com.docker.swarm.service.name=mosaic-user-sw-alice)',
+                                     test_helpers.shell_quote('{{json .HostConfig.LogConfig.Config}}'), test_helpers.docker_socket()))::jsonb
+          = '{"max-file":"3","max-size":"10m"}'::jsonb, '... as its container shows');
 
 -- Again: the same service.
 SELECT url || ' ' || token AS again FROM container_ensure_running('sw-alice') \gset
