@@ -967,6 +967,20 @@ state_mirror_drain(void)
 }
 
 /*
+ * After an error the worker's top level caught (a cancel while following
+ * the stream, say): the stream may have been left half read, and the step's
+ * memory is the error's.  Out of sync, to subscribe and list again.
+ */
+void
+state_mirror_after_error(void)
+{
+	if (stream != NULL)
+		lose_sync("the worker's step ended in an error");
+	if (step_context != NULL)
+		MemoryContextReset(step_context);
+}
+
+/*
  * The hot path of container_ensure_running: with the mirror in sync and
  * the row saying running and not unhealthy, one UPDATE and no request to
  * Docker.  False: take the inspecting path (nothing was written).
