@@ -52,6 +52,9 @@ typedef struct EnsureState
 	int		   *refused_ports;	/* ports found taken outside the table */
 	int			nrefused;
 	bool		asked_docker_for_ports;
+	int			taken_subnets;	/* rounds that met each kind of conflict */
+	int			taken_ports;
+	int			vanished;
 	ContainerProfile *profile;	/* loaded at the first create */
 	bool		profile_loaded;
 } EnsureState;
@@ -153,6 +156,7 @@ create_container(EnsureState *st)
 	ownership_claim_volume(&st->row, spec.volume);
 	if (!user_network_claim(&st->row, spec.network, st->port))
 	{
+		st->taken_subnets++;
 		refuse_ports(st, st->port, NIL);
 		st->port = 0;
 		return ROUND_AGAIN;
@@ -233,6 +237,7 @@ move_off_taken_port(EnsureState *st)
 	ereport(LOG,
 			(errmsg("host port %d of user \"%s\" is in use outside pg_container; choosing another",
 					st->port, st->row.user_id)));
+	st->taken_ports++;
 	if (!st->asked_docker_for_ports)
 	{
 		published = pgc_engine()->published_ports();
@@ -258,7 +263,10 @@ start_container(EnsureState *st)
 		return ROUND_RUNNING;
 	started = pgc_engine()->start(st->c.id, st->row.container_name, &st->c.node);
 	if (started == DOCKER_START_NOT_FOUND)
+	{
+		st->vanished++;
 		return drop_container(st, false);
+	}
 	if (started == DOCKER_START_PORT_TAKEN)
 		return move_off_taken_port(st);
 	st->started_here = true;
@@ -279,18 +287,40 @@ ensure_round(EnsureState *st)
 	return start_container(st);
 }
 
+/* What the rounds of an ensure that never got its container running met. */
+static char *
+describe_rounds(const EnsureState *st)
+{
+	StringInfoData buf;
+	int			other = MAX_ENSURE_ROUNDS - st->taken_subnets - st->taken_ports - st->vanished;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "Of %d attempts, %d met a subnet of pg_container.network_pool held by another network, "
+					 "%d a host port taken outside pg_container, %d a container that vanished",
+					 MAX_ENSURE_ROUNDS, st->taken_subnets, st->taken_ports, st->vanished);
+	if (other > 0)
+		appendStringInfo(&buf, ", and %d a container that had to be made again", other);
+	appendStringInfoChar(&buf, '.');
+	return buf.data;
+}
+
 /* Go round until the container runs; each round fixes one conflict. */
 static void
 bring_up(EnsureState *st)
 {
+	char	   *detail;
+
 	for (int round = 0; round < MAX_ENSURE_ROUNDS; round++)
 		if (ensure_round(st) == ROUND_RUNNING)
 			return;
+	detail = describe_rounds(st);
 	ereport(ERROR,
 			(errcode(ERRCODE_SYSTEM_ERROR),
 			 errmsg("could not start container \"%s\" after %d attempts",
 					st->row.container_name, MAX_ENSURE_ROUNDS),
-			 errdetail("Each attempt met a taken host port or a container that vanished."),
+			 errdetail_internal("%s", detail),
+			 st->taken_subnets >= st->taken_ports ?
+			 errhint("Check which networks hold subnets of pg_container.network_pool (docker network inspect), or choose another pool.") :
 			 errhint("Check what else binds ports in pg_container.port_range_start to pg_container.port_range_end.")));
 }
 
