@@ -19,9 +19,7 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 #include "container_spec.h"
 #include "container_store.h"
@@ -32,6 +30,7 @@
 #include "lifecycle.h"
 #include "ownership.h"
 #include "settings.h"
+#include "subtransaction.h"
 #include "token_crypto.h"
 #include "user_network.h"
 
@@ -515,37 +514,6 @@ restore_previous(const UserContainerRow *row, const char *previous_id, const cha
 	explicit_bzero(token, strlen(token));
 }
 
-/*
- * Run fn(arg) in a subtransaction; NULL if it succeeded, else its error,
- * caught, copied into the caller's memory context, and rolled back.
- */
-static ErrorData *
-in_subtransaction(void (*fn) (void *), void *arg)
-{
-	MemoryContext caller_context = CurrentMemoryContext;
-	ResourceOwner caller_owner = CurrentResourceOwner;
-	ErrorData  *volatile failure = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(caller_context);
-	PG_TRY();
-	{
-		fn(arg);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(caller_context);
-		failure = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(caller_context);
-	CurrentResourceOwner = caller_owner;
-	return failure;
-}
-
 /* What ensure_replacement hands to its subtransactions. */
 typedef struct Replacement
 {
@@ -622,13 +590,13 @@ ensure_replacement(const UserContainerRow *row, const char *previous_id,
 	ErrorData  *restore_failure;
 
 	error_context_stack = &context;
-	failure = in_subtransaction(ensure_new, &r);
+	failure = pgc_in_subtransaction(ensure_new, &r);
 	error_context_stack = context.previous;
 	if (failure == NULL)
 		return;
 
 	r.start_previous = failure->sqlerrcode != ERRCODE_QUERY_CANCELED;
-	restore_failure = in_subtransaction(restore_old, &r);
+	restore_failure = pgc_in_subtransaction(restore_old, &r);
 	if (restore_failure != NULL)
 	{
 		char	   *outcome = psprintf("the new container failed, and bringing the previous container back failed too: %s",
