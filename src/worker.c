@@ -323,8 +323,8 @@ recover_at_top_level(void)
 void
 pgc_worker_main(Datum main_arg)
 {
-	/* volatile: kept across the longjmp of an error */
-	volatile WorkerLoop loop = {0};
+	/* static: kept as it is across the longjmp of an error */
+	static WorkerLoop loop;
 	sigjmp_buf	local_sigjmp_buf;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -356,9 +356,9 @@ pgc_worker_main(Datum main_arg)
 			reload_configuration();
 
 		if (!loop.serving)
-			try_to_serve((WorkerLoop *) &loop, GetCurrentTimestamp());
+			try_to_serve(&loop, GetCurrentTimestamp());
 		else
-			run_due_passes((WorkerLoop *) &loop, GetCurrentTimestamp());
-		wait_for_next_pass((WorkerLoop *) &loop);
+			run_due_passes(&loop, GetCurrentTimestamp());
+		wait_for_next_pass(&loop);
 	}
 }
