@@ -132,8 +132,10 @@ record_pass_failure(WorkerPass pass, const char *message)
 
 /*
  * Run one pass in its own transaction.  Returns false if the extension is
- * not installed.  Errors are reported, recorded and swallowed: the next
- * pass retries.  Each pass also prunes events past their retention.
+ * not installed.  Errors are reported, recorded (but for a cancel) and
+ * swallowed: the next pass retries.  This catch ends the whole transaction
+ * the pass ran in, as the worker's top level does (recover_at_top_level).
+ * Each pass also prunes events past their retention.
  */
 static bool
 run_pass(WorkerPass pass)
@@ -179,7 +181,9 @@ run_pass(WorkerPass pass)
 		FlushErrorState();
 		AbortCurrentTransaction();
 		RESUME_INTERRUPTS();
-		failure = edata->message;
+		/* A cancel is someone's wish, not the pass failing: the log has it. */
+		if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED)
+			failure = edata->message;
 	}
 	PG_END_TRY();
 

@@ -5,7 +5,7 @@
 # lives on through a cancel, whatever it was doing: following the events,
 # waiting, or a sweep blocked on a hung engine.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 11
+plan 12
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -84,6 +84,8 @@ ok "$(same_worker "$pid"; echo $?)" "a cancel during a sweep blocked on a hung e
 lists() { fault GET /_fault/log | grep -o 'containers/json' | wc -l; }
 wait_for 10 bash -c "[ \$(curl -s --unix-socket '$PGC_WORK/fault.sock' http://fault/_fault/log | grep -o containers/json | wc -l) -ge 2 ]"
 cmp_ok "$(lists)" -ge 2 "... whose next sweep runs"
+is "$(q -c "SELECT count(*) FROM container_event WHERE event = 'error' AND detail->>'message' ~ 'canceling'")" 0 \
+	"... and the cancel is not recorded as a failed pass"
 ok "$(same_worker "$pid"; echo $?)" "... still in the same worker"
 
 q -c "ALTER SYSTEM RESET pg_container.docker_host" -c "ALTER SYSTEM RESET pg_container.reap_interval" \
