@@ -304,7 +304,8 @@ state_mirror_connected(void)
 /*
  * Run fn in a transaction of its own with the store open.  Errors are
  * reported and swallowed; returns false after one, or if the extension is
- * not installed.
+ * not installed.  The catch aborts the whole transaction fn ran in, as the
+ * worker's top level does (worker.c): nothing goes on inside it.
  */
 static bool
 in_transaction(void (*fn) (void *), void *arg)
