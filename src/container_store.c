@@ -102,6 +102,7 @@ typedef enum StoreStatement
 	/* the event mirror (state_mirror.c) */
 	STMT_HOT_TOUCH,
 	STMT_LOCK_ONE,
+	STMT_CONTAINER_ID,
 	STMT_EXISTS,
 	STMT_LOCK_STOPPED,
 	STMT_MARK_RUNNING,
@@ -452,11 +453,16 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		1, {TEXTOID}
 	},
 	/* A row an ensure holds is skipped: the mirror retries it shortly. */
+	/* Not if written at or after $2: the caller's reading may be older. */
 	[STMT_LOCK_ONE] = {
 		"SELECT user_id, container_id, container_name, healthy, status"
 		"  FROM @extschema@.user_container"
-		" WHERE user_id = $1"
+		" WHERE user_id = $1 AND updated_at < $2"
 		"   FOR UPDATE SKIP LOCKED",
+		2, {TEXTOID, TIMESTAMPTZOID}
+	},
+	[STMT_CONTAINER_ID] = {
+		"SELECT container_id FROM @extschema@.user_container WHERE user_id = $1",
 		1, {TEXTOID}
 	},
 	/* The recorded container runs again: the row says so, port unchanged. */
@@ -1462,14 +1468,15 @@ store_hot_touch(const char *user_id, char **container_name, int *port,
 }
 
 /*
- * Lock the user's row without waiting.  Returns STORE_ROW_LOCKED with ref
- * and running filled in, STORE_ROW_BUSY if another transaction holds it,
- * and STORE_ROW_ABSENT if there is no row.
+ * Lock the user's row without waiting, if it was not written at or after
+ * unchanged_since.  Returns STORE_ROW_LOCKED with ref and running filled
+ * in; STORE_ROW_BUSY if another transaction holds the row or wrote it
+ * since; STORE_ROW_ABSENT if there is no row.
  */
 StoreRowLock
-store_lock_one(const char *user_id, ContainerRef *ref, bool *running)
+store_lock_one(const char *user_id, TimestampTz unchanged_since, ContainerRef *ref, bool *running)
 {
-	Datum		values[1] = {CStringGetTextDatum(user_id)};
+	Datum		values[2] = {CStringGetTextDatum(user_id), TimestampTzGetDatum(unchanged_since)};
 	List	   *refs;
 
 	run(STMT_LOCK_ONE, values, NULL, 1);
@@ -1484,6 +1491,16 @@ store_lock_one(const char *user_id, ContainerRef *ref, bool *running)
 	}
 	run(STMT_EXISTS, values, NULL, 1);
 	return SPI_processed > 0 ? STORE_ROW_BUSY : STORE_ROW_ABSENT;
+}
+
+/* The container the user's row records, read without a lock; NULL if none. */
+char *
+store_container_id(const char *user_id)
+{
+	Datum		values[1] = {CStringGetTextDatum(user_id)};
+
+	run(STMT_CONTAINER_ID, values, NULL, 1);
+	return SPI_processed > 0 ? column_text(1) : NULL;
 }
 
 /* Lock the stopped rows that record a container, not changed since "unchanged_since". */

@@ -154,7 +154,9 @@ extern bool store_status(const char *user_id, char **status, int *port,
 						 TimestampTz *last_active, bool *last_active_null);
 extern bool store_hot_touch(const char *user_id, char **container_name, int *port,
 							char **encrypted_token);
-extern StoreRowLock store_lock_one(const char *user_id, ContainerRef *ref, bool *running);
+extern StoreRowLock store_lock_one(const char *user_id, TimestampTz unchanged_since,
+								   ContainerRef *ref, bool *running);
+extern char *store_container_id(const char *user_id);
 extern List *store_lock_stopped(TimestampTz unchanged_since);
 extern bool store_mark_running(const char *user_id, const char *container_id);
 extern List *store_running_changed_since(TimestampTz since);

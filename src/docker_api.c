@@ -28,6 +28,9 @@
 #include "names.h"
 #include "settings.h"
 
+/* Creates of one network that may meet a 409 (made meanwhile) in a row. */
+#define NETWORK_CREATE_ATTEMPTS 3
+
 /*
  * Percent-encode a path segment.  Our names and ids are plain already;
  * this keeps a damaged container_id from steering a request elsewhere.
@@ -1079,25 +1082,12 @@ docker_create_volume(const char *volume, const char *user_id, const char *instal
 	return owner;
 }
 
-/*
- * Make a user's own network with the given driver ("bridge" on one engine,
- * "overlay" on a swarm), labelled like the volume, unless it exists; say
- * whose the network of that name is.  Docker allows two networks of one
- * name, so the name is looked up first and the create asks Docker to
- * refuse a duplicate.  An overlay network is made attachable, so that
- * plain containers (the application's API) can join it too.
- */
-VolumeOwner
-docker_create_network(const char *network, const char *driver, const char *subnet,
-					  const char *user_id, const char *installation, bool *subnet_taken)
+/* The body of a create of a user's own network: see docker_create_network. */
+static char *
+network_create_body(const char *network, const char *driver, const char *subnet,
+					const char *user_id, const char *installation)
 {
-	DockerRequest *req;
 	StringInfoData body;
-
-	VolumeOwner owner;
-
-	if (docker_inspect_network(network, user_id, installation, &owner))
-		return owner;
 
 	initStringInfo(&body);
 	appendStringInfoString(&body, "{\"Name\":");
@@ -1111,13 +1101,48 @@ docker_create_network(const char *network, const char *driver, const char *subne
 	appendStringInfoString(&body, "}]}");
 	append_owner_labels(&body, user_id, installation);
 	appendStringInfoChar(&body, '}');
+	return body.data;
+}
+
+/*
+ * Make a user's own network with the given driver ("bridge" on one engine,
+ * "overlay" on a swarm), labelled like the volume, unless it exists; say
+ * whose the network of that name is.  Docker allows two networks of one
+ * name, so the name is looked up first and the create asks Docker to
+ * refuse a duplicate.  An overlay network is made attachable, so that
+ * plain containers (the application's API) can join it too.  A 409 means
+ * another call made it between our look and our create: look again, a
+ * bounded number of times, for an engine that keeps answering 409 for a
+ * network it then does not show would send us round for ever.
+ */
+VolumeOwner
+docker_create_network(const char *network, const char *driver, const char *subnet,
+					  const char *user_id, const char *installation, bool *subnet_taken)
+{
+	DockerRequest *req = NULL;
+	VolumeOwner owner;
 
 	*subnet_taken = false;
-	req = docker_request_new("POST", "/networks/create", psprintf("create network \"%s\"", network));
-	req->body = body.data;
-	docker_run_request(req);
+	for (int attempt = 0; attempt < NETWORK_CREATE_ATTEMPTS; attempt++)
+	{
+		if (docker_inspect_network(network, user_id, installation, &owner))
+			return owner;
+		req = docker_request_new("POST", "/networks/create", psprintf("create network \"%s\"", network));
+		req->body = network_create_body(network, driver, subnet, user_id, installation);
+		docker_run_request(req);
+		if (req->status != 409)
+			break;
+	}
 	if (req->status == 409)
-		return docker_create_network(network, driver, subnet, user_id, installation, subnet_taken);
+	{
+		char	   *said = docker_error_message(req);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_SYSTEM_ERROR),
+				 errmsg("could not create network \"%s\": the engine answered HTTP 409 to each of %d attempts",
+						network, NETWORK_CREATE_ATTEMPTS),
+				 errdetail("The engine said \"%s\", yet showed no network of that name.", said)));
+	}
 	if ((req->status == 403 || req->status == 500) && strstr(docker_error_message(req), "overlaps") != NULL)
 	{
 		*subnet_taken = true;

@@ -47,7 +47,7 @@
 #define NEWEST_KNOWN_API_MAJOR 1
 #define NEWEST_KNOWN_API_MINOR 47
 
-/* How often an in-flight request checks for cancels and reloads. */
+/* How often an in-flight request checks for cancels and SIGTERM. */
 #define POLL_SLICE_MS 100
 
 #define DEFAULT_SOCKET "unix:///var/run/docker.sock"
@@ -81,8 +81,6 @@ typedef struct Transfer
 	char		api_version[32];
 	char		errbuf[CURL_ERROR_SIZE];
 } Transfer;
-
-void		(*docker_wait_hook) (void) = NULL;
 
 static Endpoint endpoint;
 static CURLM *multi = NULL;
@@ -768,8 +766,6 @@ run_transfers(DockerRequest **requests, int count, int max_parallel)
 				ereport(FATAL,
 						(errcode(ERRCODE_ADMIN_SHUTDOWN),
 						 errmsg("terminating because the postmaster died while waiting for the Docker engine")));
-			if (docker_wait_hook != NULL)
-				docker_wait_hook();
 		}
 	}
 	PG_FINALLY();

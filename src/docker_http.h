@@ -71,10 +71,4 @@ extern DockerRequest *docker_stream_request(DockerStream *s);
 extern void docker_stream_close(DockerStream *s);
 extern const char *docker_effective_host(void);
 
-/*
- * Called between polls while requests are in flight; the worker uses it to
- * act on a configuration reload while blocked on a slow engine.
- */
-extern void (*docker_wait_hook) (void);
-
 #endif							/* PGC_DOCKER_HTTP_H */

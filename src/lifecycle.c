@@ -19,9 +19,7 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
 #include "utils/memutils.h"
-#include "utils/resowner.h"
 
 #include "container_spec.h"
 #include "container_store.h"
@@ -32,6 +30,7 @@
 #include "lifecycle.h"
 #include "ownership.h"
 #include "settings.h"
+#include "subtransaction.h"
 #include "token_crypto.h"
 #include "user_network.h"
 
@@ -52,6 +51,9 @@ typedef struct EnsureState
 	int		   *refused_ports;	/* ports found taken outside the table */
 	int			nrefused;
 	bool		asked_docker_for_ports;
+	int			taken_subnets;	/* rounds that met each kind of conflict */
+	int			taken_ports;
+	int			vanished;
 	ContainerProfile *profile;	/* loaded at the first create */
 	bool		profile_loaded;
 } EnsureState;
@@ -159,6 +161,7 @@ create_container(EnsureState *st)
 	ownership_claim_volume(&st->row, spec.volume);
 	if (!user_network_claim(&st->row, spec.network, st->port))
 	{
+		st->taken_subnets++;
 		refuse_ports(st, st->port, NIL);
 		st->port = 0;
 		return ROUND_AGAIN;
@@ -239,6 +242,7 @@ move_off_taken_port(EnsureState *st)
 	ereport(LOG,
 			(errmsg("host port %d of user \"%s\" is in use outside pg_container; choosing another",
 					st->port, st->row.user_id)));
+	st->taken_ports++;
 	if (!st->asked_docker_for_ports)
 	{
 		published = pgc_engine()->published_ports();
@@ -264,7 +268,10 @@ start_container(EnsureState *st)
 		return ROUND_RUNNING;
 	started = pgc_engine()->start(st->c.id, st->row.container_name, &st->c.node);
 	if (started == DOCKER_START_NOT_FOUND)
+	{
+		st->vanished++;
 		return drop_container(st, false);
+	}
 	if (started == DOCKER_START_PORT_TAKEN)
 		return move_off_taken_port(st);
 	st->started_here = true;
@@ -285,18 +292,40 @@ ensure_round(EnsureState *st)
 	return start_container(st);
 }
 
+/* What the rounds of an ensure that never got its container running met. */
+static char *
+describe_rounds(const EnsureState *st)
+{
+	StringInfoData buf;
+	int			other = MAX_ENSURE_ROUNDS - st->taken_subnets - st->taken_ports - st->vanished;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "Of %d attempts, %d met a subnet of pg_container.network_pool held by another network, "
+					 "%d a host port taken outside pg_container, %d a container that vanished",
+					 MAX_ENSURE_ROUNDS, st->taken_subnets, st->taken_ports, st->vanished);
+	if (other > 0)
+		appendStringInfo(&buf, ", and %d a container that had to be made again", other);
+	appendStringInfoChar(&buf, '.');
+	return buf.data;
+}
+
 /* Go round until the container runs; each round fixes one conflict. */
 static void
 bring_up(EnsureState *st)
 {
+	char	   *detail;
+
 	for (int round = 0; round < MAX_ENSURE_ROUNDS; round++)
 		if (ensure_round(st) == ROUND_RUNNING)
 			return;
+	detail = describe_rounds(st);
 	ereport(ERROR,
 			(errcode(ERRCODE_SYSTEM_ERROR),
 			 errmsg("could not start container \"%s\" after %d attempts",
 					st->row.container_name, MAX_ENSURE_ROUNDS),
-			 errdetail("Each attempt met a taken host port or a container that vanished."),
+			 errdetail_internal("%s", detail),
+			 st->taken_subnets >= st->taken_ports ?
+			 errhint("Check which networks hold subnets of pg_container.network_pool (docker network inspect), or choose another pool.") :
 			 errhint("Check what else binds ports in pg_container.port_range_start to pg_container.port_range_end.")));
 }
 
@@ -423,29 +452,54 @@ previous_name(const char *container_name)
 }
 
 /*
- * Put the user's stopped, outdated container aside under previous_name,
- * after removing one a crashed recreation may have left there; returns
- * its id.
+ * A container a recreation set aside and could not bring back (the engine
+ * failed then, or a second cancel cut the restore short): if nothing holds
+ * the user's name, it is the user's last container and takes the name
+ * back; otherwise it is removed (its volume is not).  Every restart starts
+ * with this, so nothing stays set aside past the next one.
+ */
+static void
+settle_previous(const UserContainerRow *row)
+{
+	char	   *aside_name = previous_name(row->container_name);
+	DockerContainer aside;
+	DockerContainer holder;
+	bool		name_held;
+
+	if (!pgc_engine()->can_set_aside || !ownership_inspect_name(row->user_id, aside_name, &aside))
+		return;
+	name_held = pgc_engine()->find(row->container_name, &holder);
+	if (name_held)
+		pgc_engine()->remove(aside.id, aside_name);
+	else
+		pgc_engine()->rename(aside.id, row->container_name);
+	ereport(LOG,
+			(errmsg("container \"%s\" of user \"%s\" was left set aside by a recreation; %s",
+					aside_name, row->user_id,
+					name_held ? "removing it" : "giving it the user's name back")));
+}
+
+/*
+ * Put the user's stopped, outdated container aside under previous_name
+ * (settle_previous has cleared that name); returns its id.
  */
 static char *
 set_previous_aside(const UserContainerRow *row, const DockerContainer *c)
 {
-	DockerContainer stale;
-
-	if (ownership_inspect_name(row->user_id, previous_name(row->container_name), &stale))
-		pgc_engine()->remove(stale.id, previous_name(row->container_name));
 	pgc_engine()->rename(c->id, previous_name(row->container_name));
 	return pstrdup(c->id);
 }
 
 /*
- * The replacement did not become ready: remove it and bring the previous
- * container back, with its volume, token and port, and wait for it.  A
- * unit updated in place (previous_spec not NULL) gets its previous spec
- * back instead.
+ * The replacement failed: remove it and give the previous container its
+ * name back, with its volume, token and port; with start_it, also start it
+ * and wait for it.  A unit updated in place (previous_spec not NULL) gets
+ * its previous spec back instead.  The name goes back before anything else
+ * is tried, so an error in the start or the wait leaves nothing aside.
  */
 static void
-restore_previous(const UserContainerRow *row, const char *previous_id, const char *previous_spec)
+restore_previous(const UserContainerRow *row, const char *previous_id, const char *previous_spec,
+				 bool start_it)
 {
 	DockerContainer c;
 	char	   *token = pgc_token_decrypt(row->gateway_token, row->user_id);
@@ -460,52 +514,114 @@ restore_previous(const UserContainerRow *row, const char *previous_id, const cha
 			pgc_engine()->remove(c.id, row->container_name);
 		pgc_engine()->rename(previous_id, row->container_name);
 	}
-	if (pgc_engine()->start(previous_id, row->container_name, &node) == DOCKER_STARTED)
+	if (start_it &&
+		pgc_engine()->start(previous_id, row->container_name, &node) == DOCKER_STARTED)
 		gateway_wait_until_ready(previous_id, row->container_name, row->gateway_port, node, token);
 	explicit_bzero(token, strlen(token));
+}
+
+/* What ensure_replacement hands to its subtransactions. */
+typedef struct Replacement
+{
+	const UserContainerRow *row;
+	const char *previous_id;
+	const char *previous_spec;
+	bool		start_previous;
+	char	  **url;
+	char	  **token;
+} Replacement;
+
+static void
+ensure_new(void *arg)
+{
+	Replacement *r = arg;
+
+	lifecycle_ensure_running(r->row->user_id, r->url, r->token);
+}
+
+static void
+restore_old(void *arg)
+{
+	Replacement *r = arg;
+
+	restore_previous(r->row, r->previous_id, r->previous_spec, r->start_previous);
+}
+
+/* The CONTEXT line of the replacement's errors: see ensure_replacement. */
+static void
+replacement_context(void *arg)
+{
+	errcontext("%s", (const char *) arg);
+}
+
+/*
+ * Say how a failed replacement ended in its error's CONTEXT line, which
+ * replacement_context put in place, between the lines of the calls inside
+ * and those of the callers outside.
+ */
+static void
+amend_context(ErrorData *edata, const char *line, const char *outcome)
+{
+	char	   *at = edata->context ? strstr(edata->context, line) : NULL;
+
+	if (at == NULL)
+		edata->context = edata->context ? psprintf("%s\n%s: %s", edata->context, line, outcome)
+			: psprintf("%s: %s", line, outcome);
+	else
+		edata->context = psprintf("%.*s%s: %s%s", (int) (at - edata->context), edata->context,
+								  line, outcome, at + strlen(line));
 }
 
 /*
  * Ensure the user's container runs after its previous one was set aside,
  * in a subtransaction: if the replacement fails (never ready, a bad image),
- * the table is as before and the previous container is back running.
+ * the table is as before and the previous container is back running, and
+ * the replacement's own error is raised, SQLSTATE, detail and hint intact,
+ * its CONTEXT saying what became of the previous container.  A cancel
+ * stays a cancel: after it only the Docker calls that give the previous
+ * container its name back are made (no start, no readiness wait); its row
+ * says what it said before the restart, and the next ensure starts it.  If
+ * bringing it back fails, that error's message is in the context, and
+ * whatever is left as <name>-previous the next container_restart settles.
  */
 static void
 ensure_replacement(const UserContainerRow *row, const char *previous_id,
 				   const char *previous_spec, const char *image, char **url, char **token)
 {
-	MemoryContext caller_context = CurrentMemoryContext;
-	ResourceOwner caller_owner = CurrentResourceOwner;
+	Replacement r = {row, previous_id, previous_spec, true, url, token};
+	char	   *what = psprintf("restarting the container of user \"%s\" from image \"%s\"",
+								row->user_id, image);
+	ErrorContextCallback context = {error_context_stack, replacement_context, what};
+	ErrorData  *failure;
+	ErrorData  *restore_failure;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(caller_context);
-	PG_TRY();
+	error_context_stack = &context;
+	failure = pgc_in_subtransaction(ensure_new, &r);
+	error_context_stack = context.previous;
+	if (failure == NULL)
+		return;
+
+	r.start_previous = failure->sqlerrcode != ERRCODE_QUERY_CANCELED;
+	restore_failure = pgc_in_subtransaction(restore_old, &r);
+	if (restore_failure != NULL)
 	{
-		lifecycle_ensure_running(row->user_id, url, token);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller_context);
-		CurrentResourceOwner = caller_owner;
+		char	   *outcome = psprintf("the new container failed, and bringing the previous container back failed too: %s",
+									   restore_failure->message);
+
+		/* Cancelled while bringing it back: that cancel is the error now. */
+		if (restore_failure->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			failure = restore_failure;
+		amend_context(failure, what, outcome);
 	}
-	PG_CATCH();
+	else if (!r.start_previous)
+		amend_context(failure, what, "cancelled; the new container was removed and the previous container has its name back, stopped");
+	else
 	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(caller_context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(caller_context);
-		CurrentResourceOwner = caller_owner;
-
-		restore_previous(row, previous_id, previous_spec);
-		ereport(ERROR,
-				(errcode(edata->sqlerrcode),
-				 errmsg("the new container of user \"%s\" from image \"%s\" failed, so the previous container is back",
-						row->user_id, image),
-				 errdetail("%s", edata->message),
-				 errhint("The user keeps the previous container, volume, token and port; fix the image or the settings and restart again.")));
+		amend_context(failure, what, "the new container failed, so the previous container is back");
+		if (failure->hint == NULL)
+			failure->hint = pstrdup("The user keeps the previous container, volume, token and port; fix the image or the settings and restart again.");
 	}
-	PG_END_TRY();
+	ReThrowError(failure);
 }
 
 /*
@@ -551,6 +667,11 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 	char	   *current = NULL;
 	char	   *previous_spec = NULL;
 
+	if (store_is_v2() && store_lock(user_id, &row))
+	{
+		ownership_check_name(&row);
+		settle_previous(&row);
+	}
 	lifecycle_stop(user_id);
 
 	if (store_is_v2() && store_lock(user_id, &row))

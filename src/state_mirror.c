@@ -8,10 +8,11 @@
  * The mirror follows Kubernetes' informers: subscribe first (with "since"
  * a little in the past), then list and reconcile the table in one
  * transaction, and only then say "in sync".  An event is never applied as
- * a state: it only names a user whose container is read again, with the
- * user's row locked first, so a write never rests on a reading older than
- * one already committed and the table never goes backwards.  Duplicates
- * and reordering, which Docker's stream has, then do no harm.
+ * a state: it only names a user whose container is read again; the reading
+ * is written only to a row nobody wrote since the reading began, so a write
+ * never rests on a reading older than one already committed and the table
+ * never goes backwards.  Duplicates and reordering, which Docker's stream
+ * has, then do no harm.  No row is locked while the engine is asked.
  *
  * Any end of the stream, unreadable line, or failed ping clears the flag
  * before anything else, then the worker reconnects with back-off and
@@ -303,7 +304,8 @@ state_mirror_connected(void)
 /*
  * Run fn in a transaction of its own with the store open.  Errors are
  * reported and swallowed; returns false after one, or if the extension is
- * not installed.
+ * not installed.  The catch aborts the whole transaction fn ran in, as the
+ * worker's top level does (worker.c): nothing goes on inside it.
  */
 static bool
 in_transaction(void (*fn) (void *), void *arg)
@@ -573,43 +575,76 @@ take_dirty(void)
 	return users;
 }
 
+/* A dirty user's container, read over HTTP before its row is locked. */
+typedef struct DirtyReading
+{
+	const char *user_id;
+	char	   *container_id;	/* as the row recorded it, read unlocked */
+	TimestampTz inspected_at;	/* taken before the inspect */
+	bool		found;
+	DockerContainer c;
+} DirtyReading;
+
 /*
- * Read again the container of each dirty user, row locked first, so no
- * ensure can change it between our reading and our write.  A row an
- * ensure holds stays dirty: it is tried again shortly.
+ * Bring the row in line with what was read of its container, if that
+ * reading still applies: the row, locked now, still records that container
+ * and nobody wrote it since the inspect began (writes that change a
+ * container stamp updated_at after their Docker call).  Otherwise, or if
+ * an ensure holds the row, the user stays dirty and is read again shortly.
+ */
+static void
+apply_reading(const DirtyReading *r)
+{
+	ContainerRef ref;
+	bool		running;
+
+	switch (store_lock_one(r->user_id, r->inspected_at, &ref, &running))
+	{
+		case STORE_ROW_LOCKED:
+			if (ref.container_id == NULL || strcmp(ref.container_id, r->container_id) != 0)
+				mark_dirty(r->user_id);
+			else if (running)
+				(void) apply_observation(&ref, r->found ? &r->c : NULL, "event");
+			else
+				(void) apply_started(&ref, r->found ? &r->c : NULL, "event");
+			break;
+		case STORE_ROW_BUSY:
+			mark_dirty(r->user_id);
+			break;
+		case STORE_ROW_ABSENT:
+			break;
+	}
+}
+
+/*
+ * Read again the container of each dirty user: first every inspect, with
+ * no row locked, so a touch or an ensure never waits for the engine on
+ * another user's behalf; then each row is locked, without waiting, and
+ * judged against its reading, so a write never rests on a reading older
+ * than one already committed.
  */
 static void
 process_dirty_txn(void *arg)
 {
 	List	   *users = (List *) arg;
+	DirtyReading *readings = palloc0(sizeof(DirtyReading) * Max(list_length(users), 1));
+	int			n = 0;
 	ListCell   *lc;
 
 	foreach(lc, users)
 	{
-		const char *user_id = lfirst(lc);
-		ContainerRef ref;
-		DockerContainer c;
-		bool		running;
-		bool		found;
+		DirtyReading *r = &readings[n];
 
-		switch (store_lock_one(user_id, &ref, &running))
-		{
-			case STORE_ROW_LOCKED:
-				if (ref.container_id == NULL)
-					break;
-				found = docker_inspect_container(ref.container_id, &c);
-				if (running)
-					(void) apply_observation(&ref, found ? &c : NULL, "event");
-				else
-					(void) apply_started(&ref, found ? &c : NULL, "event");
-				break;
-			case STORE_ROW_BUSY:
-				mark_dirty(user_id);
-				break;
-			case STORE_ROW_ABSENT:
-				break;
-		}
+		r->user_id = lfirst(lc);
+		r->container_id = store_container_id(r->user_id);
+		if (r->container_id == NULL)
+			continue;			/* nothing to read: its next write brings an event */
+		r->inspected_at = GetCurrentTimestamp();
+		r->found = docker_inspect_container(r->container_id, &r->c);
+		n++;
 	}
+	for (int i = 0; i < n; i++)
+		apply_reading(&readings[i]);
 }
 
 typedef struct EventWalk
@@ -964,6 +999,20 @@ state_mirror_drain(void)
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(step_context);
 	}
+}
+
+/*
+ * After an error the worker's top level caught (a cancel while following
+ * the stream, say): the stream may have been left half read, and the step's
+ * memory is the error's.  Out of sync, to subscribe and list again.
+ */
+void
+state_mirror_after_error(void)
+{
+	if (stream != NULL)
+		lose_sync("the worker's step ended in an error");
+	if (step_context != NULL)
+		MemoryContextReset(step_context);
 }
 
 /*

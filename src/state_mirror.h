@@ -20,6 +20,7 @@ extern void state_mirror_run(long budget_ms);
 extern void state_mirror_stop(void);
 extern bool state_mirror_connected(void);
 extern void state_mirror_drain(void);
+extern void state_mirror_after_error(void);
 extern int	state_mirror_resync_pass(void);
 
 #endif							/* PGC_STATE_MIRROR_H */

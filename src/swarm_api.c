@@ -40,6 +40,7 @@
 #include "docker_http.h"
 #include "json_walk.h"
 #include "settings.h"
+#include "subtransaction.h"
 #include "swarm_api.h"
 
 /* filters={"label":["pg_container.managed=true"]}, percent-encoded */
@@ -743,43 +744,49 @@ swarm_update_service(const char *id, const char *name, int replicas, const char 
 	return swarm_change_service(id, name, &change, NULL);
 }
 
+/* What scale_request decodes, in a subtransaction of its own. */
+typedef struct ScaleDecode
+{
+	DockerStop *stop;
+	DockerRequest *inspected;
+	int			replicas;
+	DockerRequest *update;
+} ScaleDecode;
+
+static void
+scale_decode(void *arg)
+{
+	ScaleDecode *d = arg;
+	SwarmService s;
+	SwarmChange change = {.replicas = d->replicas};
+
+	if (inspect_decode(d->inspected, d->stop->id, &s) == NULL)
+		d->stop->gone = d->stop->stopped = true;
+	else if (s.replicas == d->replicas)
+		d->stop->stopped = true;
+	else
+		d->update = swarm_update_request(d->inspected, &s, d->stop->name, &change);
+}
+
 /*
  * From the inspect of one service of a scale_many, the update that scales
  * it, or NULL once its outcome is known: gone, already at the replicas, or
- * an error (recorded in stop, not raised: only decoding happens inside).
+ * an error (recorded in stop, not raised: only decoding happens inside, in
+ * a subtransaction, so what the decoding held is released).  A cancel or
+ * a shutdown is raised all the same.
  */
 static DockerRequest *
 scale_request(DockerStop *stop, DockerRequest *inspected, int replicas)
 {
-	MemoryContext context = CurrentMemoryContext;
-	DockerRequest *volatile update = NULL;
+	ScaleDecode d = {stop, inspected, replicas, NULL};
+	ErrorData  *edata = pgc_in_subtransaction(scale_decode, &d);
 
-	PG_TRY();
-	{
-		SwarmService s;
-		SwarmChange change = {.replicas = replicas};
-
-		if (inspect_decode(inspected, stop->id, &s) == NULL)
-			stop->gone = stop->stopped = true;
-		else if (s.replicas == replicas)
-			stop->stopped = true;
-		else
-			update = swarm_update_request(inspected, &s, stop->name, &change);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(context);
-		edata = CopyErrorData();
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
-			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			PG_RE_THROW();
-		FlushErrorState();
-		stop->error = edata->message;
-	}
-	PG_END_TRY();
-	return update;
+	if (edata == NULL)
+		return d.update;
+	if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+		ReThrowError(edata);
+	stop->error = edata->message;
+	return NULL;
 }
 
 /* Record what an update of a scale_many came to; false if it was stale. */

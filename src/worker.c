@@ -12,9 +12,14 @@
  * 'running' by a crash or a dockerd restart are corrected at once.
  *
  * SIGTERM ends it (with a non-zero exit, so the postmaster brings it back
- * after bgw_restart_time); SIGHUP reloads the configuration, also while it
- * waits on a slow engine, through the transport's wait hook.  It waits
- * quietly, with a single LOG line, while the extension is not installed.
+ * after bgw_restart_time).  SIGHUP reloads the configuration at the top of
+ * the loop only, between passes: a pass runs to its end with the engine,
+ * docker_host and name_prefix it started with, so a sweep never lists on
+ * one engine and stops on another.  Following the events, the worker
+ * returns to the top of the loop for the reload at once.  A cancel
+ * (pg_cancel_backend) ends what the worker is doing, never the worker.
+ * It waits quietly, with a single LOG line, while the extension is not
+ * installed.
  *
  *-------------------------------------------------------------------------
  */
@@ -89,17 +94,6 @@ reload_configuration(void)
 }
 
 /*
- * Called between polls while a Docker request is in flight: act on a
- * reload now rather than after a slow engine answers.
- */
-static void
-worker_wait_hook(void)
-{
-	if (ConfigReloadPending)
-		reload_configuration();
-}
-
-/*
  * Record a failed pass in container_event, in a transaction of its own
  * (the pass's was rolled back).  Best effort: if even this fails, the
  * server log already has the error.
@@ -138,8 +132,10 @@ record_pass_failure(WorkerPass pass, const char *message)
 
 /*
  * Run one pass in its own transaction.  Returns false if the extension is
- * not installed.  Errors are reported, recorded and swallowed: the next
- * pass retries.  Each pass also prunes events past their retention.
+ * not installed.  Errors are reported, recorded (but for a cancel) and
+ * swallowed: the next pass retries.  This catch ends the whole transaction
+ * the pass ran in, as the worker's top level does (recover_at_top_level).
+ * Each pass also prunes events past their retention.
  */
 static bool
 run_pass(WorkerPass pass)
@@ -185,7 +181,9 @@ run_pass(WorkerPass pass)
 		FlushErrorState();
 		AbortCurrentTransaction();
 		RESUME_INTERRUPTS();
-		failure = edata->message;
+		/* A cancel is someone's wish, not the pass failing: the log has it. */
+		if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED)
+			failure = edata->message;
 	}
 	PG_END_TRY();
 
@@ -297,10 +295,41 @@ wait_for_next_pass(const WorkerLoop *loop)
 	}
 }
 
+/*
+ * The worker's top-level error recovery, as PostgresMain's sigsetjmp block
+ * is a backend's: an ERROR that no pass caught (a cancel while following
+ * the engine's events, say) is reported, the transaction it may have been
+ * in is aborted whole, the error state flushed and memory reset, and the
+ * loop starts again from its top.  This is not the forbidden PG_CATCH that
+ * carries on inside the transaction that failed (which would need a
+ * subtransaction): nothing of the failed work survives, the transaction
+ * and all it held are released before anything else runs.  Without it, an
+ * ERROR outside any PG_TRY becomes FATAL and the worker exits.  A FATAL
+ * (SIGTERM) never comes here.
+ */
+static void
+recover_at_top_level(void)
+{
+	/* Since not using PG_TRY, reset the error stack by hand. */
+	error_context_stack = NULL;
+	HOLD_INTERRUPTS();
+	EmitErrorReport();
+	AbortOutOfAnyTransaction();
+	/* The event stream may have been half read: list again. */
+	state_mirror_after_error();
+	MemoryContextSwitchTo(TopMemoryContext);
+	FlushErrorState();
+	MemoryContextReset(pass_context);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	RESUME_INTERRUPTS();
+}
+
 void
 pgc_worker_main(Datum main_arg)
 {
-	WorkerLoop	loop = {0};
+	/* static: kept as it is across the longjmp of an error */
+	static WorkerLoop loop;
+	sigjmp_buf	local_sigjmp_buf;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -312,17 +341,21 @@ pgc_worker_main(Datum main_arg)
 
 	pass_context = AllocSetContextCreate(TopMemoryContext, "pg_container worker pass",
 										 ALLOCSET_DEFAULT_SIZES);
-	docker_wait_hook = worker_wait_hook;
 	state_mirror_init();
 
 	ereport(LOG,
 			(errmsg("pg_container worker started in database \"%s\"", pgc_database)));
+
+	if (sigsetjmp(local_sigjmp_buf, 1) != 0)
+		recover_at_top_level();
+	PG_exception_stack = &local_sigjmp_buf;
 
 	for (;;)
 	{
 		/* A cancel between passes has nothing to cancel (one during a pass ends it). */
 		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
+		/* The only place the configuration changes: between passes. */
 		if (ConfigReloadPending)
 			reload_configuration();
 

@@ -66,8 +66,8 @@ INSERT INTO container_profile (name, image) VALUES ('gw-broken', 'pgc-crashloop:
 SELECT container_set_profile('gw-roll', 'gw-broken') \g /dev/null
 SET pg_container.ready_timeout = '4s';
 SELECT throws_ok($$SELECT container_restart('gw-roll')$$, '55000',
-                 'the new container of user "gw-roll" from image "pgc-crashloop:test" failed, so the previous container is back',
-                 'a recreation whose gateway never gets ready fails, naming the image');
+                 'container "mosaic-user-gw-roll" did not become ready within 4000 ms',
+                 'a recreation whose gateway never gets ready fails with the readiness error (the image is in its context)');
 RESET pg_container.ready_timeout;
 SELECT is(test_helpers.inspect('mosaic-user-gw-roll', '{{.Id}} {{.State.Status}} {{.Config.Image}}'),
           :'roll_id' || ' running pgc-gateway:test', '... and the previous container is back, running');

@@ -2,10 +2,10 @@
 # The background worker, against the real dockerd: it runs in
 # pg_container.database, reaps and checks health on its own schedule, takes
 # new intervals on reload, corrects stale rows when it starts, comes back
-# after pg_terminate_backend, and answers SIGTERM and reloads while blocked
-# on a hung engine.
+# after pg_terminate_backend, takes a reload only between passes, and
+# answers SIGTERM while blocked on a hung engine.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 13
+plan 15
 
 LOG="$PGC_WORK/postgres.log"
 reload() { q -c "SELECT pg_reload_conf()" >/dev/null; }
@@ -61,33 +61,47 @@ ok "$([[ "$old_pid $new_pid" =~ ^[0-9]+\ [0-9]+$ ]] && [ "$new_pid" != "$old_pid
 wait_for 10 status_is wk-crash stopped
 is "$(status_of wk-crash)" "stopped" "on start, with the health interval off, the worker corrects a row left running"
 
-# Blocked on a hung engine, it still answers a reload and SIGTERM within 2 s.
+# A reload inside a pass waits for the pass to end: a sweep lists and stops
+# on the engine it started with.  The fault engine holds the worker's list
+# for 3 s while docker_host is set back to dockerd itself; the stop still
+# goes through the fault engine, and the reload is taken after the pass.
+# (The event stream is off: only the sweep talks to the engine.)
+q -c "SELECT container_ensure_running('wk-hang')" >/dev/null
+q -c "UPDATE user_container SET last_active_at = now() - interval '2 hours' WHERE user_id = 'wk-hang'"
+fault POST /_fault/reset >/dev/null
+fault POST /_fault/rules '[{"path": "/containers/json", "action": "pass", "delay_ms": 3000, "times": 1}]' >/dev/null
+q -c "ALTER SYSTEM SET pg_container.docker_host = 'unix://$PGC_WORK/fault.sock'" \
+  -c "ALTER SYSTEM SET pg_container.reap_interval = '1s'" -c "ALTER SYSTEM SET pg_container.event_stream = off"
+reload
+wait_for 30 bash -c "curl -s --unix-socket '$PGC_WORK/fault.sock' http://fault/_fault/stats | grep -q '\"in_flight\": [1-9]'"
+mark=$(stat -c %s "$LOG")
+q -c "ALTER SYSTEM RESET pg_container.docker_host" -c "ALTER SYSTEM SET pg_container.reap_interval = '7s'"
+reload
+wait_for 30 status_is wk-hang stopped
+is "$(status_of wk-hang)" "stopped" "a sweep whose list is slow reaps an idle container"
+like "$(fault GET /_fault/log)" '"POST", "path": "[^"]*/containers/[0-9a-f]+/stop' \
+	"... stopping it on the engine it listed on, not on the one a reload named meanwhile"
+wait_for 10 bash -c "tail -c +$((mark + 1)) '$LOG' | grep -q 'reap_interval is now 7 s'"
+like "$(log_since "$mark")" 'reap_interval is now 7 s' "... and the reload is taken once the pass has ended"
+q -c "ALTER SYSTEM SET pg_container.reap_interval = 0" -c "ALTER SYSTEM RESET pg_container.event_stream"
+reload
+
+# Blocked on a hung engine, it still answers SIGTERM within 2 s.
 fault POST /_fault/reset >/dev/null
 fault POST /_fault/rules '[{"path": "/containers/json", "action": "hang"}]' >/dev/null
-q -c "SELECT container_ensure_running('wk-hang')" >/dev/null
 q -c "ALTER SYSTEM SET pg_container.docker_host = 'unix://$PGC_WORK/fault.sock'" \
   -c "ALTER SYSTEM SET pg_container.health_check_interval = '1s'"
 reload
 wait_for 30 bash -c "curl -s --unix-socket '$PGC_WORK/fault.sock' http://fault/_fault/log | grep -q containers/json"
 # The worker is blocked once its request is held by the engine.
 wait_for 30 bash -c "curl -s --unix-socket '$PGC_WORK/fault.sock' http://fault/_fault/stats | grep -q '\"in_flight\": [1-9]'"
-blocked=$(worker_pid)
-mark=$(stat -c %s "$LOG")
-q -c "ALTER SYSTEM SET pg_container.reap_interval = '7s'"
-start=$(now_ms)
-reload
-wait_for 5 bash -c "tail -c +$((mark + 1)) '$LOG' | grep -q 'reap_interval is now 7 s'"
-elapsed=$(($(now_ms) - start))
-cmp_ok "$elapsed" -le 2000 "blocked on a hung engine, the worker takes a reload within 2 s (took ${elapsed} ms)"
-# The same worker: it took the reload without a restart, and an empty pid
-# would make the SIGTERM check below pass at once.
 pid=$(worker_pid)
-ok "$([[ $blocked =~ ^[0-9]+$ ]] && [ "$pid" = "$blocked" ]; echo $?)" "... in the same process (pid ${blocked:-none} then ${pid:-none})"
+ok "$([[ $pid =~ ^[0-9]+$ ]]; echo $?)" "the worker is blocked on the hung engine (pid ${pid:-none})"
 start=$(now_ms)
 q -c "SELECT pg_terminate_backend($pid)" >/dev/null
 wait_for 5 bash -c "! kill -0 $pid 2>/dev/null"
 elapsed=$(($(now_ms) - start))
-cmp_ok "$elapsed" -le 2000 "... and SIGTERM within 2 s (took ${elapsed} ms)"
+cmp_ok "$elapsed" -le 2000 "... and answers SIGTERM within 2 s (took ${elapsed} ms)"
 q -c "ALTER SYSTEM RESET pg_container.docker_host" -c "ALTER SYSTEM SET pg_container.health_check_interval = 0" \
   -c "ALTER SYSTEM SET pg_container.reap_interval = 0"
 reload

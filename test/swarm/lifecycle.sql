@@ -115,9 +115,9 @@ DELETE FROM container_profile WHERE name = 'sw-prof';
 -- back, and the user keeps a working gateway on the same service.
 SET pg_container.image = 'pgc-crashloop:test';
 SET pg_container.ready_timeout = '5s';
-SELECT matches(test_helpers.error_of($$SELECT container_restart('sw-alice')$$),
-               '^[0-9A-Z]{5}: the new container of user "sw-alice" from image "pgc-crashloop:test" failed, so the previous container is back$',
-               'a restart onto an image that never becomes ready fails');
+SELECT matches(test_helpers.error_and_context_of($$SELECT container_restart('sw-alice')$$),
+               '^55000: container "mosaic-user-sw-alice" did not become ready within 5000 ms \| restarting the container of user "sw-alice" from image "pgc-crashloop:test": the new container failed, so the previous container is back$',
+               'a restart onto an image that never becomes ready fails with the readiness error, its context saying the previous spec is back');
 RESET pg_container.ready_timeout;
 SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}} {{.Spec.Mode.Replicated.Replicas}} {{.Spec.TaskTemplate.ContainerSpec.Image}}'),
           :'sid1' || ' 1 pgc-gateway:test', '... and the same service runs its previous image again');
