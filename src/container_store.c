@@ -103,6 +103,9 @@ typedef enum StoreStatement
 	STMT_HOT_TOUCH,
 	STMT_LOCK_ONE,
 	STMT_CONTAINER_ID,
+	STMT_MARK_REMOVING,
+	STMT_LOCK_REMOVING,
+	STMT_PENDING_REMOVALS,
 	STMT_EXISTS,
 	STMT_LOCK_STOPPED,
 	STMT_MARK_RUNNING,
@@ -151,7 +154,8 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 	},
 	[STMT_RECORD_STOPPED] = {
 		"UPDATE @extschema@.user_container"
-		"   SET container_id = $2, status = 'stopped', updated_at = pg_catalog.clock_timestamp()"
+		"   SET container_id = $2, updated_at = pg_catalog.clock_timestamp(),"
+		"       status = CASE status WHEN 'removing' THEN status ELSE 'stopped' END"
 		" WHERE user_id = $1",
 		2, {TEXTOID, TEXTOID}
 	},
@@ -469,8 +473,29 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 	[STMT_MARK_RUNNING] = {
 		"UPDATE @extschema@.user_container"
 		"   SET status = 'running', updated_at = pg_catalog.clock_timestamp()"
-		" WHERE user_id = $1 AND container_id = $2 AND gateway_port IS NOT NULL",
+		" WHERE user_id = $1 AND container_id = $2 AND gateway_port IS NOT NULL"
+		"   AND status <> 'removing'",
 		2, {TEXTOID, TEXTOID}
+	},
+	/* 0.6.0: container_remove marks; removals.c carries it out after commit */
+	[STMT_MARK_REMOVING] = {
+		"UPDATE @extschema@.user_container"
+		"   SET status = 'removing', remove_volume = $2, updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1",
+		2, {TEXTOID, BOOLOID}
+	},
+	/* xmin: a removal marked by this very transaction is not committed */
+	[STMT_LOCK_REMOVING] = {
+		"SELECT remove_volume, xmin FROM @extschema@.user_container"
+		" WHERE user_id = $1 AND status = 'removing'"
+		"   FOR UPDATE",
+		1, {TEXTOID}
+	},
+	[STMT_PENDING_REMOVALS] = {
+		"SELECT user_id FROM @extschema@.user_container"
+		" WHERE status = 'removing'"
+		" ORDER BY user_id",
+		0, {}
 	},
 	[STMT_EXISTS] = {
 		"SELECT 1 FROM @extschema@.user_container WHERE user_id = $1",
@@ -551,7 +576,7 @@ layout_of_version(const char *version)
 	/* 0.5.0 adds functions (container_move), no table */
 	if (strcmp(version, "0.5.0") == 0)
 		return STORE_LAYOUT_0_4;
-	/* 0.6.0: the second review's fixes */
+	/* 0.6.0: profile log limits, removals pending until commit */
 	if (strcmp(version, "0.6.0") == 0)
 		return STORE_LAYOUT_0_6;
 	ereport(ERROR,
@@ -1383,6 +1408,59 @@ store_delete_row(const char *user_id)
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
 	run(STMT_DELETE_ROW, values, NULL, 0);
+}
+
+/* Whether the tables have 0.6.0's pending removals. */
+bool
+store_is_v6(void)
+{
+	return current_layout >= STORE_LAYOUT_0_6;
+}
+
+/* Mark the user's row as removed once this transaction commits. */
+void
+store_mark_removing(const char *user_id, bool remove_volume)
+{
+	Datum		values[2] = {CStringGetTextDatum(user_id), BoolGetDatum(remove_volume)};
+
+	run(STMT_MARK_REMOVING, values, NULL, 0);
+}
+
+/*
+ * Lock the user's row if it is pending removal, waiting for the marking
+ * transaction.  marked_here: the mark is this transaction's own (or one
+ * of its subtransactions'), so not yet committed.
+ */
+bool
+store_lock_committed_removal(const char *user_id, bool *remove_volume, bool *marked_here)
+{
+	Datum		values[1] = {CStringGetTextDatum(user_id)};
+	bool		isnull;
+	Datum		xmin;
+
+	if (!store_is_v6())
+		return false;
+	run(STMT_LOCK_REMOVING, values, NULL, 0);
+	if (SPI_processed == 0)
+		return false;
+	*remove_volume = column_bool(1);
+	xmin = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	*marked_here = TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xmin));
+	return true;
+}
+
+/* The users pending removal, ordered by user id; none before 0.6.0. */
+List *
+store_pending_removals(void)
+{
+	List	   *user_ids = NIL;
+
+	if (!store_is_v6())
+		return NIL;
+	run(STMT_PENDING_REMOVALS, NULL, NULL, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		user_ids = lappend(user_ids, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	return user_ids;
 }
 
 /* Every row, as StoreRowSummary, ordered by user id. */

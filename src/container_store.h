@@ -92,7 +92,7 @@ typedef enum StoreLayout
 	STORE_LAYOUT_0_2,			/* + profiles, spec hashes, the event log */
 	STORE_LAYOUT_0_3,			/* + the installation's identity, profile commands */
 	STORE_LAYOUT_0_4,			/* + the paused tier */
-	STORE_LAYOUT_0_6			/* + profile log limits */
+	STORE_LAYOUT_0_6			/* + profile log limits, removals carried out after commit */
 } StoreLayout;
 
 /* The installed extension, as pg_extension records it. */
@@ -123,6 +123,10 @@ extern char *store_insert(const char *user_id, const char *container_name,
 						  const char *encrypted_token);
 extern bool store_is_v2(void);
 extern bool store_is_v4(void);
+extern bool store_is_v6(void);
+extern void store_mark_removing(const char *user_id, bool remove_volume);
+extern bool store_lock_committed_removal(const char *user_id, bool *remove_volume, bool *marked_here);
+extern List *store_pending_removals(void);
 extern void store_record_paused(const char *user_id, const char *container_id);
 extern void store_record_unpaused(const char *user_id);
 extern bool store_set_pause_after(const char *user_id, int minutes, bool is_null);

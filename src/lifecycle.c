@@ -11,7 +11,7 @@
  * table does not say so.  Every path therefore finds containers by the
  * recorded id, then by exact name (ownership.c), adopts what it finds when
  * the labels say it is this user's, and reconciles the table with it.
- * Nothing here removes a volume but container_remove: a container is only
+ * Nothing here removes a volume (removals.c does, for container_remove): a container is only
  * ever removed when it must be recreated, and its named volume carries
  * the user's state across.
  *
@@ -29,6 +29,7 @@
 #include "gateway.h"
 #include "lifecycle.h"
 #include "ownership.h"
+#include "removals.h"
 #include "settings.h"
 #include "subtransaction.h"
 #include "token_crypto.h"
@@ -377,6 +378,8 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 	EnsureState st;
 
 	memset(&st, 0, sizeof(st));
+	/* A committed removal goes first: never adopt what is about to go. */
+	(void) removal_carry_out(user_id);
 	write_making_row(user_id, lock_and_touch, &st.row);
 	*token = pgc_token_decrypt(st.row.gateway_token, user_id);
 	st.token = *token;
@@ -426,7 +429,7 @@ lifecycle_stop(const char *user_id)
 	DockerContainer c;
 	const char *container_id = NULL;
 
-	if (!store_lock(user_id, &row))
+	if (removal_carry_out(user_id) || !store_lock(user_id, &row))
 		return;
 	ownership_check_name(&row);
 
@@ -709,55 +712,6 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 			pgc_engine()->remove(previous_id, previous_name(row.container_name));
 	}
 	record_event(user_id, "restarted", event_detail("recreated", previous_id ? "true" : "false", NULL));
-}
-
-/*
- * Deprovision a user: remove the container and the row, and with
- * keep_volume false also the named volume.  This is the only path in the
- * extension that ever deletes what a user stored.  An unknown user is not
- * an error.
- */
-void
-lifecycle_remove(const char *user_id, bool keep_volume)
-{
-	UserContainerRow row;
-	DockerContainer c;
-	char	   *volume;
-	VolumeOwner owner;
-
-	if (!store_lock(user_id, &row))
-		return;
-	ownership_check_name(&row);
-
-	/* Whose the volume is, before anything is removed. */
-	volume = psprintf("%s-state", row.container_name);
-	if (!keep_volume && docker_inspect_volume(volume, user_id, store_installation_id(), &owner))
-	{
-		if (owner == VOLUME_FOREIGN)
-			ereport(ERROR,
-					(errcode(ERRCODE_DUPLICATE_OBJECT),
-					 errmsg("volume \"%s\" of user \"%s\" belongs to another user or pg_container installation",
-							volume, user_id),
-					 errdetail("Nothing was removed.")));
-		if (owner == VOLUME_UNLABELLED)
-		{
-			ereport(WARNING,
-					(errmsg("volume \"%s\" of user \"%s\" carries no pg_container labels, so it was kept",
-							volume, user_id),
-					 errdetail("Volumes made before pg_container 0.3.0 cannot be told from another installation's."),
-					 errhint("Remove it by hand once you are sure it is this user's.")));
-			keep_volume = true;
-		}
-	}
-
-	if (ownership_inspect(&row, &c, false))
-		pgc_engine()->remove(c.id, row.container_name);
-	user_network_remove(&row);
-	if (!keep_volume)
-		docker_remove_volume(volume);
-
-	store_delete_row(user_id);
-	record_event(user_id, "removed", event_detail("volume", volume, "volume_kept", keep_volume ? "true" : "false", NULL));
 }
 
 /*

@@ -25,6 +25,7 @@
 #include "container_store.h"
 #include "docker_api.h"
 #include "lifecycle.h"
+#include "removals.h"
 #include "names.h"
 #include "settings.h"
 #include "state_mirror.h"
@@ -49,6 +50,9 @@ PG_FUNCTION_INFO_V1(container_set_idle_timeout);
 PG_FUNCTION_INFO_V1(container_set_pause_after);
 PG_FUNCTION_INFO_V1(container_set_profile);
 PG_FUNCTION_INFO_V1(container_remove);
+PG_FUNCTION_INFO_V1(container_process_removals);
+
+static int	process_removals(void);
 PG_FUNCTION_INFO_V1(container_outdated);
 PG_FUNCTION_INFO_V1(container_orphans);
 PG_FUNCTION_INFO_V1(container_overview_rows);
@@ -349,6 +353,7 @@ container_reap_idle(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 
+	process_removals();
 	stopped = collect_from_store(sweep_reap_idle);
 
 	return_strings(fcinfo, stopped);
@@ -371,6 +376,7 @@ container_health_check_all(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
+	process_removals();
 	results = collect_from_store(sweep_health_check);
 
 	foreach(lc, results)
@@ -478,6 +484,33 @@ container_remove(PG_FUNCTION_ARGS)
 	lifecycle_remove(user_id, keep_volume);
 	store_close();
 	PG_RETURN_VOID();
+}
+
+/*
+ * Carry out the committed removals; what pg_cron's reap and health calls
+ * do first, for databases no worker serves.
+ */
+static int
+process_removals(void)
+{
+	int			removed;
+
+	store_open();
+	removed = removals_process();
+	store_close();
+	return removed;
+}
+
+/*
+ * container_process_removals() returns integer
+ *
+ * For operators: carry out committed container_remove calls now rather
+ * than at the worker's next look; returns how many users were removed.
+ */
+Datum
+container_process_removals(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(process_removals());
 }
 
 /* The most lines container_logs returns. */

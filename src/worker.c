@@ -42,6 +42,7 @@
 
 #include "container_store.h"
 #include "docker_http.h"
+#include "removals.h"
 #include "settings.h"
 #include "state_mirror.h"
 #include "sweeps.h"
@@ -52,6 +53,9 @@
 
 /* Longest sleep with both sweeps off, so a reload is never far away. */
 #define IDLE_SLEEP_MS 60000
+
+/* How soon a committed container_remove is carried out (removals.c). */
+#define REMOVAL_POLL_MS 1000
 
 typedef enum WorkerPass
 {
@@ -276,6 +280,7 @@ wait_for_next_pass(const WorkerLoop *loop)
 		sleep_ms = EXTENSION_POLL_MS;
 	else
 	{
+		sleep_ms = REMOVAL_POLL_MS;
 		if (pgc_reap_interval_s > 0)
 			sleep_ms = Min(sleep_ms, ms_until(next_due(loop->last_reap, pgc_reap_interval_s), now));
 		if (pgc_health_check_interval_s > 0)
@@ -363,6 +368,8 @@ pgc_worker_main(Datum main_arg)
 			try_to_serve(&loop, GetCurrentTimestamp());
 		else
 			run_due_passes(&loop, GetCurrentTimestamp());
+		if (loop.serving)
+			removals_worker_pass();
 		wait_for_next_pass(&loop);
 	}
 }

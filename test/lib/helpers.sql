@@ -274,3 +274,30 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Wait (up to 30 s) until the user's committed container_remove has been
+-- carried out: their row is gone.  Where no pg_container worker serves
+-- this database (the Podman and swarm test databases) it carries the
+-- removals out itself, as pg_cron's calls would.  Raises if the row stays.
+CREATE OR REPLACE FUNCTION test_helpers.wait_removed(user_id text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    deadline timestamptz := clock_timestamp() + interval '30 seconds';
+    ext_schema name := (SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+                         WHERE e.extname = 'pg_container');
+BEGIN
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                        WHERE datname = current_database() AND backend_type = 'pg_container worker') THEN
+            EXECUTE format('SELECT %I.container_process_removals()', ext_schema);
+        END IF;
+        EXECUTE format('SELECT NOT EXISTS (SELECT 1 FROM %I.user_container WHERE user_id = $1)', ext_schema)
+            USING wait_removed.user_id INTO STRICT found;
+        EXIT WHEN found;
+        IF clock_timestamp() > deadline THEN
+            RAISE EXCEPTION 'the removal of user "%" was not carried out within 30 s', wait_removed.user_id;
+        END IF;
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;

@@ -84,6 +84,7 @@ SELECT is(test_helpers.inspect('mosaic-user-gw-roll', '{{.HostConfig.Memory}} {{
           '... with the new spec');
 SELECT is(test_helpers.docker('ps -a -q --filter name=mosaic-user-gw-roll-previous'), '', '... removing the previous container');
 SELECT container_remove('gw-roll') \g /dev/null
+SELECT container_process_removals() \g /dev/null
 DELETE FROM container_profile WHERE name = 'gw-broken';
 
 -- A line longer than 16 KiB comes in several Docker frames: the token

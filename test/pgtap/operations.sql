@@ -72,10 +72,12 @@ SELECT is((SELECT coalesce(profile, 'settings') FROM user_container WHERE user_i
 -- Deprovisioning: the only path that deletes user data is keep_volume => false.
 SELECT container_ensure_running('op-rm1'), container_ensure_running('op-rm2') \g /dev/null
 SELECT container_remove('op-rm1') \g /dev/null
+SELECT test_helpers.wait_removed('op-rm1') \g /dev/null
 SELECT is(test_helpers.containers_of('op-rm1') || '|' || (SELECT count(*) FROM user_container WHERE user_id = 'op-rm1'), '|0',
           'container_remove removes the container and the row');
 SELECT is(test_helpers.docker('volume inspect -f {{.Name}} mosaic-user-op-rm1-state'), 'mosaic-user-op-rm1-state', '... keeping the volume by default');
 SELECT container_remove('op-rm2', keep_volume => false) \g /dev/null
+SELECT test_helpers.wait_removed('op-rm2') \g /dev/null
 SELECT imatches(test_helpers.docker('volume inspect mosaic-user-op-rm2-state'), 'no such volume', 'keep_volume => false removes the volume too');
 SELECT lives_ok($$SELECT container_remove('op-nobody')$$, 'removing an unknown user is not an error');
 

@@ -15,6 +15,7 @@ SELECT test_helpers.wait_for('NOT (SELECT in_sync FROM container_mirror)', '60 s
 
 -- What an earlier, interrupted run may have left.
 SELECT container_remove(user_id) FROM user_container WHERE user_id LIKE 'pz-%' \g /dev/null
+SELECT container_process_removals() \g /dev/null
 DELETE FROM container_profile WHERE name = 'pz-profile';
 DELETE FROM container_event WHERE user_id LIKE 'pz-%';
 
@@ -128,6 +129,7 @@ SELECT is(pg_temp.states('pz-never') || ' ' || pg_temp.statuses('pz-never'), 'pz
 SELECT pg_temp.idle('pz-never', 10) \g /dev/null
 SELECT container_reap_idle() \g /dev/null
 SELECT container_remove('pz-never') \g /dev/null
+SELECT test_helpers.wait_removed('pz-never') \g /dev/null
 SELECT is(test_helpers.containers_of('pz-never'), '', 'container_remove removes a paused container');
 
 -- An engine that refuses to stop a paused container (Podman: "container
@@ -212,6 +214,7 @@ RESET pg_container.paused_memory_budget;
 RESET pg_container.memory_limit;
 
 SELECT container_remove(user_id) FROM user_container WHERE user_id LIKE 'pz-%' \g /dev/null
+SELECT container_process_removals() \g /dev/null
 DELETE FROM container_profile WHERE name = 'pz-profile';
 DELETE FROM container_event WHERE user_id LIKE 'pz-%';
 

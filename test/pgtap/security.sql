@@ -32,6 +32,7 @@ SELECT count(*) FROM container_reap_idle() \g /dev/null
 SELECT is(test_helpers.state_of('sec-victim'), 'running', 'the reaper leaves it alone');
 UPDATE user_container SET container_id = :'victim_id' WHERE user_id = 'sec-user';
 SELECT container_remove('sec-user', false) \g /dev/null
+SELECT test_helpers.wait_removed('sec-user') \g /dev/null
 SELECT is(test_helpers.state_of('sec-victim'), 'running', 'remove leaves it alone');
 SET client_min_messages = warning;
 SELECT test_helpers.docker('rm -f sec-victim') \g /dev/null

@@ -11,6 +11,7 @@ SELECT container_ensure_running('vd-default') \g /dev/null
 SELECT is(test_helpers.docker('volume inspect -f ''{{.Driver}} {{json .Options}}'' mosaic-user-vd-default-state'),
           'local null', 'with the defaults, the volume is a local one without options');
 SELECT container_remove('vd-default', keep_volume => false);
+SELECT test_helpers.wait_removed('vd-default') \g /dev/null
 
 -- The directory must exist: pg_container does not make it.
 -- A directory of this run's own: the files the gateway leaves there are
@@ -36,6 +37,7 @@ SELECT is(test_helpers.docker('exec mosaic-user-vd-bind /bin/busybox cat /home/n
           'after a restart the gateway still sees it');
 
 SELECT container_remove('vd-bind', keep_volume => false);
+SELECT test_helpers.wait_removed('vd-bind') \g /dev/null
 SELECT is(test_helpers.sh(format('cat %s/mosaic-user-vd-bind-state/note', :'shared')), :'mark',
           'removing the volume leaves the bound directory''s files: they are the DBA''s storage');
 RESET pg_container.volume_driver_options;

@@ -27,7 +27,8 @@ listening() {
 }
 wait_for 60 listening
 mark=$(stat -c %s "$LOG")
-q -c "SELECT container_ensure_running('ev-user')" -c "SELECT container_stop('ev-user')" -c "SELECT container_remove('ev-user')" >/dev/null
+q -c "SELECT container_ensure_running('ev-user')" -c "SELECT container_stop('ev-user')" -c "SELECT container_remove('ev-user')" \
+	-c "SELECT test_helpers.wait_removed('ev-user')" >/dev/null
 q -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgc-ev-listener'" >/dev/null
 wait "$listener" "$nobody"
 

@@ -57,7 +57,7 @@ is "$(pgc_docker inspect -f '{{range $n, $x := .NetworkSettings.Networks}}{{$n}}
 	"network_mode = shared keeps the original service's one network"
 
 # container_remove removes the user's network.
-q -c "SELECT container_remove('ni-bob')" >/dev/null
+q -c "SELECT container_remove('ni-bob')" -c "SELECT test_helpers.wait_removed('ni-bob')" >/dev/null
 is "$(pgc_docker network ls -q --filter name=^mosaic-user-ni-bob-net$ | wc -l)" 0 "container_remove removes the user's network, detaching the API container first"
 
 # 200 users, 200 networks.

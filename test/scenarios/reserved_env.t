@@ -45,5 +45,5 @@ state_path=$(q -c "SHOW pg_container.state_path")
 home=${state_path%/*}
 is "$(seen HOME)" "${home:-/}" \
 	"... nor its HOME the one above the state path"
-q -c "SELECT container_remove('re-old-user', false)" -c "DELETE FROM container_profile WHERE name = 're-old'" >/dev/null
+q -c "SELECT container_remove('re-old-user', false)" -c "SELECT container_process_removals()" -c "DELETE FROM container_profile WHERE name = 're-old'" >/dev/null
 tap_exit

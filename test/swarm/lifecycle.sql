@@ -180,6 +180,7 @@ SELECT is((SELECT url FROM container_ensure_running('sw-alice')), :'url1', 'with
 
 -- Remove: the service, and the volume when asked.
 SELECT container_remove('sw-alice', keep_volume => false);
+SELECT test_helpers.wait_removed('sw-alice') \g /dev/null
 SELECT is(test_helpers.docker('service ls -q --filter label=pg_container.user_id=sw-alice'), '', 'remove deletes the service');
 SELECT is(test_helpers.docker('volume ls -q --filter name=mosaic-user-sw-alice-state'), '', '... and the volume');
 SELECT is_empty($$SELECT * FROM user_container WHERE user_id = 'sw-alice'$$, '... and the row');

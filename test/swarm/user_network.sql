@@ -70,6 +70,7 @@ SELECT is(pg_temp.reach_from('sw-net-api', 'mosaic-user-sw-net-a'), 'ok',
 
 \o /dev/null
 SELECT container_remove('sw-net-a');
+SELECT test_helpers.wait_removed('sw-net-a') \g /dev/null
 \o
 SELECT ok(test_helpers.wait_for($$test_helpers.docker('network ls -q --filter name=^mosaic-user-sw-net-a-net$') = ''$$,
                                 '30 seconds'),
@@ -79,6 +80,7 @@ SELECT is(test_helpers.docker('volume ls -q --filter name=^mosaic-user-sw-net-a-
 
 \o /dev/null
 SELECT container_remove('sw-net-b', false);
+SELECT test_helpers.wait_removed('sw-net-b') \g /dev/null
 SELECT test_helpers.docker('rm -f sw-net-api');
 \o
 SELECT * FROM finish();

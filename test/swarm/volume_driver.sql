@@ -58,6 +58,7 @@ SELECT is(pg_temp.service('mosaic-user-sw-vd-local', '{{json .Spec.TaskTemplate.
 SELECT is(pg_temp.service('mosaic-user-sw-vd-local', '{{json .Spec.TaskTemplate.Placement.Constraints}}'),
           format('["node.id==%s"]', test_helpers.docker('node ls -q')), '... and the service is pinned to its node');
 SELECT container_remove('sw-vd-local', keep_volume => false);
+SELECT test_helpers.wait_removed('sw-vd-local') \g /dev/null
 
 -- A bind of a host directory through the local driver: what a DBA would
 -- write for NFS, on one machine.  The directory must exist; pg_container
@@ -110,6 +111,7 @@ RESET pg_container.publish_address;
 
 -- Remove: the service and the volume object; the directory is the DBA's.
 SELECT container_remove('sw-vd-shared', keep_volume => false);
+SELECT test_helpers.wait_removed('sw-vd-shared') \g /dev/null
 SELECT is(test_helpers.docker('volume ls -q --filter name=mosaic-user-sw-vd-shared-state'), '', 'remove deletes the volume');
 SELECT is(test_helpers.sh(format('cat %s/mosaic-user-sw-vd-shared-state/note', :'shared')), :'mark',
           '... which for a bind leaves the directory''s files where they are');
