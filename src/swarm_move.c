@@ -70,11 +70,13 @@ PG_FUNCTION_INFO_V1(container_move);
  * anyone may connect); its second line is the sender's sum.  The archive is
  * stored aside inside the target volume and unpacked only if its sum agrees,
  * else removed, so that a short or corrupted stream leaves the volume empty.
+ * The stream is read by -e's program until the sender closes: nc -l itself
+ * stops reading early when its own stdin (/dev/null in a task) ends.
  */
 #define RECEIVE_SCRIPT \
 	"B=/bin/busybox; I=/to/.pgc-move.in; T=/to/.pgc-move.tar; " \
 	"if [ -n \"$($B ls -A /to)\" ]; then echo 'the volume on the target node is not empty'; exit 3; fi; " \
-	"while :; do $B nc -l -p %d > $I || exit 4; " \
+	"while :; do $B nc -l -p %d -e $B sh -c \"$B cat > $I\"; " \
 	"[ \"$($B head -n 1 $I)\" = \"$" SECRET_ENV "\" ] && break; " \
 	"$B rm -f $I; echo 'ignored a stream without the secret'; done; " \
 	"WANT=\"$($B head -n 2 $I | $B tail -n 1)\"; $B tail -n +3 $I > $T; $B rm -f $I; " SUM_CMD "; " \
