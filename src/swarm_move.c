@@ -8,19 +8,23 @@
  * A `local` volume exists only on its node, and the API of a swarm manager
  * reaches the nodes only through tasks.  So the copy is two one-shot
  * services (restart condition none), each pinned with a node.id==
- * constraint and attached to the user's overlay network: one on the target
- * node mounts a fresh volume of the user's volume's name and listens; one
- * on the source node mounts the user's volume read-only, tars it and sends
- * the archive to the first by its service name.  Both print the archive's
- * MD5 and length; only when both tasks completed and the two agree is the
+ * constraint and attached to the user's network (spec_network_name: their
+ * own with network_mode = per_user; with a shared one, other tenants can
+ * connect to the receiver, and only the secret keeps their streams out):
+ * one on the target node mounts a fresh volume of the user's volume's name
+ * and listens; one on the source node mounts the user's volume read-only,
+ * tars it and sends this move's random secret, the archive's sum and the
+ * archive to the first by its service name.  The receiver unpacks only a
+ * stream with the secret whose sum agrees.  Both print the archive's MD5
+ * and length; only when both tasks completed and the two agree is the
  * user re-pinned.  The source volume is never removed: a DBA removes it
  * once satisfied (docker volume rm on that node).
  *
  * The helper tasks run /bin/busybox (sh, tar, nc, md5sum, wc): in the
  * image named by the helper_image argument, by default pg_container.image
  * (the test gateway is busybox-based; for an image without busybox, name
- * one such as busybox:stable).  The archive sits in each helper's /tmp
- * while it is copied, so that needs room for it.  The user's row stays
+ * one such as busybox:stable).  The archive sits in the sender's /tmp and
+ * in the target volume while it is copied, so both need room for it.  The user's row stays
  * locked throughout: an ensure of that user waits for the move.
  *
  *-------------------------------------------------------------------------
