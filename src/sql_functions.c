@@ -31,6 +31,7 @@
 #include "state_mirror.h"
 #include "sweeps.h"
 #include "token_crypto.h"
+#include "user_id_arg.h"
 #include "views.h"
 
 #define USER_ID_MAX_LENGTH 63
@@ -72,7 +73,7 @@ raise_invalid_user_id(const char *why)
  * never goes into the message: it may be huge or hold control characters.
  * An oversized value is refused from its header, before it is detoasted.
  */
-static char *
+char *
 user_id_arg(FunctionCallInfo fcinfo, int argno)
 {
 	text	   *arg;

@@ -8,19 +8,23 @@
  * A `local` volume exists only on its node, and the API of a swarm manager
  * reaches the nodes only through tasks.  So the copy is two one-shot
  * services (restart condition none), each pinned with a node.id==
- * constraint and attached to the user's overlay network: one on the target
- * node mounts a fresh volume of the user's volume's name and listens; one
- * on the source node mounts the user's volume read-only, tars it and sends
- * the archive to the first by its service name.  Both print the archive's
- * MD5 and length; only when both tasks completed and the two agree is the
+ * constraint and attached to the user's network (spec_network_name: their
+ * own with network_mode = per_user; with a shared one, other tenants can
+ * connect to the receiver, and only the secret keeps their streams out):
+ * one on the target node mounts a fresh volume of the user's volume's name
+ * and listens; one on the source node mounts the user's volume read-only,
+ * tars it and sends this move's random secret, the archive's sum and the
+ * archive to the first by its service name.  The receiver unpacks only a
+ * stream with the secret whose sum agrees.  Both print the archive's MD5
+ * and length; only when both tasks completed and the two agree is the
  * user re-pinned.  The source volume is never removed: a DBA removes it
  * once satisfied (docker volume rm on that node).
  *
  * The helper tasks run /bin/busybox (sh, tar, nc, md5sum, wc): in the
  * image named by the helper_image argument, by default pg_container.image
  * (the test gateway is busybox-based; for an image without busybox, name
- * one such as busybox:stable).  The archive sits in each helper's /tmp
- * while it is copied, so that needs room for it.  The user's row stays
+ * one such as busybox:stable).  The archive sits in the sender's /tmp and
+ * in the target volume while it is copied, so both need room for it.  The user's row stays
  * locked throughout: an ensure of that user waits for the move.
  *
  *-------------------------------------------------------------------------
@@ -34,12 +38,16 @@
 #include "utils/json.h"
 #include "utils/timestamp.h"
 
+#include "container_spec.h"
 #include "container_store.h"
 #include "docker_api.h"
 #include "docker_http.h"
 #include "engine.h"
 #include "settings.h"
+#include "ownership.h"
+#include "subtransaction.h"
 #include "swarm_api.h"
+#include "user_id_arg.h"
 
 PG_FUNCTION_INFO_V1(container_move);
 
@@ -53,18 +61,37 @@ PG_FUNCTION_INFO_V1(container_move);
 /* What both helpers print about the archive: "pgc-move-sum <md5> <bytes>". */
 #define SUM_TAG "pgc-move-sum "
 
-#define SUM_CMD "echo " SUM_TAG "$($B md5sum < /tmp/pgc-move.tar | $B cut -d' ' -f1) $($B wc -c < /tmp/pgc-move.tar)"
+/* The environment variable that gives both helpers this move's secret. */
+#define SECRET_ENV "PGC_MOVE_SECRET"
+#define SECRET_BYTES 16
 
-/* On the target: refuse a volume that is not empty, receive, check, unpack. */
+/* "<md5> <bytes>" of the archive in $T, into $SUM. */
+#define SUM_CMD "SUM=\"$($B md5sum < $T | $B cut -d' ' -f1) $($B wc -c < $T)\"; echo " SUM_TAG "$SUM"
+
+/*
+ * On the target: refuse a volume that is not empty; take streams until one
+ * starts with this move's secret (any other is dropped: on a shared network
+ * anyone may connect); its second line is the sender's sum.  The archive is
+ * stored aside inside the target volume and unpacked only if its sum agrees,
+ * else removed, so that a short or corrupted stream leaves the volume empty.
+ * The stream is read by -e's program until the sender closes: nc -l itself
+ * stops reading early when its own stdin (/dev/null in a task) ends.
+ */
 #define RECEIVE_SCRIPT \
-	"B=/bin/busybox; if [ -n \"$($B ls -A /to)\" ]; then echo 'the volume on the target node is not empty'; exit 3; fi; " \
-	"$B nc -l -p %d > /tmp/pgc-move.tar || exit 4; " SUM_CMD "; " \
-	"$B tar -x -C /to -f /tmp/pgc-move.tar"
+	"B=/bin/busybox; I=/to/.pgc-move.in; T=/to/.pgc-move.tar; " \
+	"if [ -n \"$($B ls -A /to)\" ]; then echo 'the volume on the target node is not empty'; exit 3; fi; " \
+	"while :; do $B nc -l -p %d -e $B sh -c \"$B cat > $I\"; " \
+	"[ \"$($B head -n 1 $I)\" = \"$" SECRET_ENV "\" ] && break; " \
+	"$B rm -f $I; echo 'ignored a stream without the secret'; done; " \
+	"WANT=\"$($B head -n 2 $I | $B tail -n 1)\"; $B tail -n +3 $I > $T; $B rm -f $I; " SUM_CMD "; " \
+	"if [ \"$SUM\" != \"$WANT\" ]; then $B rm -f $T; echo \"the archive received does not match the sum sent ($WANT)\"; exit 6; fi; " \
+	"$B tar -x -C /to -f $T; R=$?; $B rm -f $T; exit $R"
 
-/* On the source: pack, sum, and send until the receiver takes it. */
+/* On the source: pack, sum, and send secret, sum and archive until taken. */
 #define SEND_SCRIPT \
-	"B=/bin/busybox; $B tar -c -C /from -f /tmp/pgc-move.tar . || exit 4; " SUM_CMD "; " \
-	"i=0; until $B nc %s %d < /tmp/pgc-move.tar; do i=$((i+1)); [ $i -ge 600 ] && exit 5; $B sleep 1; done"
+	"B=/bin/busybox; T=/tmp/pgc-move.tar; $B tar -c -C /from -f $T . || exit 4; " SUM_CMD "; " \
+	"i=0; until { echo \"$" SECRET_ENV "\"; echo \"$SUM\"; $B cat $T; } | $B nc %s %d; " \
+	"do i=$((i+1)); [ $i -ge 600 ] && exit 5; $B sleep 1; done"
 
 typedef struct MoveHelper
 {
@@ -73,6 +100,8 @@ typedef struct MoveHelper
 	char	   *node;
 	char	   *script;
 	char	   *mount_target;
+	const char *network;		/* the user's network */
+	const char *secret;			/* this move's, shared by both helpers */
 	bool		read_only;
 	SwarmTask  *task;			/* its finished task */
 	char	   *sum;			/* what it printed after SUM_TAG */
@@ -120,7 +149,9 @@ helper_body(const MoveHelper *h, const char *image, const char *volume)
 	appendStringInfoString(&buf, ",\"Labels\":{\"pg_container.move\":\"true\"}"
 						   ",\"TaskTemplate\":{\"ContainerSpec\":{\"Image\":");
 	escape_json(&buf, image);
-	appendStringInfoString(&buf, ",\"Command\":[\"/bin/busybox\",\"sh\",\"-c\",");
+	appendStringInfoString(&buf, ",\"Env\":[");
+	escape_json(&buf, psprintf("%s=%s", SECRET_ENV, h->secret));
+	appendStringInfoString(&buf, "],\"Command\":[\"/bin/busybox\",\"sh\",\"-c\",");
 	escape_json(&buf, h->script);
 	appendStringInfoString(&buf, "],\"Mounts\":[{\"Type\":\"volume\",\"Source\":");
 	escape_json(&buf, volume);
@@ -131,7 +162,7 @@ helper_body(const MoveHelper *h, const char *image, const char *volume)
 						   ",\"Placement\":{\"Constraints\":[");
 	escape_json(&buf, psprintf("node.id==%s", h->node));
 	appendStringInfoString(&buf, "]},\"Networks\":[{\"Target\":");
-	escape_json(&buf, pgc_network);
+	escape_json(&buf, h->network);
 	appendStringInfoString(&buf, "}]},\"Mode\":{\"Replicated\":{\"Replicas\":1}}"
 						   ",\"EndpointSpec\":{\"Mode\":\"dnsrr\"}}");
 	return buf.data;
@@ -212,32 +243,44 @@ helper_output(MoveHelper *h)
 	return buf.data;
 }
 
-/* Remove the helpers that were created; errors go to the log only. */
+typedef struct HelperRef
+{
+	MoveHelper *helper;
+} HelperRef;
+
+static void
+remove_one_helper(void *arg)
+{
+	MoveHelper *h = ((HelperRef *) arg)->helper;
+
+	(void) swarm_remove_service(h->id, h->name);
+}
+
+/*
+ * Remove the helpers that were created, each in a subtransaction; errors
+ * go to the log only, a cancel is re-thrown.  This is safe before commit:
+ * a helper service holds no user data (its task's container goes, the
+ * volumes it mounted stay), and a rolled-back move keeps no use for it.
+ */
 static void
 remove_helpers(MoveHelper *helpers, int count)
 {
 	for (int i = 0; i < count; i++)
 	{
-		MemoryContext context = CurrentMemoryContext;
+		HelperRef	ref = {&helpers[i]};
+		ErrorData  *failure;
 
 		if (helpers[i].id == NULL)
 			continue;
-		PG_TRY();
-		{
-			(void) swarm_remove_service(helpers[i].id, helpers[i].name);
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(context);
-			edata = CopyErrorData();
-			FlushErrorState();
-			ereport(WARNING,
-					(errmsg("could not remove the helper service \"%s\": %s",
-							helpers[i].name, edata->message)));
-		}
-		PG_END_TRY();
+		failure = pgc_in_subtransaction(remove_one_helper, &ref);
+		if (failure == NULL)
+			continue;
+		if (failure->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(failure);
+		ereport(WARNING,
+				(errcode(failure->sqlerrcode),
+				 errmsg("could not remove the helper service \"%s\": %s",
+						helpers[i].name, failure->message)));
 	}
 }
 
@@ -267,52 +310,83 @@ check_copy(MoveHelper *to, MoveHelper *from, const char *user_id)
 						 "which must be removed before another move there.")));
 }
 
-/* Run the two helpers and check what they copied. */
+typedef struct MoveCopy
+{
+	MoveHelper *to;
+	MoveHelper *from;
+	const char *image;
+	const char *volume;
+	const char *user_id;
+} MoveCopy;
+
+/* Create the helpers, wait for them and check the copy; in a subtransaction. */
+static void
+run_helpers(void *arg)
+{
+	MoveCopy   *m = arg;
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MOVE_TIMEOUT_MS);
+
+	create_helper(m->to, m->image, m->volume);
+	create_helper(m->from, m->image, m->volume);
+	/* A receiver that failed (a volume not empty) ends the wait. */
+	if (!wait_helper(m->to, deadline) ||
+		(strcmp(m->to->task->state, "complete") == 0 && !wait_helper(m->from, deadline)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("could not move the volume of user \"%s\": the copy did not finish within %d s",
+						m->user_id, MOVE_TIMEOUT_MS / 1000)));
+	check_copy(m->to, m->from, m->user_id);
+}
+
+/* A fresh random secret for one move, in hex. */
+static char *
+move_secret(void)
+{
+	uint8		bytes[SECRET_BYTES];
+	char	   *hex = palloc(SECRET_BYTES * 2 + 1);
+
+	if (!pg_strong_random(bytes, sizeof(bytes)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random secret for the move")));
+	hex[hex_encode((const char *) bytes, sizeof(bytes), hex)] = '\0';
+	return hex;
+}
+
+/*
+ * Run the two helpers, on the user's network with this move's secret, and
+ * check what they copied.  The helpers are removed whatever happened, after
+ * the subtransaction, then any error is re-thrown.
+ */
 static void
 copy_volume(const SwarmService *s, const char *volume, const char *image,
-			const char *target, const char *user_id)
+			const char *target, const UserContainerRow *row)
 {
 	MoveHelper	helpers[2] = {0};
-	MoveHelper *to = &helpers[0];
-	MoveHelper *from = &helpers[1];
-	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MOVE_TIMEOUT_MS);
-	MemoryContext context = CurrentMemoryContext;
+	MoveCopy	m = {&helpers[0], &helpers[1], image, volume, row->user_id};
+	char	   *network = spec_network_name(row->container_name);
+	char	   *secret = move_secret();
+	ErrorData  *failure;
 
-	to->name = psprintf("pgc-move-to-%s", s->id);
-	to->node = pstrdup(target);
-	to->script = psprintf(RECEIVE_SCRIPT, MOVE_PORT);
-	to->mount_target = "/to";
-	from->name = psprintf("pgc-move-from-%s", s->id);
-	from->node = s->pinned_node;
-	from->script = psprintf(SEND_SCRIPT, to->name, MOVE_PORT);
-	from->mount_target = "/from";
-	from->read_only = true;
-
-	PG_TRY();
+	m.to->name = psprintf("pgc-move-to-%s", s->id);
+	m.to->node = pstrdup(target);
+	m.to->script = psprintf(RECEIVE_SCRIPT, MOVE_PORT);
+	m.to->mount_target = "/to";
+	m.from->name = psprintf("pgc-move-from-%s", s->id);
+	m.from->node = s->pinned_node;
+	m.from->script = psprintf(SEND_SCRIPT, m.to->name, MOVE_PORT);
+	m.from->mount_target = "/from";
+	m.from->read_only = true;
+	for (int i = 0; i < 2; i++)
 	{
-		create_helper(to, image, volume);
-		create_helper(from, image, volume);
-		/* A receiver that failed (a volume not empty) ends the wait. */
-		if (!wait_helper(to, deadline) ||
-			(strcmp(to->task->state, "complete") == 0 && !wait_helper(from, deadline)))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("could not move the volume of user \"%s\": the copy did not finish within %d s",
-							user_id, MOVE_TIMEOUT_MS / 1000)));
-		check_copy(to, from, user_id);
+		helpers[i].network = network;
+		helpers[i].secret = secret;
 	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
 
-		MemoryContextSwitchTo(context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		remove_helpers(helpers, 2);
-		ReThrowError(edata);
-	}
-	PG_END_TRY();
+	failure = pgc_in_subtransaction(run_helpers, &m);
 	remove_helpers(helpers, 2);
+	if (failure != NULL)
+		ReThrowError(failure);
 }
 
 /*
@@ -322,10 +396,11 @@ copy_volume(const SwarmService *s, const char *volume, const char *image,
 Datum
 container_move(PG_FUNCTION_ARGS)
 {
-	char	   *user_id = text_arg(fcinfo, 0, "user id");
+	char	   *user_id = user_id_arg(fcinfo, 0);
 	char	   *target = text_arg(fcinfo, 1, "node");
 	char	   *image = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	UserContainerRow row;
+	DockerContainer unit;
 	SwarmService s;
 	SwarmNode	node;
 
@@ -335,7 +410,9 @@ container_move(PG_FUNCTION_ARGS)
 				 errmsg("container_move() needs pg_container.engine = swarm"),
 				 errdetail("On one Docker engine every volume is on the one host.")));
 	store_open();
-	if (!store_lock(user_id, &row) || !swarm_inspect_service(row.container_name, &s))
+	/* By the recorded id, else the exact name, if labelled as the user's. */
+	if (!store_lock(user_id, &row) || !ownership_inspect(&row, &unit, false) ||
+		!swarm_inspect_service(unit.id, &s))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("user \"%s\" has no service to move", user_id)));
@@ -361,7 +438,7 @@ container_move(PG_FUNCTION_ARGS)
 	check_node(s.pinned_node, "source", &node);
 
 	copy_volume(&s, psprintf("%s-state", row.container_name),
-				image ? image : pgc_image, target, user_id);
+				image ? image : pgc_image, target, &row);
 	(void) swarm_update_service(s.id, s.name, -1, target);
 	store_record_node(user_id, target);
 	ereport(NOTICE,

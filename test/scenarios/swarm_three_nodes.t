@@ -17,7 +17,7 @@ if ! why=$(pgc_cluster_network_possible); then
 	echo "1..0 # SKIP $why"
 	exit 0
 fi
-plan 28
+plan 30
 
 export TEST_DB=pgc_swarm3
 trap pgc_stop_swarm_cluster EXIT
@@ -165,6 +165,17 @@ like "$(move_error "$u2" "${NODE_ID[2]}")" "^38000: could not move the volume of
 ensure "$u2" >/dev/null
 is "$(num_of_user "$u2") $(note "$u2") $(pgc_node_docker 1 service ls -q --filter name=pgc-move- | wc -l)" "1 kept 0" \
 	"... and leaves the user where they were, with their file, and no helper service"
+
+# A user id that breaks the rule is refused by it, before any Docker call.
+like "$(move_error 'no/such id' "${NODE_ID[2]}")" "^22023: user id must match " \
+	"container_move checks the user id by the user-id rule (22023)"
+
+# A service holding the user's name without their labels is not theirs.
+q -c "SELECT container_stop('$u2')" >/dev/null
+pgc_node_docker 1 service update --detach --label-add pg_container.user_id=someone-else "mosaic-user-$u2" >/dev/null
+is "$(move_error "$u2" "${NODE_ID[2]}")" "42704: user \"$u2\" has no service to move" \
+	"container_move refuses a service with the user's name but a foreign label"
+pgc_node_docker 1 service update --detach --label-add pg_container.user_id="$u2" "mosaic-user-$u2" >/dev/null
 
 # Only on swarm, and only for those the DBA lets.
 is "$(TEST_DB=pgc_test q -c "SELECT test_helpers.error_of(\$\$SELECT container_move('x', 'y')\$\$)")" \
