@@ -102,6 +102,7 @@ SELECT is(test_helpers.inspect('mosaic-user-ep-roll', '{{.HostConfig.Memory}} {{
           '... with the new spec');
 RESET pg_container.ready_timeout;
 SELECT container_remove('ep-roll') \g /dev/null
+SELECT test_helpers.wait_removed('ep-roll') \g /dev/null
 DELETE FROM container_profile WHERE name = 'ep-broken';
 
 SELECT * FROM finish();

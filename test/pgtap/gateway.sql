@@ -115,6 +115,7 @@ SELECT ok(:'long_detail' LIKE '%<redacted> end%' AND :'long_detail' LIKE '%?[1m<
 SELECT ok(strpos(:'long_detail', substr(:'long_token', 1, 8)) = 0 AND strpos(:'long_detail', substr(:'long_token', 57, 8)) = 0,
           '... and no piece of the token');
 SELECT container_remove('gw-long') \g /dev/null
+SELECT test_helpers.wait_removed('gw-long') \g /dev/null
 DELETE FROM container_profile WHERE name = 'gw-long';
 
 SELECT container_remove('gw-crash') \g /dev/null

@@ -82,6 +82,7 @@ RESET pg_container.log_max_size;
 SELECT throws_ok($$INSERT INTO container_profile (name, log_max_files) VALUES ('hd-no-logs', 0)$$, '23514', NULL,
                  'a profile that keeps no log file is refused');
 SELECT container_remove(u) FROM unnest(ARRAY['hd-logs', 'hd-log-profile', 'hd-engine-logs']) u \g /dev/null
+SELECT test_helpers.wait_removed(u) FROM unnest(ARRAY['hd-logs', 'hd-log-profile', 'hd-engine-logs']) u \g /dev/null
 DELETE FROM container_profile WHERE name = 'hd-own-logs';
 
 -- unless-stopped: a crashed gateway comes back; one we stopped stays stopped.

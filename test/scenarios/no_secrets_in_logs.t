@@ -77,5 +77,5 @@ t5=$(pgc_docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' mosaic-us
 like "$t5" '^[0-9a-f]{64}$' "the gateway that never got ready has a token"
 ok "$(grep -q '<redacted> end' "$T/log" && ! grep -q -e "${t5:0:12}" -e "${t5:52:12}" "$T/log"; echo $?)" \
 	"... and its not-ready error is in the server log with its long line and control bytes redacted, no piece of the token"
-q -c "SELECT container_remove('sec-5')" -c "DELETE FROM container_profile WHERE name = 'sec-long'" >/dev/null
+q -c "SELECT container_remove('sec-5')" -c "SELECT container_process_removals()" -c "DELETE FROM container_profile WHERE name = 'sec-long'" >/dev/null
 tap_exit
