@@ -14,7 +14,6 @@
 extern void lifecycle_ensure_running(const char *user_id, char **url, char **token);
 extern void lifecycle_stop(const char *user_id);
 extern void lifecycle_restart(const char *user_id, char **url, char **token);
-extern void lifecycle_remove(const char *user_id, bool keep_volume);
 extern void lifecycle_set_profile(const char *user_id, const char *profile);
 extern void lifecycle_set_idle_timeout(const char *user_id, int minutes);
 extern void lifecycle_set_pause_after(const char *user_id, int minutes, bool is_null);

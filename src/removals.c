@@ -29,7 +29,6 @@
 #include "container_store.h"
 #include "docker_api.h"
 #include "engine.h"
-#include "lifecycle.h"
 #include "event_journal.h"
 #include "ownership.h"
 #include "removals.h"
