@@ -229,12 +229,16 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		"   FOR UPDATE SKIP LOCKED",
 		1, {TIMESTAMPTZOID}
 	},
-	/* One statement for all rows, however many there are. */
+	/*
+	 * One statement for all rows, however many there are.  A container
+	 * found down leaves a row pending removal as it is: the removal is
+	 * committed, and 'stopped' would drop it.
+	 */
 	[STMT_RECORD_HEALTH] = {
 		"UPDATE @extschema@.user_container AS c"
 		"   SET healthy = h.healthy, health_error = h.error,"
 		"       health_checked_at = pg_catalog.now(),"
-		"       status = CASE WHEN h.down THEN 'stopped' ELSE c.status END,"
+		"       status = CASE WHEN h.down AND c.status <> 'removing' THEN 'stopped' ELSE c.status END,"
 		"       updated_at = CASE WHEN h.down THEN pg_catalog.now() ELSE c.updated_at END"
 		"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
 		"                  pg_catalog.unnest($3), pg_catalog.unnest($4)) AS h(user_id, healthy, error, down)"

@@ -57,6 +57,9 @@ SELECT is(pg_temp.ensure_output('ac-loop', $$SET pg_container.publish_address = 
 \o /dev/null
 SET pg_container.api_url = 'http://ac-api:3000/api';
 SELECT container_remove(u, false) FROM unnest(ARRAY['ac-published', 'ac-internal', 'ac-default', 'ac-none', 'ac-wide-1', 'ac-wide-2', 'ac-loop']) u;
+-- Carried out here, with this session's api_url, so that ac-api is
+-- detached: the worker's own settings do not name it.
+SELECT container_process_removals();
 SELECT test_helpers.docker('rm -f ac-api');
 \o
 SELECT * FROM finish();

@@ -85,6 +85,7 @@ SELECT is(test_helpers.docker('service inspect -f ''{{json .Spec.EndpointSpec.Po
 
 \o /dev/null
 SELECT container_remove(u, false) FROM unnest(ARRAY['sw-pp-a', 'sw-pp-b', 'sw-pp-c', 'sw-pp-d']) u;
+SELECT container_process_removals();
 SELECT test_helpers.docker('rm -f sw-pp-api');
 \o
 SELECT * FROM finish();
