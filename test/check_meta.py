@@ -71,9 +71,13 @@ check(re.match(r"^pg-container \(" + re.escape(default_version) + r"\) ", change
 
 skip = None
 with tempfile.TemporaryDirectory() as out:
-    if subprocess.run(["git", "-C", ROOT, "rev-parse", "--verify", "-q", "HEAD"],
-                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode != 0:
-        skip = "not a git checkout: make dist archives a commit"
+    try:
+        in_git = subprocess.run(["git", "-C", ROOT, "rev-parse", "--verify", "-q", "HEAD"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    except FileNotFoundError:
+        in_git = False
+    if not in_git:
+        skip = "not a git checkout (or no git): make dist archives a commit"
     else:
         made = subprocess.run([os.path.join(ROOT, "packaging", "make-dist.sh"), out],
                               capture_output=True, text=True)
