@@ -583,6 +583,9 @@ layout_of_version(const char *version)
 	/* 0.6.0: profile log limits, removals pending until commit */
 	if (strcmp(version, "0.6.0") == 0)
 		return STORE_LAYOUT_0_6;
+	/* 0.7.0: so far the same tables */
+	if (strcmp(version, "0.7.0") == 0)
+		return STORE_LAYOUT_0_6;
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("pg_container version \"%s\" is not known to this library", version),

@@ -1,7 +1,7 @@
 --
--- The update path, without Docker: 0.1.0, then 0.2.0, 0.3.0, 0.4.0, 0.5.0 and 0.6.0,
+-- The update path, without Docker: 0.1.0, then 0.2.0, 0.3.0, 0.4.0, 0.5.0, 0.6.0 and 0.7.0,
 -- step by step, keeps the rows and ends with exactly what a fresh install of the
--- newest version makes.  (Today PostgreSQL makes a fresh 0.6.0 from the
+-- newest version makes.  (Today PostgreSQL makes a fresh 0.7.0 from the
 -- same chain of scripts; the comparison earns its keep once a version has
 -- an install script of its own.  test/scenarios/upgrade.t updates with
 -- real containers behind the rows.)
@@ -99,6 +99,8 @@ ALTER EXTENSION pg_container UPDATE TO '0.6.0';
 SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
 DELETE FROM user_container WHERE user_id = 'OLD-USER';
 ALTER EXTENSION pg_container UPDATE TO '0.6.0';
+SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
+ALTER EXTENSION pg_container UPDATE TO '0.7.0';
 SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
 
 -- The row is still there, unchanged.
