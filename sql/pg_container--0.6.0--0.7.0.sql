@@ -38,3 +38,71 @@ COMMENT ON FUNCTION @extschema@.container_stat_reset() IS
 REVOKE ALL ON TABLE @extschema@.container_stat_operations FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_stat_operations_rows() FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_stat_reset() FROM PUBLIC;
+
+-- Usage, what a platform bills by: per user, the seconds running and
+-- paused between from_time and to_time, and the starts, replayed from
+-- container_event.  A user's state is set by the last state-changing
+-- event (started, unpaused, restarted, recovered: running; paused;
+-- stopped, reaped, removed: stopped) and lasts until the next; each span
+-- is clipped at from_time and at to_time or the present, whichever is
+-- earlier, so a period still under way is not billed ahead.  The state at
+-- from_time comes from the last event before it: a period older than
+-- pg_container.event_retention starts as stopped.  Owner only, like the
+-- events themselves.
+CREATE FUNCTION @extschema@.container_usage(from_time timestamptz, to_time timestamptz)
+RETURNS TABLE (user_id text, running_seconds numeric, paused_seconds numeric, starts bigint)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH bounds AS (
+        SELECT from_time AS lo,
+               LEAST(to_time, pg_catalog.clock_timestamp()) AS hi
+    ), transitions AS (
+        SELECT e.user_id, e.at, e.id,
+               CASE WHEN e.event OPERATOR(pg_catalog.=) ANY (ARRAY['started', 'unpaused', 'restarted', 'recovered'])
+                    THEN 'running'
+                    WHEN e.event OPERATOR(pg_catalog.=) 'paused' THEN 'paused'
+                    ELSE 'stopped' END AS state
+          FROM @extschema@.container_event e, bounds b
+         WHERE e.user_id IS NOT NULL
+           AND e.at OPERATOR(pg_catalog.<) b.hi
+           AND e.event OPERATOR(pg_catalog.=) ANY (ARRAY['started', 'unpaused', 'restarted', 'recovered',
+                                                         'paused', 'stopped', 'reaped', 'removed'])
+    ), spans AS (
+        SELECT t.user_id, t.state,
+               GREATEST(t.at, b.lo) AS span_from,
+               LEAST(COALESCE(pg_catalog.lead(t.at) OVER w, b.hi), b.hi) AS span_to
+          FROM transitions t, bounds b
+        WINDOW w AS (PARTITION BY t.user_id ORDER BY t.at, t.id)
+    ), seconds AS (
+        SELECT s.user_id,
+               pg_catalog.sum(EXTRACT(epoch FROM s.span_to OPERATOR(pg_catalog.-) s.span_from))
+                   FILTER (WHERE s.state OPERATOR(pg_catalog.=) 'running') AS running,
+               pg_catalog.sum(EXTRACT(epoch FROM s.span_to OPERATOR(pg_catalog.-) s.span_from))
+                   FILTER (WHERE s.state OPERATOR(pg_catalog.=) 'paused') AS paused
+          FROM spans s
+         WHERE s.span_to OPERATOR(pg_catalog.>) s.span_from
+         GROUP BY s.user_id
+    ), starts AS (
+        SELECT e.user_id, pg_catalog.count(*) AS n
+          FROM @extschema@.container_event e, bounds b
+         WHERE e.event OPERATOR(pg_catalog.=) 'started' AND e.user_id IS NOT NULL
+           AND e.at OPERATOR(pg_catalog.>=) b.lo AND e.at OPERATOR(pg_catalog.<) b.hi
+         GROUP BY e.user_id
+    )
+    SELECT u.user_id,
+           COALESCE(x.running, 0), COALESCE(x.paused, 0),
+           COALESCE(st.n, 0)
+      FROM (SELECT user_id FROM seconds UNION SELECT user_id FROM starts) u
+      LEFT JOIN seconds x ON x.user_id OPERATOR(pg_catalog.=) u.user_id
+      LEFT JOIN starts st ON st.user_id OPERATOR(pg_catalog.=) u.user_id
+     WHERE COALESCE(x.running, 0) OPERATOR(pg_catalog.>) 0
+        OR COALESCE(x.paused, 0) OPERATOR(pg_catalog.>) 0
+        OR st.n IS NOT NULL
+     ORDER BY u.user_id
+$$;
+
+COMMENT ON FUNCTION @extschema@.container_usage(timestamptz, timestamptz) IS
+    'Per user, seconds running and paused and the starts between from_time and to_time, from container_event (what a platform bills by).';
+
+REVOKE ALL ON FUNCTION @extschema@.container_usage(timestamptz, timestamptz) FROM PUBLIC;
