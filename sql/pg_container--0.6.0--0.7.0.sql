@@ -106,3 +106,22 @@ COMMENT ON FUNCTION @extschema@.container_usage(timestamptz, timestamptz) IS
     'Per user, seconds running and paused and the starts between from_time and to_time, from container_event (what a platform bills by).';
 
 REVOKE ALL ON FUNCTION @extschema@.container_usage(timestamptz, timestamptz) FROM PUBLIC;
+
+-- The doctor: one row per finding, each with what to do in its hint.  It
+-- checks the key files, the event mirror, the engine's API version and
+-- clock, orphans, outdated specs, each user's container (its labels, and
+-- its hardening against the spec today's settings and profile give) and
+-- the volumes and networks no row owns.  A clean installation reports
+-- nothing.  It reads the engine and never changes anything.  "check" is
+-- the issue's name for the column; as a reserved word it is quoted.
+-- Owner only: the findings name users, files and the engine's version.
+CREATE FUNCTION @extschema@.container_doctor()
+RETURNS TABLE (severity text, user_id text, "check" text, detail text, hint text)
+AS 'MODULE_PATHNAME', 'container_doctor'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_doctor() IS
+    'One row per finding (severity, user, check, detail, hint): hardening or labels that differ from the row and spec, orphans, outdated specs, rowless volumes and networks, key files, the engine''s API and clock, the mirror.';
+
+REVOKE ALL ON FUNCTION @extschema@.container_doctor() FROM PUBLIC;
