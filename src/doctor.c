@@ -159,6 +159,8 @@ read_engine_facts(const char *path, EngineFacts *facts)
 	if (req->failure != DOCKER_ANSWERED || req->status != 200)
 	{
 		doctor_report("error", NULL, "engine", docker_failure_message(req),
+					  req->failure == DOCKER_ANSWERED ?
+					  "Check pg_container.docker_api_version (empty: negotiate it with the engine)." :
 					  "Check pg_container.docker_host and that the engine runs.");
 		return false;
 	}

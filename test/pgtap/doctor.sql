@@ -5,10 +5,11 @@
 -- and the user they concern; the doctor changes nothing.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(16);
+SELECT plan(18);
 
 -- What an earlier, interrupted run may have left.
 SELECT test_helpers.docker('rm -f mosaic-user-dr-orphan') \g /dev/null
+SELECT test_helpers.docker('volume rm mosaic-user-dr-clean-state') \g /dev/null
 SELECT container_remove(user_id, false) FROM user_container WHERE user_id LIKE 'dr-%' \g /dev/null
 SELECT container_process_removals() \g /dev/null
 
@@ -77,6 +78,14 @@ SELECT container_process_removals() \g /dev/null
 SELECT is((SELECT string_agg(severity || ' ' || "check", ', ' ORDER BY "check") FROM container_doctor() WHERE user_id = 'dr-clean'),
           'info volume', 'a user removed with the volume kept: the volume is reported, as info');
 
+-- An API version the engine does not serve: the engine is the finding,
+-- and the checks that need it are skipped instead of failing the call.
+SET pg_container.docker_api_version = '1.99';
+SELECT is(pg_temp.findings(), '-:engine', 'an engine that refuses the API version is reported');
+SELECT matches((SELECT hint FROM container_doctor()), 'pg_container.docker_api_version', '... with the setting to look at');
+RESET pg_container.docker_api_version;
+
 SELECT container_remove(user_id, false) FROM user_container WHERE user_id LIKE 'dr-%' \g /dev/null
 SELECT container_process_removals() \g /dev/null
+SELECT test_helpers.docker('volume rm mosaic-user-dr-clean-state') \g /dev/null
 SELECT * FROM finish();
