@@ -5,7 +5,7 @@
 -- and the user they concern; the doctor changes nothing.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(18);
+SELECT plan(21);
 
 -- What an earlier, interrupted run may have left.
 SELECT test_helpers.docker('rm -f mosaic-user-dr-orphan') \g /dev/null
@@ -77,6 +77,24 @@ SELECT container_remove('dr-clean') \g /dev/null
 SELECT container_process_removals() \g /dev/null
 SELECT is((SELECT string_agg(severity || ' ' || "check", ', ' ORDER BY "check") FROM container_doctor() WHERE user_id = 'dr-clean'),
           'info volume', 'a user removed with the volume kept: the volume is reported, as info');
+
+-- The engine's clock and API, as the fault engine tells them (the rest
+-- passes through to dockerd).  This session then watches another engine
+-- than the worker's mirror does, which the doctor may report too.
+SELECT test_helpers.use_fault_engine() \g /dev/null
+SELECT test_helpers.fault_rules('[{"method": "GET", "path": "/info$", "action": "respond",
+                                   "body": "{\"SystemTime\": \"2000-01-01T00:00:00.123456789Z\"}"}]') \g /dev/null
+SELECT is((SELECT string_agg(severity || ' ' || "check", ', ') FROM container_doctor() WHERE "check" IN ('clock', 'engine')),
+          'warning clock', 'an engine clock far from the database''s is found');
+SELECT matches((SELECT detail FROM container_doctor() WHERE "check" = 'clock'), 'is [0-9]+ s behind the database server''s',
+               '... saying by how much and which way');
+SELECT test_helpers.fault_reset() \g /dev/null
+SELECT test_helpers.fault_rules('[{"method": "GET", "path": "/version$", "action": "respond",
+                                   "body": "{\"ApiVersion\": \"1.30\", \"Version\": \"17.06.0\"}"}]') \g /dev/null
+SELECT is((SELECT detail FROM container_doctor() WHERE "check" = 'engine'),
+          'The engine (Docker 17.06.0) serves API 1.30; pg_container needs 1.41 or later.',
+          'an engine older than the oldest API pg_container speaks is found');
+SELECT test_helpers.use_dockerd() \g /dev/null
 
 -- An API version the engine does not serve: the engine is the finding,
 -- and the checks that need it are skipped instead of failing the call.
