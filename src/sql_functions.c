@@ -155,6 +155,12 @@ ensure_running(FunctionCallInfo fcinfo, bool restart, bool checked)
 }
 
 /*
+ * The lifecycle entry points below run their body (*_call) through
+ * stats_measure, the one place a call is counted in
+ * container_stat_operations (stats.c).
+ */
+
+/*
  * container_ensure_running(user_id text, OUT url text, OUT token text)
  */
 static Datum
