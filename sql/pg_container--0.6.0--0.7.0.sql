@@ -5,3 +5,123 @@
 -- why.
 
 \echo Use "ALTER EXTENSION pg_container UPDATE TO '0.7.0'" to load this file. \quit
+
+-- Statistics: container_stat_operations, in the shape of
+-- pg_stat_statements, from counters in shared memory (so it needs
+-- shared_preload_libraries, and says so): one row per operation (an
+-- ensure is a hot ensure, a cold start or a resume by what it had to do;
+-- stop, restart, reap, health, touch; backup is reserved), its calls
+-- (failed ones included), time, the engine requests it made, and its
+-- errors as {SQLSTATE: count}.  Like the overview, nothing for PUBLIC.
+CREATE FUNCTION @extschema@.container_stat_operations_rows()
+RETURNS TABLE (operation text, calls bigint, total_ms double precision, mean_ms double precision,
+               max_ms double precision, engine_requests bigint, errors jsonb)
+AS 'MODULE_PATHNAME', 'container_stat_operations_rows'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+CREATE VIEW @extschema@.container_stat_operations AS
+    SELECT * FROM @extschema@.container_stat_operations_rows();
+
+COMMENT ON VIEW @extschema@.container_stat_operations IS
+    'One row per operation since the last container_stat_reset(): calls, total, mean and max time, engine requests, errors by SQLSTATE.';
+
+CREATE FUNCTION @extschema@.container_stat_reset()
+RETURNS void
+AS 'MODULE_PATHNAME', 'container_stat_reset'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_stat_reset() IS
+    'Set every counter of container_stat_operations back to zero.';
+
+REVOKE ALL ON TABLE @extschema@.container_stat_operations FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_stat_operations_rows() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_stat_reset() FROM PUBLIC;
+
+-- Usage, what a platform bills by: per user, the seconds running and
+-- paused between from_time and to_time, and the starts, replayed from
+-- container_event.  A user's state is set by the last state-changing
+-- event (started, unpaused, restarted, recovered: running; paused;
+-- stopped, reaped, removed: stopped) and lasts until the next; each span
+-- is clipped at from_time and at to_time or the present, whichever is
+-- earlier, so a period still under way is not billed ahead.  The state at
+-- from_time comes from the last event before it: a period older than
+-- pg_container.event_retention starts as stopped.  Owner only, like the
+-- events themselves.
+CREATE FUNCTION @extschema@.container_usage(from_time timestamptz, to_time timestamptz)
+RETURNS TABLE (user_id text, running_seconds numeric, paused_seconds numeric, starts bigint)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH bounds AS (
+        SELECT from_time AS lo,
+               LEAST(to_time, pg_catalog.clock_timestamp()) AS hi
+    ), transitions AS (
+        SELECT e.user_id, e.at, e.id,
+               CASE WHEN e.event OPERATOR(pg_catalog.=) ANY (ARRAY['started', 'unpaused', 'restarted', 'recovered'])
+                    THEN 'running'
+                    WHEN e.event OPERATOR(pg_catalog.=) 'paused' THEN 'paused'
+                    ELSE 'stopped' END AS state
+          FROM @extschema@.container_event e, bounds b
+         WHERE e.user_id IS NOT NULL
+           AND e.at OPERATOR(pg_catalog.<) b.hi
+           AND e.event OPERATOR(pg_catalog.=) ANY (ARRAY['started', 'unpaused', 'restarted', 'recovered',
+                                                         'paused', 'stopped', 'reaped', 'removed'])
+    ), spans AS (
+        SELECT t.user_id, t.state,
+               GREATEST(t.at, b.lo) AS span_from,
+               LEAST(COALESCE(pg_catalog.lead(t.at) OVER w, b.hi), b.hi) AS span_to
+          FROM transitions t, bounds b
+        WINDOW w AS (PARTITION BY t.user_id ORDER BY t.at, t.id)
+    ), seconds AS (
+        SELECT s.user_id,
+               pg_catalog.sum(EXTRACT(epoch FROM s.span_to OPERATOR(pg_catalog.-) s.span_from))
+                   FILTER (WHERE s.state OPERATOR(pg_catalog.=) 'running') AS running,
+               pg_catalog.sum(EXTRACT(epoch FROM s.span_to OPERATOR(pg_catalog.-) s.span_from))
+                   FILTER (WHERE s.state OPERATOR(pg_catalog.=) 'paused') AS paused
+          FROM spans s
+         WHERE s.span_to OPERATOR(pg_catalog.>) s.span_from
+         GROUP BY s.user_id
+    ), starts AS (
+        SELECT e.user_id, pg_catalog.count(*) AS n
+          FROM @extschema@.container_event e, bounds b
+         WHERE e.event OPERATOR(pg_catalog.=) 'started' AND e.user_id IS NOT NULL
+           AND e.at OPERATOR(pg_catalog.>=) b.lo AND e.at OPERATOR(pg_catalog.<) b.hi
+         GROUP BY e.user_id
+    )
+    SELECT u.user_id,
+           COALESCE(x.running, 0), COALESCE(x.paused, 0),
+           COALESCE(st.n, 0)
+      FROM (SELECT user_id FROM seconds UNION SELECT user_id FROM starts) u
+      LEFT JOIN seconds x ON x.user_id OPERATOR(pg_catalog.=) u.user_id
+      LEFT JOIN starts st ON st.user_id OPERATOR(pg_catalog.=) u.user_id
+     WHERE COALESCE(x.running, 0) OPERATOR(pg_catalog.>) 0
+        OR COALESCE(x.paused, 0) OPERATOR(pg_catalog.>) 0
+        OR st.n IS NOT NULL
+     ORDER BY u.user_id
+$$;
+
+COMMENT ON FUNCTION @extschema@.container_usage(timestamptz, timestamptz) IS
+    'Per user, seconds running and paused and the starts between from_time and to_time, from container_event (what a platform bills by).';
+
+REVOKE ALL ON FUNCTION @extschema@.container_usage(timestamptz, timestamptz) FROM PUBLIC;
+
+-- The doctor: one row per finding, each with what to do in its hint.  It
+-- checks the key files, the event mirror, the engine's API version and
+-- clock, orphans, outdated specs, each user's container (its labels, and
+-- its hardening against the spec today's settings and profile give) and
+-- the volumes and networks no row owns.  A clean installation reports
+-- nothing.  It reads the engine and never changes anything.  "check" is
+-- the issue's name for the column; as a reserved word it is quoted.
+-- Owner only: the findings name users, files and the engine's version.
+CREATE FUNCTION @extschema@.container_doctor()
+RETURNS TABLE (severity text, user_id text, "check" text, detail text, hint text)
+AS 'MODULE_PATHNAME', 'container_doctor'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_doctor() IS
+    'One row per finding (severity, user, check, detail, hint): hardening or labels that differ from the row and spec, orphans, outdated specs, rowless volumes and networks, key files, the engine''s API and clock, the mirror.';
+
+REVOKE ALL ON FUNCTION @extschema@.container_doctor() FROM PUBLIC;

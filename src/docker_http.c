@@ -93,6 +93,15 @@ static CURL **idle_handles = NULL;
 static int	idle_count = 0;
 static int	idle_capacity = 0;
 
+/* Requests this process has sent, for the statistics (stats.c). */
+static uint64 requests_started = 0;
+
+uint64
+docker_requests_started(void)
+{
+	return requests_started;
+}
+
 void
 docker_http_init(void)
 {
@@ -488,6 +497,7 @@ start_transfer_on(CURLM *target, Transfer *t, DockerRequest *req)
 
 	t->req = req;
 	t->body_limit = (size_t) pgc_max_response_size_kb * 1024;
+	requests_started++;
 
 	if (req->url != NULL)
 		url = req->url;

@@ -52,6 +52,7 @@ extern void docker_http_init(void);
 extern DockerRequest *docker_request_new(const char *method, char *path, char *what);
 extern void docker_run_request(DockerRequest *req);
 extern void docker_run_requests(DockerRequest **requests, int count, int max_parallel);
+extern uint64 docker_requests_started(void);
 
 pg_noreturn extern void docker_raise_failure(DockerRequest *req);
 extern char *docker_failure_message(DockerRequest *req);

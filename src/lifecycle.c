@@ -31,6 +31,7 @@
 #include "ownership.h"
 #include "removals.h"
 #include "settings.h"
+#include "stats.h"
 #include "subtransaction.h"
 #include "token_crypto.h"
 #include "user_network.h"
@@ -262,11 +263,13 @@ start_container(EnsureState *st)
 
 	if (st->c.paused)
 	{
+		stats_classify(PGC_OP_RESUME);
 		pgc_engine()->unpause(st->c.id, st->row.container_name);
 		st->unpaused = true;
 	}
 	if (st->c.running)
 		return ROUND_RUNNING;
+	stats_classify(PGC_OP_COLD_START);
 	started = pgc_engine()->start(st->c.id, st->row.container_name, &st->c.node);
 	if (started == DOCKER_START_NOT_FOUND)
 	{
@@ -285,6 +288,7 @@ ensure_round(EnsureState *st)
 {
 	if (!st->have_container)
 	{
+		stats_classify(PGC_OP_COLD_START);
 		if (create_container(st) == ROUND_AGAIN)
 			return ROUND_AGAIN;
 	}

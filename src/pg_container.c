@@ -3,8 +3,9 @@
  * pg_container.c
  *	  Module entry point: defines the settings, sets up libcurl, and, when
  *	  loaded through shared_preload_libraries, registers the background
- *	  worker.  Without preloading, every SQL function still works; only the
- *	  scheduled reaping and health checks are missing.
+ *	  worker and the shared memory of the event mirror and the statistics.
+ *	  Without preloading, every SQL function still works; only the
+ *	  scheduled reaping, health checks and statistics are missing.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,6 +17,7 @@
 #include "docker_http.h"
 #include "settings.h"
 #include "state_mirror.h"
+#include "stats.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -33,6 +35,7 @@ _PG_init(void)
 	if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade)
 	{
 		state_mirror_request_shmem();
+		stats_request_shmem();
 		pgc_register_worker();
 	}
 }

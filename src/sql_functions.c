@@ -29,6 +29,7 @@
 #include "names.h"
 #include "settings.h"
 #include "state_mirror.h"
+#include "stats.h"
 #include "sweeps.h"
 #include "token_crypto.h"
 #include "user_id_arg.h"
@@ -154,12 +155,24 @@ ensure_running(FunctionCallInfo fcinfo, bool restart, bool checked)
 }
 
 /*
+ * The lifecycle entry points below run their body (*_call) through
+ * stats_measure, the one place a call is counted in
+ * container_stat_operations (stats.c).
+ */
+
+/*
  * container_ensure_running(user_id text, OUT url text, OUT token text)
  */
+static Datum
+ensure_call(PG_FUNCTION_ARGS)
+{
+	return ensure_running(fcinfo, false, false);
+}
+
 Datum
 container_ensure_running(PG_FUNCTION_ARGS)
 {
-	return ensure_running(fcinfo, false, false);
+	return stats_measure(PGC_OP_HOT_ENSURE, ensure_call, fcinfo);
 }
 
 /*
@@ -168,10 +181,16 @@ container_ensure_running(PG_FUNCTION_ARGS)
  * Always asks Docker: for a caller that just failed to reach the gateway
  * the table said was up.
  */
+static Datum
+ensure_checked_call(PG_FUNCTION_ARGS)
+{
+	return ensure_running(fcinfo, false, true);
+}
+
 Datum
 container_ensure_running_checked(PG_FUNCTION_ARGS)
 {
-	return ensure_running(fcinfo, false, true);
+	return stats_measure(PGC_OP_HOT_ENSURE, ensure_checked_call, fcinfo);
 }
 
 /*
@@ -179,17 +198,23 @@ container_ensure_running_checked(PG_FUNCTION_ARGS)
  *
  * Stop and start; recreate first if the settings or profile changed.
  */
+static Datum
+restart_call(PG_FUNCTION_ARGS)
+{
+	return ensure_running(fcinfo, true, true);
+}
+
 Datum
 container_restart(PG_FUNCTION_ARGS)
 {
-	return ensure_running(fcinfo, true, true);
+	return stats_measure(PGC_OP_RESTART, restart_call, fcinfo);
 }
 
 /*
  * container_stop(user_id text) returns void
  */
-Datum
-container_stop(PG_FUNCTION_ARGS)
+static Datum
+stop_call(PG_FUNCTION_ARGS)
 {
 	char	   *user_id = user_id_arg(fcinfo, 0);
 
@@ -199,13 +224,19 @@ container_stop(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+Datum
+container_stop(PG_FUNCTION_ARGS)
+{
+	return stats_measure(PGC_OP_STOP, stop_call, fcinfo);
+}
+
 /*
  * container_touch(user_id text) returns void
  *
  * One UPDATE and no Docker request: applications call this on every message.
  */
-Datum
-container_touch(PG_FUNCTION_ARGS)
+static Datum
+touch_call(PG_FUNCTION_ARGS)
 {
 	char	   *user_id = user_id_arg(fcinfo, 0);
 
@@ -213,6 +244,12 @@ container_touch(PG_FUNCTION_ARGS)
 	store_touch(user_id);
 	store_close();
 	PG_RETURN_VOID();
+}
+
+Datum
+container_touch(PG_FUNCTION_ARGS)
+{
+	return stats_measure(PGC_OP_TOUCH, touch_call, fcinfo);
 }
 
 /*
@@ -347,8 +384,8 @@ collect_from_store(List *(*collect) (MemoryContext result_context))
  * Stops every running container idle past its timeout, in parallel, and
  * returns the user ids it stopped.
  */
-Datum
-container_reap_idle(PG_FUNCTION_ARGS)
+static Datum
+reap_call(PG_FUNCTION_ARGS)
 {
 	List	   *stopped;
 
@@ -361,6 +398,12 @@ container_reap_idle(PG_FUNCTION_ARGS)
 	return (Datum) 0;
 }
 
+Datum
+container_reap_idle(PG_FUNCTION_ARGS)
+{
+	return stats_measure(PGC_OP_REAP, reap_call, fcinfo);
+}
+
 /*
  * container_health_check_all()
  *		returns table(user_id text, healthy boolean, error text)
@@ -368,8 +411,8 @@ container_reap_idle(PG_FUNCTION_ARGS)
  * One row per running user, from one Docker request; the outcome is also
  * recorded in the rows, and rows whose container is down become 'stopped'.
  */
-Datum
-container_health_check_all(PG_FUNCTION_ARGS)
+static Datum
+health_call(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	List	   *results;
@@ -392,6 +435,12 @@ container_health_check_all(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+Datum
+container_health_check_all(PG_FUNCTION_ARGS)
+{
+	return stats_measure(PGC_OP_HEALTH, health_call, fcinfo);
 }
 
 /*

@@ -26,7 +26,8 @@ SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_m
  ORDER BY p.proname;
 SELECT relname, has_table_privilege('public', oid, 'SELECT') AS public_may_select
   FROM pg_class
- WHERE relname IN ('user_container', 'container_profile', 'container_event', 'container_overview')
+ WHERE relname IN ('user_container', 'container_profile', 'container_event', 'container_overview',
+                   'container_stat_operations')
  ORDER BY relname;
 
 -- A fresh install is the newest version, built from 0.1.0 and the update.

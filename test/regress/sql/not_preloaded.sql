@@ -12,4 +12,16 @@ SELECT * FROM container_status('nobody');
 -- pg_container.database is defined only while preloading: there is no
 -- worker for it to steer.
 SELECT count(*) FROM pg_settings WHERE name = 'pg_container.database';
+-- The statistics live in shared memory, which only preloading sets up:
+-- the view and the reset say so, with SQLSTATE 55000.
+SELECT * FROM container_stat_operations;
+SELECT container_stat_reset();
+DO $$
+BEGIN
+    PERFORM * FROM container_stat_operations;
+EXCEPTION WHEN object_not_in_prerequisite_state THEN
+    RAISE NOTICE 'container_stat_operations: SQLSTATE %', SQLSTATE;
+END $$;
+-- The measured functions still work, unmeasured.
+SELECT container_touch('nobody');
 DROP EXTENSION pg_container;
