@@ -1,41 +1,15 @@
 --
--- Without shared_preload_libraries (test/regress/not_preloaded.conf):
+-- Without shared_preload_libraries (test/not_preloaded.conf):
 -- CREATE EXTENSION works and says, as a WARNING, that no background worker
 -- reaps idle containers or checks health; the SQL functions still work.
 --
 SHOW shared_preload_libraries;
- shared_preload_libraries 
---------------------------
- 
-(1 row)
-
 CREATE EXTENSION pg_container;
-WARNING:  pg_container is not in shared_preload_libraries, so no background worker reaps idle containers or checks health
-HINT:  Add it there and set pg_container.database, or schedule container_reap_idle() and container_health_check_all() with pg_cron.
 SELECT extversion FROM pg_extension WHERE extname = 'pg_container';
- extversion 
-------------
- 0.7.0
-(1 row)
-
 SELECT count(*) AS workers FROM pg_stat_activity WHERE backend_type = 'pg_container worker';
- workers 
----------
-       0
-(1 row)
-
 -- A function loads the library; an unknown user asks nothing of Docker.
 SELECT * FROM container_status('nobody');
- status | port | last_active | outdated 
---------+------+-------------+----------
-(0 rows)
-
 -- pg_container.database is defined only while preloading: there is no
 -- worker for it to steer.
 SELECT count(*) FROM pg_settings WHERE name = 'pg_container.database';
- count 
--------
-     0
-(1 row)
-
 DROP EXTENSION pg_container;
