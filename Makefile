@@ -12,16 +12,17 @@ MODULE_big = pg_container
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 DATA = $(wildcard sql/pg_container--*.sql)
 
-# pg_regress: its own folder, test/regress/sql and test/regress/expected
-# (sql/ holds only the install scripts).  Nothing there needs Docker, so it
-# runs in temporary instances that pg_regress makes with initdb, which
-# refuses root:
-#   REGRESS                the library preloaded (test/regress/preloaded.conf)
+# pg_regress, in PGXS's own layout: inputs sql/NAME.sql beside the install
+# scripts (DATA takes only sql/pg_container--*.sql, so none of them is
+# installed), expected output expected/NAME.out.  Nothing there needs
+# Docker, so it runs in temporary instances that pg_regress makes with
+# initdb, which refuses root:
+#   REGRESS                the library preloaded (test/preloaded.conf)
 #   REGRESS_NOT_PRELOADED  the library not preloaded, in an instance of its own
+#                          (test/not_preloaded.conf)
 REGRESS = api preloaded update
 REGRESS_NOT_PRELOADED = not_preloaded
-REGRESS_OPTS = --inputdir=test/regress \
-	--temp-instance=tmp_check --temp-config=test/regress/preloaded.conf
+REGRESS_OPTS = --temp-instance=tmp_check --temp-config=test/preloaded.conf
 
 # Any PostgreSQL from 15 to 18 (src/pg_compat.h); test/run-tests chooses
 # PG_CONFIG itself.
@@ -58,6 +59,6 @@ installcheck: installcheck-preloaded installcheck-not-preloaded
 installcheck-preloaded:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) $(REGRESS)
 installcheck-not-preloaded:
-	$(pg_regress_installcheck) --inputdir=test/regress --outputdir=not_preloaded \
-		--temp-instance=not_preloaded/tmp_check --temp-config=test/regress/not_preloaded.conf \
+	$(pg_regress_installcheck) --outputdir=not_preloaded \
+		--temp-instance=not_preloaded/tmp_check --temp-config=test/not_preloaded.conf \
 		--dbname=$(CONTRIB_TESTDB) $(REGRESS_NOT_PRELOADED)

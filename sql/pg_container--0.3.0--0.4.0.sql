@@ -4,7 +4,7 @@
 
 \echo Use "ALTER EXTENSION pg_container UPDATE TO '0.4.0'" to load this file. \quit
 
--- ===== BEGIN issue 17: idle in two steps (pause, then stop) =====
+-- ===== BEGIN idle in two steps (pause, then stop) =====
 --
 -- An idle container is first paused (Docker's cgroup freezer: it keeps
 -- its memory, frees the CPU, and comes back in milliseconds), then stopped
@@ -63,9 +63,10 @@ COMMENT ON FUNCTION @extschema@.container_set_pause_after(text, integer) IS
 
 REVOKE ALL ON FUNCTION @extschema@.container_set_pause_after(text, integer) FROM PUBLIC;
 
--- ===== END issue 17 =====
+-- ===== END idle in two steps =====
 
--- ---------------------------------------------------------------------
+-- ===== BEGIN the node a swarm user is pinned to =====
+--
 -- Docker Swarm (pg_container.engine = 'swarm'): the node a user's service
 -- was pinned to when its first task landed.  A `local` named volume exists
 -- only there, so this is where the user's state is; NULL on the docker
@@ -77,9 +78,10 @@ ALTER TABLE @extschema@.user_container
         CHECK (node OPERATOR(pg_catalog.~) '^[a-z0-9]{25}$');
 COMMENT ON COLUMN @extschema@.user_container.node IS
     'engine = swarm: the node the user''s service is pinned to, where their volume is';
--- (end of the swarm block)
 
--- ==== BEGIN issue 16: live state from Docker's event stream ====
+-- ===== END the node a swarm user is pinned to =====
+
+-- ===== BEGIN live state from Docker's event stream =====
 
 -- Like container_ensure_running, but always asks Docker: for a caller that
 -- just failed to reach a gateway the table said was up.
@@ -137,4 +139,4 @@ COMMENT ON VIEW @extschema@.container_mirror IS
 REVOKE ALL ON FUNCTION @extschema@.container_mirror_status() FROM PUBLIC;
 REVOKE ALL ON @extschema@.container_mirror FROM PUBLIC;
 
--- ==== END issue 16 ====
+-- ===== END live state from Docker's event stream =====

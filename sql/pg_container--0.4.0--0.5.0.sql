@@ -4,7 +4,7 @@
 
 \echo Use "ALTER EXTENSION pg_container UPDATE TO '0.5.0'" to load this file. \quit
 
--- ===== BEGIN issue 15: container_move (Docker Swarm) =====
+-- ===== BEGIN container_move (Docker Swarm) =====
 --
 -- On pg_container.engine = 'swarm', a stopped user's `local` volume is
 -- copied to another node by two one-shot tasks, and the user's service
@@ -23,7 +23,7 @@ COMMENT ON FUNCTION @extschema@.container_move(text, text, text) IS
 
 REVOKE ALL ON FUNCTION @extschema@.container_move(text, text, text) FROM PUBLIC;
 
--- ===== END issue 15 =====
+-- ===== END container_move =====
 
 -- ===== BEGIN reserved environment names in profiles (security) =====
 --

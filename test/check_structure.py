@@ -7,8 +7,12 @@ Prints one line per finding and exits 1 if there is any:
   * a cycle among src/ modules (a module is a .c file and its .h; an
     #include "x.h" is an edge to module x);
   * a function longer than MAX_LINES, except flat tables (FLAT_TABLES);
-  * a src/*.c file that README.md's "Source layout" table does not list,
-    or a listed one that does not exist.
+  * a src/*.c file that docs/internals.md's "Source layout" table does not
+    list, or a listed one that does not exist;
+  * pg_regress out of PGXS's layout: a pg_regress input sql/NAME.sql
+    (anything there but the install scripts, sql/pg_container--*.sql)
+    without expected/NAME.out, or the other way round, or a Makefile whose
+    DATA would install more than the install scripts.
 """
 import glob
 import os
@@ -68,13 +72,30 @@ def long_functions(src):
 
 
 def layout_mismatch(root):
-    with open(os.path.join(root, "README.md")) as f:
-        readme = f.read()
-    section = readme.split("## Source layout", 1)[-1].split("\n## ", 1)[0]
+    with open(os.path.join(root, "docs", "internals.md")) as f:
+        internals = f.read()
+    section = internals.split("## Source layout", 1)[-1].split("\n## ", 1)[0]
     listed = set(re.findall(r"`src/([A-Za-z0-9_]+\.c)`", section))
     present = {os.path.basename(p) for p in glob.glob(os.path.join(root, "src", "*.c"))}
-    return ([f"README's Source layout does not list src/{f}" for f in sorted(present - listed)] +
-            [f"README's Source layout lists src/{f}, which does not exist" for f in sorted(listed - present)])
+    return ([f"docs/internals.md's Source layout does not list src/{f}" for f in sorted(present - listed)] +
+            [f"docs/internals.md's Source layout lists src/{f}, which does not exist" for f in sorted(listed - present)])
+
+
+def regress_layout(root):
+    def names(folder, suffix):
+        paths = glob.glob(os.path.join(root, folder, "*" + suffix))
+        return {os.path.basename(p)[:-len(suffix)] for p in paths}
+    inputs = {n for n in names("sql", ".sql") if not n.startswith("pg_container--")}
+    outputs = names("expected", ".out")
+    out = [f"sql/{n}.sql has no expected/{n}.out" for n in sorted(inputs - outputs)]
+    out += [f"expected/{n}.out has no sql/{n}.sql" for n in sorted(outputs - inputs)]
+    makefile = os.path.join(root, "Makefile")
+    if os.path.exists(makefile):
+        with open(makefile) as f:
+            data = re.findall(r"^DATA\s*=\s*(.*)$", f.read(), re.M)
+        if data != ["$(wildcard sql/pg_container--*.sql)"]:
+            out.append(f"Makefile: DATA is {data}, not $(wildcard sql/pg_container--*.sql)")
+    return out
 
 
 def main():
@@ -83,6 +104,7 @@ def main():
     findings = [f"include cycle: {' -> '.join(c)}" for c in cycles(module_graph(src))]
     findings += long_functions(src)
     findings += layout_mismatch(root)
+    findings += regress_layout(root)
     for line in findings:
         print(line)
     return 1 if findings else 0

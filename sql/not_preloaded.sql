@@ -1,5 +1,5 @@
 --
--- Without shared_preload_libraries (test/regress/not_preloaded.conf):
+-- Without shared_preload_libraries (test/not_preloaded.conf):
 -- CREATE EXTENSION works and says, as a WARNING, that no background worker
 -- reaps idle containers or checks health; the SQL functions still work.
 --

@@ -1,5 +1,5 @@
 --
--- With the library preloaded (test/regress/preloaded.conf): the background
+-- With the library preloaded (test/preloaded.conf): the background
 -- worker runs, in pg_container.database (postgres, the default), and
 -- CREATE EXTENSION in any other database says so, as a WARNING.
 --
