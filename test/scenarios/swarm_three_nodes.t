@@ -17,7 +17,7 @@ if ! why=$(pgc_cluster_network_possible); then
 	echo "1..0 # SKIP $why"
 	exit 0
 fi
-plan 35
+plan 37
 
 export TEST_DB=pgc_swarm3
 trap pgc_stop_swarm_cluster EXIT
@@ -213,6 +213,22 @@ like "$(move_with "$u1" "${NODE_ID[2]}" "'pgc-move-fault:sum'")" \
 is "$(row_node "$u1") $(volume_files "$u1" 2)" "${NODE_ID[1]} " "... without unpacking anything into the target volume"
 is "$(move_with "$u1" "${NODE_ID[2]}" "NULL, '0 s'")" "22023: timeout must be between 1 second and 7 days" \
 	"container_move refuses a timeout that is not positive"
+
+# A move over a per-user network: the helpers join the user's own network.
+# pg_container.network names no network meanwhile, so helpers on it could
+# not even be created.
+pu() { q -c "SET pg_container.network_mode = per_user" "$@"; }
+pu -c "SELECT container_ensure_running('s3-pu')" >/dev/null
+pu_from=$(num_of_user s3-pu)
+pu_to=$((3 - pu_from))
+pgc_node_docker "$pu_from" exec "$(task_container s3-pu "$pu_from")" /bin/busybox sh -c 'echo own-net > /home/node/.openclaw/note'
+pu -c "SELECT container_stop('s3-pu')" >/dev/null
+is "$(pu -c "SET pg_container.network = 'pgc-no-such-network'" \
+	-c "SELECT test_helpers.error_of(\$\$SELECT container_move('s3-pu', '${NODE_ID[$pu_to]}')\$\$)") $(row_node s3-pu)" \
+	"no error ${NODE_ID[$pu_to]}" "with network_mode = per_user, a move copies over the user's own network"
+pu -c "SELECT container_ensure_running('s3-pu')" >/dev/null
+is "$(num_of_user s3-pu) $(note s3-pu)" "$pu_to own-net" "... and the user starts on the new node with their file"
+pu -c "SELECT container_stop('s3-pu')" >/dev/null
 
 # A user id that breaks the rule is refused by it, before any Docker call.
 like "$(move_error 'no/such id' "${NODE_ID[2]}")" "^22023: user id must match " \
