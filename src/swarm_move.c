@@ -24,7 +24,8 @@
  * image named by the helper_image argument, by default pg_container.image
  * (the test gateway is busybox-based; for an image without busybox, name
  * one such as busybox:stable).  The archive sits in the sender's /tmp and
- * in the target volume while it is copied, so both need room for it.  The user's row stays
+ * in the target volume while it is copied, so both need room for it.  The
+ * copy may take the timeout argument's time at most.  The user's row stays
  * locked throughout: an ensure of that user waits for the move.
  *
  *-------------------------------------------------------------------------
@@ -397,7 +398,7 @@ copy_volume(const SwarmService *s, const char *volume, const char *image,
 }
 
 /*
- * The timeout argument in milliseconds: positive and at most
+ * The timeout argument in milliseconds: at least a second and at most
  * MOVE_MAX_TIMEOUT_MS (which also keeps an infinite interval out).
  */
 static int64
