@@ -5,7 +5,10 @@
 # address; their state survives stop and start and stays on their node; a
 # drained node and a stopped node give the clear error for the users pinned
 # there while users on other nodes keep working; an update that meets a
-# stale version is retried; and everything the test started is stopped.
+# stale version is retried; container_move copies a volume, refuses a
+# sender without the move's secret and unpacks no archive whose sum
+# disagrees, and with per-user networks copies over the user's own; and
+# everything the test started is stopped.
 #
 # It skips, saying why, only when this kernel cannot make the network
 # (namespaces, veth, bridge, vxlan); a cluster that fails to come up on a
