@@ -184,7 +184,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 	[STMT_TOUCH] = {
 		"UPDATE @extschema@.user_container"
 		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
-		" WHERE user_id = $1",
+		" WHERE user_id = $1 AND status OPERATOR(pg_catalog.<>) 'removing'",
 		1, {TEXTOID}
 	},
 	[STMT_STATUS] = {
@@ -1032,12 +1032,14 @@ store_claim_free_port(const char *user_id, const int *refused, int nrefused)
 	pg_unreachable();
 }
 
-void
+/* Touch the user's row; false if there is none, or one pending removal. */
+bool
 store_touch(const char *user_id)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
 	run(STMT_TOUCH, values, NULL, 0);
+	return SPI_processed > 0;
 }
 
 /*

@@ -138,7 +138,7 @@ extern void store_record_node(const char *user_id, const char *node);
 extern char *store_recorded_node(const char *user_id);
 extern int	store_claim_free_port(const char *user_id, const int *refused, int nrefused);
 extern bool store_claim_port(const char *user_id, int port);
-extern void store_touch(const char *user_id);
+extern bool store_touch(const char *user_id);
 extern List *store_lock_idle(void);
 extern List *store_lock_running(TimestampTz unchanged_since);
 extern void store_record_health(List *user_ids, const bool *healthy, List *errors, const bool *down);

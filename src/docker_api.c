@@ -920,12 +920,17 @@ docker_remove_container(const char *id, const char *name)
 		docker_raise_failure(req);
 }
 
-/* The labels of a volume that say whose it is. */
+/*
+ * The labels of a volume that say whose it is; of a network also the names
+ * of the containers attached to it ("Containers": {"<id>": {"Name": ...}}):
+ * by name, as an endpoint whose container went can be detached only so.
+ */
 typedef struct VolumeWalk
 {
 	bool		root_is_object;
 	char	   *user_label;
 	char	   *installation_label;
+	List	   *members;
 } VolumeWalk;
 
 static void
@@ -940,6 +945,9 @@ volume_scalar(JsonWalker *w, char *value, JsonTokenType type)
 {
 	VolumeWalk *vw = w->state;
 
+	if (w->depth == 3 && w->path[0].field != NULL && strcmp(w->path[0].field, "Containers") == 0 &&
+		w->path[2].field != NULL && strcmp(w->path[2].field, "Name") == 0 && type == JSON_TOKEN_STRING)
+		vw->members = lappend(vw->members, pstrdup(value));
 	if (w->depth != 2 || w->path[0].field == NULL || strcmp(w->path[0].field, "Labels") != 0)
 		return;
 	if (type != JSON_TOKEN_STRING)
@@ -952,7 +960,8 @@ volume_scalar(JsonWalker *w, char *value, JsonTokenType type)
 
 /* Whose the volume (or network) a response describes is, by its labels. */
 static VolumeOwner
-decode_volume_owner(DockerRequest *req, const char *user_id, const char *installation)
+decode_volume_owner(DockerRequest *req, const char *user_id, const char *installation,
+					List **members)
 {
 	JsonWalker	w = {0};
 	VolumeWalk	vw = {0};
@@ -963,6 +972,8 @@ decode_volume_owner(DockerRequest *req, const char *user_id, const char *install
 	walk_response(req, &w);
 	if (!vw.root_is_object)
 		raise_bad_shape(req, "a volume object");
+	if (members != NULL)
+		*members = vw.members;
 	if (vw.user_label != NULL && strcmp(vw.user_label, user_id) != 0)
 		return VOLUME_FOREIGN;
 	if (installation == NULL)
@@ -978,7 +989,7 @@ decode_volume_owner(DockerRequest *req, const char *user_id, const char *install
  */
 static bool
 inspect_owner(const char *collection, const char *kind, const char *name, const char *user_id,
-			  const char *installation, VolumeOwner *owner)
+			  const char *installation, VolumeOwner *owner, List **members)
 {
 	DockerRequest *req;
 
@@ -989,7 +1000,7 @@ inspect_owner(const char *collection, const char *kind, const char *name, const 
 		return false;
 	if (req->status != 200)
 		docker_raise_failure(req);
-	*owner = decode_volume_owner(req, user_id, installation);
+	*owner = decode_volume_owner(req, user_id, installation, members);
 	return true;
 }
 
@@ -1070,7 +1081,7 @@ docker_create_volume(const char *volume, const char *user_id, const char *instal
 	}
 	if (req->status != 200 && req->status != 201)
 		docker_raise_failure(req);
-	owner = decode_volume_owner(req, user_id, installation);
+	owner = decode_volume_owner(req, user_id, installation, NULL);
 
 	/*
 	 * After a daemon restart, Docker answers a create of an existing volume
@@ -1125,7 +1136,7 @@ docker_create_network(const char *network, const char *driver, const char *subne
 	*subnet_taken = false;
 	for (int attempt = 0; attempt < NETWORK_CREATE_ATTEMPTS; attempt++)
 	{
-		if (docker_inspect_network(network, user_id, installation, &owner))
+		if (docker_inspect_network(network, user_id, installation, &owner, NULL))
 			return owner;
 		req = docker_request_new("POST", "/networks/create", psprintf("create network \"%s\"", network));
 		req->body = network_create_body(network, driver, subnet, user_id, installation);
@@ -1153,12 +1164,15 @@ docker_create_network(const char *network, const char *driver, const char *subne
 	return VOLUME_OURS;
 }
 
-/* Whose a network is; false if it does not exist. */
+/*
+ * Whose a network is, and (members not NULL) the names of the containers
+ * attached to it on this engine; false if it does not exist.
+ */
 bool
 docker_inspect_network(const char *network, const char *user_id, const char *installation,
-					   VolumeOwner *owner)
+					   VolumeOwner *owner, List **members)
 {
-	return inspect_owner("networks", "network", network, user_id, installation, owner);
+	return inspect_owner("networks", "network", network, user_id, installation, owner, members);
 }
 
 /* POST /networks/{network}/{connect|disconnect} for one container. */
@@ -1223,7 +1237,10 @@ docker_connect_network(const char *network, const char *container)
 
 /*
  * Remove a network; one that is gone already is fine.  False if the engine
- * says something still uses it.
+ * says something still uses it, or answers 500 "error marking network ...
+ * for deletion" (its store did not take the mark, as while an endpoint is
+ * going away): both pass, and the caller tries again, a bounded number of
+ * times.
  */
 bool
 docker_remove_network(const char *network)
@@ -1240,6 +1257,8 @@ docker_remove_network(const char *network)
 		(strstr(docker_error_message(req), "in use") != NULL ||
 		 strstr(docker_error_message(req), "active endpoints") != NULL))
 		return false;
+	if (req->status == 500 && strstr(docker_error_message(req), "error marking network") != NULL)
+		return false;
 	docker_raise_failure(req);
 	pg_unreachable();
 }
@@ -1249,7 +1268,7 @@ bool
 docker_inspect_volume(const char *volume, const char *user_id, const char *installation,
 					  VolumeOwner *owner)
 {
-	return inspect_owner("volumes", "volume", volume, user_id, installation, owner);
+	return inspect_owner("volumes", "volume", volume, user_id, installation, owner, NULL);
 }
 
 /*

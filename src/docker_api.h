@@ -86,7 +86,8 @@ extern VolumeOwner docker_create_network(const char *network, const char *driver
 										 const char *subnet, const char *user_id,
 										 const char *installation, bool *subnet_taken);
 extern bool docker_inspect_network(const char *network, const char *user_id,
-								   const char *installation, VolumeOwner *owner);
+								   const char *installation, VolumeOwner *owner,
+								   List **members);
 extern bool docker_connect_network(const char *network, const char *container);
 extern void docker_disconnect_network(const char *network, const char *container);
 extern bool docker_remove_network(const char *network);

@@ -155,6 +155,28 @@ removal_carry_out(const char *user_id)
 }
 
 /*
+ * Refuse to act on a user whose removal is pending, marked by this
+ * transaction or committed and not yet carried out: a setting or a touch
+ * would go with the row, and logs would come from a container that is to
+ * go.  Waits, as the lock does, for a transaction that is marking it.
+ */
+void
+removal_refuse_pending(const char *user_id)
+{
+	bool		remove_volume;
+	bool		marked_here;
+
+	if (!store_lock_committed_removal(user_id, &remove_volume, &marked_here))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("user \"%s\" is being removed", user_id),
+			 marked_here ?
+			 errdetail("This transaction removes the user; the removal is carried out when it commits.") :
+			 errdetail("The removal is carried out shortly; then the user id may be used again.")));
+}
+
+/*
  * Carry out every committed removal, each in a subtransaction of its own
  * so that one that fails (Docker down) is reported and kept pending while
  * the others go ahead.  A cancel stays a cancel.  Returns how many users

@@ -241,7 +241,9 @@ touch_call(PG_FUNCTION_ARGS)
 	char	   *user_id = user_id_arg(fcinfo, 0);
 
 	store_open();
-	store_touch(user_id);
+	/* Only when no row was touched: a touch stays one UPDATE. */
+	if (!store_touch(user_id))
+		removal_refuse_pending(user_id);
 	store_close();
 	PG_RETURN_VOID();
 }
@@ -466,6 +468,7 @@ container_set_idle_timeout(PG_FUNCTION_ARGS)
 				 errdetail("The value given is %d.", minutes)));
 
 	store_open();
+	removal_refuse_pending(user_id);
 	lifecycle_set_idle_timeout(user_id, minutes);
 	store_close();
 	PG_RETURN_VOID();
@@ -490,6 +493,7 @@ container_set_pause_after(PG_FUNCTION_ARGS)
 				 errdetail("The value given is %d.", minutes)));
 
 	store_open();
+	removal_refuse_pending(user_id);
 	lifecycle_set_pause_after(user_id, minutes, PG_ARGISNULL(1));
 	store_close();
 	PG_RETURN_VOID();
@@ -508,6 +512,7 @@ container_set_profile(PG_FUNCTION_ARGS)
 	char	   *profile = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
 
 	store_open();
+	removal_refuse_pending(user_id);
 	lifecycle_set_profile(user_id, profile);
 	store_close();
 	PG_RETURN_VOID();
@@ -607,6 +612,7 @@ container_logs(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
 	pgc_require_encryption_key();
 	store_open();
+	removal_refuse_pending(user_id);
 	lines = lifecycle_logs(user_id, tail, since, caller_context);
 	store_close();
 	return_strings(fcinfo, lines);

@@ -24,7 +24,8 @@
  * image named by the helper_image argument, by default pg_container.image
  * (the test gateway is busybox-based; for an image without busybox, name
  * one such as busybox:stable).  The archive sits in the sender's /tmp and
- * in the target volume while it is copied, so both need room for it.  The user's row stays
+ * in the target volume while it is copied, so both need room for it.  The
+ * copy may take the timeout argument's time at most.  The user's row stays
  * locked throughout: an ensure of that user waits for the move.
  *
  *-------------------------------------------------------------------------
@@ -34,6 +35,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
+#include "datatype/timestamp.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
@@ -54,8 +56,13 @@ PG_FUNCTION_INFO_V1(container_move);
 /* The port the receiving task listens on, on the overlay network. */
 #define MOVE_PORT 9000
 
-/* How long the copy may take, and how often its tasks are looked at. */
-#define MOVE_TIMEOUT_MS (30 * 60 * 1000)
+/*
+ * How long the copy may take (the timeout argument, by default 30 minutes,
+ * at least a second and at most 7 days), and how often its tasks are looked
+ * at.
+ */
+#define MOVE_DEFAULT_TIMEOUT_MS ((int64) 30 * 60 * 1000)
+#define MOVE_MAX_TIMEOUT_MS ((int64) 7 * 24 * 60 * 60 * 1000)
 #define MOVE_POLL_MS 250
 
 /* What both helpers print about the archive: "pgc-move-sum <md5> <bytes>". */
@@ -317,6 +324,7 @@ typedef struct MoveCopy
 	const char *image;
 	const char *volume;
 	const char *user_id;
+	int64		timeout_ms;
 } MoveCopy;
 
 /* Create the helpers, wait for them and check the copy; in a subtransaction. */
@@ -324,7 +332,7 @@ static void
 run_helpers(void *arg)
 {
 	MoveCopy   *m = arg;
-	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), MOVE_TIMEOUT_MS);
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), m->timeout_ms);
 
 	create_helper(m->to, m->image, m->volume);
 	create_helper(m->from, m->image, m->volume);
@@ -333,8 +341,8 @@ run_helpers(void *arg)
 		(strcmp(m->to->task->state, "complete") == 0 && !wait_helper(m->from, deadline)))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("could not move the volume of user \"%s\": the copy did not finish within %d s",
-						m->user_id, MOVE_TIMEOUT_MS / 1000)));
+				 errmsg("could not move the volume of user \"%s\": the copy did not finish within %lld s",
+						m->user_id, (long long) (m->timeout_ms / 1000))));
 	check_copy(m->to, m->from, m->user_id);
 }
 
@@ -360,10 +368,10 @@ move_secret(void)
  */
 static void
 copy_volume(const SwarmService *s, const char *volume, const char *image,
-			const char *target, const UserContainerRow *row)
+			const char *target, const UserContainerRow *row, int64 timeout_ms)
 {
 	MoveHelper	helpers[2] = {0};
-	MoveCopy	m = {&helpers[0], &helpers[1], image, volume, row->user_id};
+	MoveCopy	m = {&helpers[0], &helpers[1], image, volume, row->user_id, timeout_ms};
 	char	   *network = spec_network_name(row->container_name);
 	char	   *secret = move_secret();
 	ErrorData  *failure;
@@ -390,8 +398,32 @@ copy_volume(const SwarmService *s, const char *volume, const char *image,
 }
 
 /*
- * container_move(user_id text, node text, helper_image text default null)
- *		returns void
+ * The timeout argument in milliseconds: at least a second and at most
+ * MOVE_MAX_TIMEOUT_MS (which also keeps an infinite interval out).
+ */
+static int64
+timeout_arg(FunctionCallInfo fcinfo, int argno)
+{
+	Interval   *timeout;
+	double		ms;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("timeout must not be null")));
+	timeout = PG_GETARG_INTERVAL_P(argno);
+	ms = timeout->time / 1000.0 +
+		((double) timeout->month * DAYS_PER_MONTH + timeout->day) * SECS_PER_DAY * 1000.0;
+	if (!(ms >= 1000.0 && ms <= (double) MOVE_MAX_TIMEOUT_MS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must be between 1 second and 7 days")));
+	return (int64) ms;
+}
+
+/*
+ * container_move(user_id text, node text, helper_image text default null,
+ *				  timeout interval default '30 min') returns void
  */
 Datum
 container_move(PG_FUNCTION_ARGS)
@@ -399,6 +431,8 @@ container_move(PG_FUNCTION_ARGS)
 	char	   *user_id = user_id_arg(fcinfo, 0);
 	char	   *target = text_arg(fcinfo, 1, "node");
 	char	   *image = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	/* The SQL definition of an extension not yet updated has no timeout. */
+	int64		timeout_ms = PG_NARGS() > 3 ? timeout_arg(fcinfo, 3) : MOVE_DEFAULT_TIMEOUT_MS;
 	UserContainerRow row;
 	DockerContainer unit;
 	SwarmService s;
@@ -438,7 +472,7 @@ container_move(PG_FUNCTION_ARGS)
 	check_node(s.pinned_node, "source", &node);
 
 	copy_volume(&s, psprintf("%s-state", row.container_name),
-				image ? image : pgc_image, target, &row);
+				image ? image : pgc_image, target, &row, timeout_ms);
 	(void) swarm_update_service(s.id, s.name, -1, target);
 	store_record_node(user_id, target);
 	ereport(NOTICE,

@@ -67,11 +67,11 @@ user_network_claim(const UserContainerRow *row, const char *network, int host_po
  * needs to join none.
  */
 static char *
-api_container(bool whatever_url_mode)
+api_container(void)
 {
 	const char *host;
 
-	if ((pgc_url_mode == PGC_URL_PUBLISHED && !whatever_url_mode) ||
+	if (pgc_url_mode == PGC_URL_PUBLISHED ||
 		pgc_api_url == NULL || (host = strstr(pgc_api_url, "://")) == NULL)
 		return NULL;
 	host += 3;
@@ -83,11 +83,9 @@ api_container(bool whatever_url_mode)
 /*
  * The containers that must reach every gateway: pg_container.attach_containers,
  * with PGC_ATTACH_API_HOST standing for api_container(); empty is none.
- * To detach before a remove, the API container counts in either URL mode:
- * it may have been attached before the mode changed.
  */
 static List *
-attached_containers(bool to_detach)
+attached_containers(void)
 {
 	List	   *names = NIL;
 	char	   *copy = pstrdup(pgc_attach_containers ? pgc_attach_containers : "");
@@ -97,7 +95,7 @@ attached_containers(bool to_detach)
 	for (name = strtok_r(copy, ", ", &save); name; name = strtok_r(NULL, ", ", &save))
 	{
 		if (strcmp(name, PGC_ATTACH_API_HOST) == 0)
-			name = api_container(to_detach);
+			name = api_container();
 		if (name != NULL)
 			names = lappend(names, name);
 	}
@@ -157,7 +155,7 @@ user_network_attach(const char *network)
 	if (pgc_network_mode != PGC_NETWORK_PER_USER)
 		return;
 	warn_unisolated_ports();
-	foreach(lc, attached_containers(false))
+	foreach(lc, attached_containers())
 	{
 		const char *name = lfirst(lc);
 
@@ -171,11 +169,15 @@ user_network_attach(const char *network)
 }
 
 /*
- * Detach those containers and remove the user's own network, if it is ours.
- * A swarm lets go of a removed service's network only once its tasks are
- * deleted, a little after their containers: wait for that, then leave the
- * network with a WARNING rather than fail the remove (the network is the
- * user's, and their next ensure uses it again).
+ * Detach every container attached to the user's own network, if it is
+ * ours, and remove it.  What the network says is attached, not what the
+ * settings name: the removal may be carried out by another session (the
+ * worker) whose attach_containers and api_url are not those of the user's
+ * starts.  A swarm lets go of a removed service's network only once its
+ * tasks are deleted, a little after their containers, and an engine may
+ * fail to mark it for deletion while an endpoint goes: wait for that, then
+ * leave the network with a WARNING rather than fail the remove (the
+ * network is the user's, and their next ensure uses it again).
  */
 void
 user_network_remove(const UserContainerRow *row)
@@ -183,22 +185,24 @@ user_network_remove(const UserContainerRow *row)
 	/* Its own network's name whatever the mode is now: it may have changed. */
 	char	   *network = psprintf("%s-net", row->container_name);
 	VolumeOwner owner;
+	List	   *members;
 	ListCell   *lc;
 	int			waited_ms;
 
-	if (!docker_inspect_network(network, row->user_id, store_installation_id(), &owner) ||
+	if (!docker_inspect_network(network, row->user_id, store_installation_id(), &owner, &members) ||
 		owner != VOLUME_OURS)
 		return;
-	foreach(lc, attached_containers(true))
+	foreach(lc, members)
 		docker_disconnect_network(network, lfirst(lc));
 	for (waited_ms = 0; !docker_remove_network(network); waited_ms += NETWORK_RELEASE_POLL_MS)
 	{
 		if (waited_ms >= NETWORK_RELEASE_WAIT_MS)
 		{
 			ereport(WARNING,
-					(errmsg("network \"%s\" of user \"%s\" is still in use and was left in place",
+					(errmsg("network \"%s\" of user \"%s\" could not be removed and was left in place",
 							network, row->user_id),
-					 errdetail("The engine did not let go of it within %d ms.", NETWORK_RELEASE_WAIT_MS)));
+					 errdetail("For %d ms the engine said it was in use or could not mark it for deletion.",
+							   NETWORK_RELEASE_WAIT_MS)));
 			return;
 		}
 		docker_sleep_between_polls(NETWORK_RELEASE_POLL_MS, false);

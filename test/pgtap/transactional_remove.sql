@@ -3,7 +3,7 @@
 -- re-ensure after a committed remove gets a fresh container.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(17);
+SELECT plan(23);
 
 SELECT url AS ignored FROM container_ensure_running('tr-rb') \gset
 SELECT container_id AS cid1 FROM user_container WHERE user_id = 'tr-rb' \gset
@@ -57,5 +57,23 @@ SELECT is(test_helpers.inspect('mosaic-user-tr-again', '{{.Id}} {{.State.Status}
 SELECT is((SELECT status FROM user_container WHERE user_id = 'tr-again'), 'running', 'its row says running');
 SELECT container_remove('tr-again', false);
 SELECT test_helpers.wait_removed('tr-again');
+
+-- A user pending removal is refused, with 55000, by the calls that would
+-- change their row (it is about to go, and a setter would make a new one
+-- once it has) or read their container; their row stays as it was.
+SELECT url AS ignored FROM container_ensure_running('tr-busy') \gset
+BEGIN;
+SELECT container_remove('tr-busy', true);
+SELECT row_to_json(u)::text AS busy_row FROM user_container u WHERE user_id = 'tr-busy' \gset
+SELECT is(test_helpers.error_of('SELECT ' || call), '55000: user "tr-busy" is being removed',
+          call || ' refuses a user pending removal')
+  FROM unnest(ARRAY[$$container_set_profile('tr-busy', NULL)$$, $$container_set_idle_timeout('tr-busy', 7)$$,
+                    $$container_set_pause_after('tr-busy', 7)$$, $$container_logs('tr-busy')$$,
+                    $$container_touch('tr-busy')$$]) call;
+SELECT is((SELECT row_to_json(u)::text FROM user_container u WHERE user_id = 'tr-busy'), :'busy_row',
+          '... and the row stays as it was');
+COMMIT;
+SELECT test_helpers.wait_removed('tr-busy');
+SELECT test_helpers.docker('volume rm mosaic-user-tr-busy-state') AS ignored \gset
 
 SELECT * FROM finish();

@@ -8,7 +8,7 @@
 -- warned of once per session: the networks do not keep tenants apart then.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(10);
+SELECT plan(16);
 
 -- What psql prints for one ensure, with the given settings, in a session
 -- of its own: WARNINGs show there.
@@ -53,6 +53,43 @@ SELECT matches(:'wide_output'::text,
 SELECT is(array_length(regexp_split_to_array(:'wide_output'::text, 'WARNING:'), 1), 2, '... once per session');
 SELECT is(pg_temp.ensure_output('ac-loop', $$SET pg_container.publish_address = '127.0.0.2'; SET pg_container.attach_containers = ''$$),
           '1', '... while any loopback address is not');
+
+-- A removal detaches whatever is attached to the user's network, not what
+-- the settings of the session that carries it out (here the worker's)
+-- name: ac-api is attached by hand, and no setting names it.
+SELECT pg_temp.ensure_output('ac-detach', $$SET pg_container.attach_containers = ''$$) AS ignored \gset
+SELECT test_helpers.docker('network connect mosaic-user-ac-detach-net ac-api') AS ignored \gset
+SELECT container_remove('ac-detach', false);
+SELECT lives_ok($$SELECT test_helpers.wait_removed('ac-detach')$$, 'a user whose network has a container attached is removed');
+SELECT is(test_helpers.docker('network ls -q --filter name=^mosaic-user-ac-detach-net$'), '',
+          '... with their network, once what was attached to it is detached');
+SELECT ok(NOT pg_temp.networks_of('ac-api') @> ARRAY['mosaic-user-ac-detach-net'], '... ac-api among them');
+
+-- The engine answering a network's removal with 500 "error marking network
+-- for deletion" is asked again within the same pass: the removal succeeds
+-- without a failed pass.  The worker goes through the fault engine too,
+-- as it may be the one that carries the removal out.
+SELECT pg_temp.ensure_output('ac-mark', $$SET pg_container.attach_containers = ''$$) AS ignored \gset
+SELECT format('ALTER SYSTEM SET pg_container.docker_host = %L', 'unix://' || test_helpers.fault_socket()) \gexec
+SELECT test_helpers.use_fault_engine();
+SELECT test_helpers.reload();
+SELECT pg_sleep(1.5);
+SELECT test_helpers.fault_rules(jsonb_build_array(jsonb_build_object(
+    'method', 'DELETE', 'path', '^/v[0-9.]+/networks/mosaic-user-ac-mark-net$', 'action', 'respond', 'status', 500,
+    'message', 'error while removing network: error marking network mosaic-user-ac-mark-net (0123456789ab) for deletion: failed to update store for object type *libnetwork.network: context deadline exceeded',
+    'times', 2)));
+SELECT clock_timestamp() AS mark_removed_at \gset
+SELECT container_remove('ac-mark', false);
+SELECT test_helpers.wait_removed('ac-mark');
+SELECT is(test_helpers.fault_count('^DELETE /v[0-9.]+/networks/mosaic-user-ac-mark-net$'), 3,
+          'a network removal answered 500 "error marking network for deletion" is asked again until it succeeds');
+SELECT is((SELECT count(*) FROM container_event
+            WHERE user_id = 'ac-mark' AND event = 'error' AND at > :'mark_removed_at')::integer, 0,
+          '... within the one pass: no failed removal is recorded');
+ALTER SYSTEM RESET pg_container.docker_host;
+SELECT test_helpers.use_dockerd();
+SELECT test_helpers.reload();
+SELECT is(test_helpers.docker('network ls -q --filter name=^mosaic-user-ac-mark-net$'), '', '... and the network is gone');
 
 \o /dev/null
 SET pg_container.api_url = 'http://ac-api:3000/api';

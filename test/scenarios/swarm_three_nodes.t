@@ -5,7 +5,10 @@
 # address; their state survives stop and start and stays on their node; a
 # drained node and a stopped node give the clear error for the users pinned
 # there while users on other nodes keep working; an update that meets a
-# stale version is retried; and everything the test started is stopped.
+# stale version is retried; container_move copies a volume, refuses a
+# sender without the move's secret and unpacks no archive whose sum
+# disagrees, and with per-user networks copies over the user's own; and
+# everything the test started is stopped.
 #
 # It skips, saying why, only when this kernel cannot make the network
 # (namespaces, veth, bridge, vxlan); a cluster that fails to come up on a
@@ -17,7 +20,7 @@ if ! why=$(pgc_cluster_network_possible); then
 	echo "1..0 # SKIP $why"
 	exit 0
 fi
-plan 30
+plan 37
 
 export TEST_DB=pgc_swarm3
 trap pgc_stop_swarm_cluster EXIT
@@ -166,6 +169,70 @@ ensure "$u2" >/dev/null
 is "$(num_of_user "$u2") $(note "$u2") $(pgc_node_docker 1 service ls -q --filter name=pgc-move- | wc -l)" "1 kept 0" \
 	"... and leaves the user where they were, with their file, and no helper service"
 
+# The move's secret and its sum, with helper images whose /bin/busybox
+# spoils the sending side (the one that mounts /from), as the file /fault
+# in the image says: "secret" sends another secret, "sum" sends bytes after
+# the archive whose sum it sent.  The user on node 1 has a file, so an
+# archive unpacked into node 2's volume would show there.
+make_fault_image() {
+	local fault=$1 rootfs="$PGC_WORK/move-fault-$1" n
+	mkdir -p "$rootfs/bin" "$rootfs/tmp"
+	cp /bin/busybox "$rootfs/bin/busybox.real"
+	cat >"$rootfs/bin/busybox" <<'WRAPPER'
+#!/bin/busybox.real sh
+if [ -d /from ]; then
+	read -r fault </fault
+	[ "$fault" = secret ] && [ "$1" = sh ] && export PGC_MOVE_SECRET=not-this-moves-secret
+	if [ "$fault" = sum ] && [ "$1" = cat ] && [ "$2" = /tmp/pgc-move.tar ]; then
+		/bin/busybox.real cat "$2" && echo "bytes the sum does not cover"
+		exit
+	fi
+fi
+exec /bin/busybox.real "$@"
+WRAPPER
+	chmod 755 "$rootfs/bin/busybox"
+	echo "$fault" >"$rootfs/fault"
+	for n in 1 2; do
+		tar -C "$rootfs" -c . | pgc_node_docker "$n" import - "pgc-move-fault:$fault" >/dev/null
+	done
+	rm -rf "$rootfs"
+}
+make_fault_image secret
+make_fault_image sum
+# What is in user $1's volume on node $2 (nothing if there is no volume).
+volume_files() {
+	pgc_node_docker "$2" run --rm --network none -v "mosaic-user-$1-state:/v" pgc-gateway:test /bin/busybox ls -A /v 2>&1 | tr '\n' ' '
+}
+move_with() { q -c "SELECT test_helpers.error_of(\$\$SELECT container_move('$1', '$2', $3)\$\$)"; }
+pgc_node_docker 1 exec "$(task_container "$u1" 1)" /bin/busybox sh -c 'echo mine > /home/node/.openclaw/note'
+q -c "SELECT container_stop('$u1')" >/dev/null
+like "$(move_with "$u1" "${NODE_ID[2]}" "'pgc-move-fault:secret', '30 s'")" \
+	"^55000: could not move the volume of user \"$u1\": the copy did not finish within 30 s$" \
+	"a move whose sender does not present the move's secret is not taken by the receiver, and times out"
+is "$(row_node "$u1") $(volume_files "$u1" 2)" "${NODE_ID[1]} " "... leaving the user on their node and the target volume empty"
+like "$(move_with "$u1" "${NODE_ID[2]}" "'pgc-move-fault:sum'")" \
+	"^38000: could not move the volume of user \"$u1\": the copy did not complete$" \
+	"a move whose archive does not match the sum sent fails"
+is "$(row_node "$u1") $(volume_files "$u1" 2)" "${NODE_ID[1]} " "... without unpacking anything into the target volume"
+is "$(move_with "$u1" "${NODE_ID[2]}" "NULL, '0 s'")" "22023: timeout must be between 1 second and 7 days" \
+	"container_move refuses a timeout that is not positive"
+
+# A move over a per-user network: the helpers join the user's own network.
+# pg_container.network names no network meanwhile, so helpers on it could
+# not even be created.
+pu() { q -c "SET pg_container.network_mode = per_user" "$@"; }
+pu -c "SELECT container_ensure_running('s3-pu')" >/dev/null
+pu_from=$(num_of_user s3-pu)
+pu_to=$((3 - pu_from))
+pgc_node_docker "$pu_from" exec "$(task_container s3-pu "$pu_from")" /bin/busybox sh -c 'echo own-net > /home/node/.openclaw/note'
+pu -c "SELECT container_stop('s3-pu')" >/dev/null
+is "$(pu -c "SET pg_container.network = 'pgc-no-such-network'" \
+	-c "SELECT test_helpers.error_of(\$\$SELECT container_move('s3-pu', '${NODE_ID[$pu_to]}')\$\$)") $(row_node s3-pu)" \
+	"no error ${NODE_ID[$pu_to]}" "with network_mode = per_user, a move copies over the user's own network"
+pu -c "SELECT container_ensure_running('s3-pu')" >/dev/null
+is "$(num_of_user s3-pu) $(note s3-pu)" "$pu_to own-net" "... and the user starts on the new node with their file"
+pu -c "SELECT container_stop('s3-pu')" >/dev/null
+
 # A user id that breaks the rule is refused by it, before any Docker call.
 like "$(move_error 'no/such id' "${NODE_ID[2]}")" "^22023: user id must match " \
 	"container_move checks the user id by the user-id rule (22023)"
@@ -181,7 +248,7 @@ pgc_node_docker 1 service update --detach --label-add pg_container.user_id="$u2"
 is "$(TEST_DB=pgc_test q -c "SELECT test_helpers.error_of(\$\$SELECT container_move('x', 'y')\$\$)")" \
 	"0A000: container_move() needs pg_container.engine = swarm" "container_move on a plain engine fails with 0A000"
 q -c "DROP ROLE IF EXISTS pgc_swarm3_app" -c "CREATE ROLE pgc_swarm3_app" >/dev/null
-is "$(q -c "SELECT has_function_privilege('pgc_swarm3_app', 'container_move(text, text, text)', 'EXECUTE')")" "f" \
+is "$(q -c "SELECT has_function_privilege('pgc_swarm3_app', 'container_move(text, text, text, interval)', 'EXECUTE')")" "f" \
 	"... and PUBLIC may not run it"
 q -c "DROP ROLE pgc_swarm3_app" >/dev/null
 
