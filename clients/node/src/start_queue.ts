@@ -31,6 +31,7 @@ export const DEFAULT_WAIT_MS = 60_000;
 
 export class StartQueue {
 	private waiters = new Map<string, Set<Waiter>>();
+	private closed = false;
 
 	constructor(
 		private readonly sql: Sql,
@@ -55,6 +56,7 @@ export class StartQueue {
 	/** Queues the start if nobody did (container_start is idempotent) and waits until it runs. */
 	async waitReady(userId: string, timeoutMs = DEFAULT_WAIT_MS): Promise<{ url: string; token: string }> {
 		await this.events.listen();
+		if (this.closed) throw closedError();
 		return new Promise((resolve, reject) => {
 			const waiter: Waiter = { userId, resolve, reject };
 			waiter.timer = setTimeout(
@@ -104,10 +106,15 @@ export class StartQueue {
 
 	/** Every pending waitReady fails: the client is closing. */
 	close(): void {
+		this.closed = true;
 		for (const set of [...this.waiters.values()]) {
 			for (const waiter of [...set]) {
-				this.settle(waiter, new ContainerError({ message: "the pg_container client was closed while waiting" }));
+				this.settle(waiter, closedError());
 			}
 		}
 	}
+}
+
+function closedError(): ContainerError {
+	return new ContainerError({ message: "the pg_container client was closed while waiting" });
 }

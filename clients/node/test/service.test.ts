@@ -10,7 +10,9 @@ const pool = newPool();
 const service = new ContainerLifecycleService(pool);
 const alice = userId("alice");
 const bob = userId("bob");
-const users = [alice, bob, userId("carol")];
+const carol = userId("carol");
+const dora = userId("dora");
+const users = [alice, bob, carol, dora];
 
 before(async () => {
 	await pool.query("SELECT 1");
@@ -22,9 +24,11 @@ after(async () => {
 	await pool.end();
 });
 
+// A test that waits for something that never comes fails rather than hanging the run.
+const LIMIT = 30_000;
 const hex64 = /^[0-9a-f]{64}$/;
 
-test("ensureRunning returns exactly {url, token}, the same twice", async () => {
+test("ensureRunning returns exactly {url, token}, the same twice", { timeout: LIMIT }, async () => {
 	const first = await service.ensureRunning(alice);
 	assert.deepEqual(Object.keys(first).sort(), ["token", "url"]);
 	assert.equal(first.url, `http://mosaic-user-${alice}:18789`);
@@ -32,7 +36,7 @@ test("ensureRunning returns exactly {url, token}, the same twice", async () => {
 	assert.deepEqual(await service.ensureRunning(alice), first);
 });
 
-test("getStatus of a running user is {status, port, lastActive}", async () => {
+test("getStatus of a running user is {status, port, lastActive}", { timeout: LIMIT }, async () => {
 	const status = await service.getStatus(alice);
 	assert.ok(status);
 	assert.deepEqual(Object.keys(status).sort(), ["lastActive", "port", "status"]);
@@ -41,11 +45,11 @@ test("getStatus of a running user is {status, port, lastActive}", async () => {
 	assert.ok(status.lastActive instanceof Date);
 });
 
-test("getStatus of an unknown user is null", async () => {
+test("getStatus of an unknown user is null", { timeout: LIMIT }, async () => {
 	assert.equal(await service.getStatus(userId("nobody")), null);
 });
 
-test("touch resolves to undefined and moves lastActive to now; an unknown user is no error", async () => {
+test("touch resolves to undefined and moves lastActive to now; an unknown user is no error", { timeout: LIMIT }, async () => {
 	await pool.query("UPDATE user_container SET last_active_at = now() - interval '1 hour' WHERE user_id = $1", [alice]);
 	assert.equal(await service.touch(alice), undefined);
 	const status = await service.getStatus(alice);
@@ -53,7 +57,7 @@ test("touch resolves to undefined and moves lastActive to now; an unknown user i
 	assert.equal(await service.touch(userId("nobody")), undefined);
 });
 
-test("healthCheckAll gives [{userId, healthy}] for a healthy user, with error only when unhealthy", async () => {
+test("healthCheckAll gives [{userId, healthy}] for a healthy user, with error only when unhealthy", { timeout: LIMIT }, async () => {
 	await service.ensureRunning(bob);
 	let results = await service.healthCheckAll();
 	assert.ok(Array.isArray(results));
@@ -75,7 +79,7 @@ test("healthCheckAll gives [{userId, healthy}] for a healthy user, with error on
 	assert.equal(typeof unhealthy.error, "string");
 });
 
-test("stop resolves to undefined; the stopped user's status has no port, as the original cleared it", async () => {
+test("stop resolves to undefined; the stopped user's status has no port, as the original cleared it", { timeout: LIMIT }, async () => {
 	assert.equal(await service.stop(alice), undefined);
 	const status = await service.getStatus(alice);
 	assert.ok(status);
@@ -84,12 +88,12 @@ test("stop resolves to undefined; the stopped user's status has no port, as the 
 	assert.equal(await service.stop(userId("nobody")), undefined, "stopping an unknown user is no error");
 });
 
-test("restart resolves to undefined (not the url and token) and the user runs again", async () => {
+test("restart resolves to undefined (not the url and token) and the user runs again", { timeout: LIMIT }, async () => {
 	assert.equal(await service.restart(alice), undefined);
 	assert.equal((await service.getStatus(alice))!.status, "running");
 });
 
-test("reapIdle returns {stopped: [user ids]} with the idle user in it", async () => {
+test("reapIdle returns {stopped: [user ids]} with the idle user in it", { timeout: LIMIT }, async () => {
 	await pool.query("SELECT container_set_idle_timeout($1, 1)", [alice]);
 	await pool.query("UPDATE user_container SET last_active_at = now() - interval '5 minutes' WHERE user_id = $1", [alice]);
 	const result = await service.reapIdle();
@@ -100,7 +104,7 @@ test("reapIdle returns {stopped: [user ids]} with the idle user in it", async ()
 	assert.deepEqual((await service.reapIdle()).stopped.includes(alice), false, "and only once");
 });
 
-test("an invalid user id is a ContainerError with SQLSTATE 22023, message and detail", async () => {
+test("an invalid user id is a ContainerError with SQLSTATE 22023, message and detail", { timeout: LIMIT }, async () => {
 	await assert.rejects(service.ensureRunning(""), (error: unknown) => {
 		assert.ok(error instanceof ContainerError);
 		assert.equal(error.code, "22023");
@@ -111,13 +115,13 @@ test("an invalid user id is a ContainerError with SQLSTATE 22023, message and de
 	await assert.rejects(service.getStatus(null as unknown as string), { name: "ContainerError", code: "22004" });
 });
 
-test("a full port range is SQLSTATE 53400 with PostgreSQL's detail and hint", async () => {
+test("a full port range is SQLSTATE 53400 with PostgreSQL's detail and hint", { timeout: LIMIT }, async () => {
 	const port = (await service.getStatus(bob))?.port ?? (await pool.query("SELECT gateway_port FROM user_container WHERE user_id = $1", [bob])).rows[0].gateway_port;
 	const narrow = new ContainerLifecycleService(
 		poolConfig({ options: `-c pg_container.port_range_start=${port} -c pg_container.port_range_end=${port}` }),
 	);
 	try {
-		await assert.rejects(narrow.ensureRunning(users[2]), (error: unknown) => {
+		await assert.rejects(narrow.ensureRunning(carol), (error: unknown) => {
 			assert.ok(error instanceof ContainerError);
 			assert.equal(error.code, "53400");
 			assert.match(error.message, /^no free gateway port in the range/);
@@ -141,16 +145,16 @@ function nextEvent(name: string, user: string): Promise<ContainerEvent> {
 	});
 }
 
-test("events: 'event' and the per-name emit carry {id, at, userId, event, detail}", async () => {
+test("events: 'event' and the per-name emit carry {id, at, userId, event, detail}", { timeout: LIMIT }, async () => {
 	await service.events.listen();
-	const anyEvent = nextEvent("event", bob);
-	const started = nextEvent("started", bob);
-	await service.ensureRunning(bob);
+	const anyEvent = nextEvent("event", dora);
+	const started = nextEvent("started", dora);
+	await service.ensureRunning(dora);
 	const event = await started;
 	assert.deepEqual(Object.keys(event).sort(), ["at", "detail", "event", "id", "userId"]);
 	assert.equal(typeof event.id, "number");
 	assert.ok(event.at instanceof Date);
-	assert.equal(event.userId, bob);
+	assert.equal(event.userId, dora);
 	assert.equal(event.event, "started");
 	assert.equal(typeof event.detail, "object");
 	const first = await anyEvent;
@@ -159,7 +163,7 @@ test("events: 'event' and the per-name emit carry {id, at, userId, event, detail
 	assert.equal(row.rows[0].event, "started", "the id is the container_event row's");
 });
 
-test("close: a service made from a PoolConfig ends its pool; listen after close is an error", async () => {
+test("close: a service made from a PoolConfig ends its pool; listen after close is an error", { timeout: LIMIT }, async () => {
 	const own = new ContainerLifecycleService(poolConfig());
 	await own.events.listen();
 	await own.close();
