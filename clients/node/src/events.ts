@@ -63,6 +63,7 @@ export class ContainerEvents extends EventEmitter {
 		});
 		client.on("notification", (msg) => this.onNotification(msg));
 		client.on("error", (error) => this.onConnectionLost(client, error));
+		client.on("end", () => this.onConnectionLost(client, new Error("the listening connection ended")));
 		try {
 			await client.query(`LISTEN ${CHANNEL}`);
 		} catch (error) {

@@ -12,7 +12,8 @@ const alice = userId("alice");
 const bob = userId("bob");
 const carol = userId("carol");
 const dora = userId("dora");
-const users = [alice, bob, carol, dora];
+const emil = userId("emil");
+const users = [alice, bob, carol, dora, emil];
 
 before(async () => {
 	await pool.query("SELECT 1");
@@ -161,6 +162,32 @@ test("events: 'event' and the per-name emit carry {id, at, userId, event, detail
 	assert.ok(first.id <= event.id, "'event' saw it too, in id order");
 	const row = await pool.query("SELECT event FROM container_event WHERE id = $1", [event.id]);
 	assert.equal(row.rows[0].event, "started", "the id is the container_event row's");
+});
+
+test("events: a lost listening connection is an 'error', made again ('reconnect'), and events flow on", { timeout: LIMIT }, async () => {
+	const name = `pgc-node-events-${process.pid}`;
+	const own = new ContainerLifecycleService(poolConfig({ application_name: name }));
+	try {
+		await own.events.listen();
+		const errors: unknown[] = [];
+		own.events.on("error", (error) => errors.push(error));
+		// (not events.once: it rejects on the 'error' this test expects)
+		const reconnected = new Promise((resolve) => own.events.once("reconnect", resolve));
+		const killed = await pool.query(
+			"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query = 'LISTEN pg_container'",
+			[name],
+		);
+		assert.equal(killed.rowCount, 1, "the one listening backend is terminated");
+		await reconnected;
+		assert.ok(errors[0] instanceof ContainerError, "the loss was reported as a ContainerError");
+		const started = new Promise<ContainerEvent>((resolve) =>
+			own.events.on("started", (event: ContainerEvent) => event.userId === emil && resolve(event)),
+		);
+		await service.ensureRunning(emil);
+		assert.equal((await started).userId, emil);
+	} finally {
+		await own.close();
+	}
 });
 
 test("close: a service made from a PoolConfig ends its pool; listen after close is an error", { timeout: LIMIT }, async () => {
