@@ -25,6 +25,14 @@ export interface HealthResult {
 	error?: string;
 }
 
+// The original's texts for the outcomes both report; the extension's own
+// (e.g. "container ran out of memory", a Docker error) pass through.
+const ORIGINAL_HEALTH_ERRORS: Record<string, string> = {
+	"container not found": "Container not found",
+	"container not running": "Container not running",
+	"container healthcheck failed": "Container healthcheck failed",
+};
+
 function isPool(value: unknown): value is Pool {
 	const v = value as Partial<Pool> | undefined;
 	return typeof v?.connect === "function" && typeof v?.query === "function" && typeof v?.end === "function";
@@ -93,7 +101,7 @@ export class ContainerLifecycleService {
 		return { stopped: rows.map((row) => row.user_id) };
 	}
 
-	// error only when unhealthy, as in the original.
+	// error only when unhealthy, in the original's words where it had them.
 	async healthCheckAll(): Promise<HealthResult[]> {
 		const rows = await this.sql.call<{ user_id: string; healthy: boolean; error: string | null }>(
 			"SELECT user_id, healthy, error FROM @extschema@.container_health_check_all()",
@@ -101,7 +109,7 @@ export class ContainerLifecycleService {
 		);
 		return rows.map((row) => {
 			const result: HealthResult = { userId: row.user_id, healthy: row.healthy };
-			if (row.error !== null) result.error = row.error;
+			if (row.error !== null) result.error = ORIGINAL_HEALTH_ERRORS[row.error] ?? row.error;
 			return result;
 		});
 	}
