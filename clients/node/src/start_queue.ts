@@ -14,7 +14,7 @@ export type StartStatus = "running" | "queued" | "starting";
 
 export interface StartResult {
 	status: StartStatus;
-	/** set when status is 'running' */
+	/** always set when status is 'running'; the queue may know them before */
 	url?: string;
 	token?: string;
 }

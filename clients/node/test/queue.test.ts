@@ -20,7 +20,7 @@ before(async () => {
 after(async () => {
 	await service.close();
 	await removeUsers(pool, users);
-	await pool.query("DELETE FROM container_profile WHERE name = 'nc-missing-image'").catch(() => undefined);
+	await pool.query("DELETE FROM container_profile WHERE name = 'nc-refused'").catch(() => undefined);
 	await pool.end();
 });
 
@@ -33,12 +33,15 @@ function needsQueue(t: TestContext): boolean {
 const LIMIT = 40_000;
 const statuses = ["running", "queued", "starting"];
 
-test("start returns at once with status running, queued or starting; url and token only when running", { timeout: LIMIT }, async (t) => {
+test("start returns at once with status running, queued or starting, and url and token when running", { timeout: LIMIT }, async (t) => {
 	if (!needsQueue(t)) return;
-	const result = await service.start(dave);
-	assert.ok(statuses.includes(result.status), result.status);
-	const keys = result.status === "running" ? ["status", "token", "url"] : ["status"];
-	assert.deepEqual(Object.keys(result).sort(), keys);
+	const first = await service.start(dave);
+	assert.ok(statuses.includes(first.status), first.status);
+	for (const key of Object.keys(first)) assert.ok(["status", "token", "url"].includes(key), key);
+	await service.waitReady(dave, 30_000);
+	const running = await service.start(dave);
+	assert.deepEqual(Object.keys(running).sort(), ["status", "token", "url"]);
+	assert.equal(running.status, "running", "asked again once it runs: running, at once");
 });
 
 test("waitReady resolves to {url, token} once the worker started the container", { timeout: LIMIT }, async (t) => {
@@ -55,14 +58,15 @@ test("waiters of several users share one listening connection", { timeout: LIMIT
 	const name = `pgc-node-listen-${process.pid}`;
 	const own = new ContainerLifecycleService(poolConfig({ application_name: name }));
 	try {
-		const waits = [frank, grace].map((u) => own.waitReady(u, 30_000));
+		const waits = Promise.all([frank, grace].map((u) => own.waitReady(u, 30_000)));
+		waits.catch(() => undefined); // a failed count below closes them; that is not the error
 		await own.events.listen();
 		const listening = await pool.query(
 			"SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND query = 'LISTEN pg_container'",
 			[name],
 		);
 		assert.equal(listening.rows[0].n, 1, "one LISTEN connection for both users");
-		for (const ready of await Promise.all(waits)) assert.deepEqual(Object.keys(ready).sort(), ["token", "url"]);
+		for (const ready of await waits) assert.deepEqual(Object.keys(ready).sort(), ["token", "url"]);
 	} finally {
 		await own.close();
 	}
@@ -70,15 +74,15 @@ test("waiters of several users share one listening connection", { timeout: LIMIT
 
 test("a start that fails rejects waitReady with a ContainerError, not a timeout", { timeout: LIMIT }, async (t) => {
 	if (!needsQueue(t)) return;
-	await pool.query("INSERT INTO container_profile (name, image) VALUES ('nc-missing-image', 'pgc-missing:none') ON CONFLICT DO NOTHING");
-	await pool.query("SELECT container_set_profile($1, 'nc-missing-image')", [heidi]).catch(async () => {
-		// set_profile may want the user's row first
-		await service.ensureRunning(heidi).catch(() => undefined);
-		await pool.query("SELECT container_set_profile($1, 'nc-missing-image')", [heidi]);
-	});
+	// A memory limit Docker refuses at create: the start fails at once and
+	// locally (a missing image would make dockerd try a registry).
+	await pool.query("INSERT INTO container_profile (name, memory_limit_mb) VALUES ('nc-refused', 1) ON CONFLICT DO NOTHING");
+	await pool.query("SELECT container_set_profile($1, 'nc-refused')", [heidi]);
 	await assert.rejects(service.waitReady(heidi, 30_000), (error: unknown) => {
 		assert.ok(error instanceof ContainerError);
 		assert.ok(!(error instanceof ContainerTimeoutError), `not a timeout: ${String(error)}`);
+		assert.equal(error.code, "58000", "the SQLSTATE the worker's start failed with");
+		assert.match(error.message, /memory limit/, "and its message");
 		return true;
 	});
 });
