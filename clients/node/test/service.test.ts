@@ -117,7 +117,9 @@ test("an invalid user id is a ContainerError with SQLSTATE 22023, message and de
 });
 
 test("a full port range is SQLSTATE 53400 with PostgreSQL's detail and hint", { timeout: LIMIT }, async () => {
-	const port = (await service.getStatus(bob))?.port ?? (await pool.query("SELECT gateway_port FROM user_container WHERE user_id = $1", [bob])).rows[0].gateway_port;
+	// A range of one port, held by bob (running or not, his port stays his).
+	const held = await pool.query("SELECT gateway_port FROM user_container WHERE user_id = $1", [bob]);
+	const port: number = held.rows[0].gateway_port;
 	const narrow = new ContainerLifecycleService(
 		poolConfig({ options: `-c pg_container.port_range_start=${port} -c pg_container.port_range_end=${port}` }),
 	);
