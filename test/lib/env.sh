@@ -78,6 +78,11 @@ pgc_install_packages() {
 	for p in "${PGC_PACKAGES[@]}"; do
 		dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 	done
+	# The Node client's tests (test/scenarios/node_client.t): Debian's
+	# nodejs and npm, unless a node and npm are there already (NodeSource's
+	# nodejs ships npm and conflicts with Debian's npm package).
+	command -v node >/dev/null 2>&1 || missing+=(nodejs)
+	command -v npm >/dev/null 2>&1 || missing+=(npm)
 	if [ ${#missing[@]} -gt 0 ]; then
 		pgc_log "installing Debian packages: ${missing[*]}"
 		export DEBIAN_FRONTEND=noninteractive
