@@ -11,15 +11,14 @@
  * the plans are rebuilt.  Operators in them are resolved under the
  * pg_catalog-first search_path that every caller runs with.
  *
- * The library serves every table layout a released SQL script leaves:
- * 0.1.0's, until ALTER EXTENSION UPDATE has run; 0.2.0's, which adds
- * profiles, the spec hash and the event log; 0.3.0's, which adds the
- * installation's identity and profile commands.  As pg_stat_statements
- * does with its API versions, the version the schema declares decides
- * which statements run, not a probe of the tables' columns: store_open
- * reads the installed version from pg_extension at every call, in the
- * caller's snapshot, so an update takes effect at once and a half-updated
- * schema cannot be mistaken for another version.
+ * The library serves one table layout: that of the version it ships
+ * with (PGC_EXTENSION_VERSION, the control file's default_version).  As
+ * contrib modules and Citus do, a call that finds another version
+ * installed is refused with a hint to run ALTER EXTENSION pg_container
+ * UPDATE, rather than the library carrying the statements of every older
+ * layout; the version pg_extension records decides, never a probe of the
+ * tables' columns.  The background callers wait instead
+ * (store_find_current_schema).
  *
  * Host ports: each user keeps its port for the life of its row, stopped or
  * not, because a stopped container still holds its binding.  A new port is
@@ -38,8 +37,10 @@
 #include "catalog/indexing.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
 #include "utils/builtins.h"
@@ -68,14 +69,9 @@ typedef enum StoreStatement
 	STMT_STATUS,
 	STMT_LOCK_ALL_TOKENS,
 	STMT_SET_TOKEN,
-	STMT_LOCK_IDLE,
 	STMT_LOCK_RUNNING,
 	STMT_RECORD_HEALTH,
 	STMT_SET_IDLE_TIMEOUT,
-	/* 0.2.0 */
-	STMT_LOCK_AND_TOUCH_V2,
-	STMT_LOCK_V2,
-	STMT_RECORD_RUNNING_V2,
 	STMT_RECORDED_SPEC,
 	STMT_GET_PROFILE,
 	STMT_PROFILE_EXISTS,
@@ -85,16 +81,10 @@ typedef enum StoreStatement
 	STMT_DELETE_ROW,
 	STMT_ALL_ROWS,
 	STMT_OVERVIEW,
-	/* 0.3.0 */
 	STMT_GET_INSTALLATION,
-	STMT_GET_PROFILE_V3,
-	STMT_GET_PROFILE_V6,
-	/* 0.4.0: pause, then stop */
-	STMT_INSERT_V4,
 	STMT_LOCK_TIERS,
 	STMT_RECORD_PAUSED,
 	STMT_SET_PAUSE_AFTER,
-	STMT_SET_PROFILE_V4,
 	STMT_RECORD_UNPAUSED,
 	STMT_RECORD_NODE,
 	STMT_RECORDED_NODE,
@@ -120,38 +110,15 @@ typedef struct StatementDef
 	Oid			argtypes[5];
 } StatementDef;
 
-#define ROW_COLUMNS "id::text, user_id, container_id, container_name, gateway_port, gateway_token, status"
-#define ROW_COLUMNS_V2 ROW_COLUMNS ", profile, spec_hash"
+/*
+ * What fetch_container_refs reads, in this order; the idle sweep's
+ * statement has the same columns with its action in the last.
+ */
+#define REF_COLUMNS "user_id, container_id, container_name, healthy, status, NULL::text AS action"
+
+#define ROW_COLUMNS "id::text, user_id, container_id, container_name, gateway_port, gateway_token, status, profile, spec_hash"
 
 static const StatementDef statement_defs[STMT_COUNT] = {
-	[STMT_LOCK_AND_TOUCH] = {
-		"UPDATE @extschema@.user_container"
-		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
-		" WHERE user_id = $1"
-		" RETURNING " ROW_COLUMNS,
-		1, {TEXTOID}
-	},
-	[STMT_LOCK] = {
-		"SELECT " ROW_COLUMNS
-		"  FROM @extschema@.user_container"
-		" WHERE user_id = $1"
-		"   FOR UPDATE",
-		1, {TEXTOID}
-	},
-	[STMT_INSERT] = {
-		"INSERT INTO @extschema@.user_container"
-		"       (user_id, container_name, gateway_token, status, idle_timeout_min)"
-		"VALUES ($1, $2, $3, 'stopped', $4)"
-		"    ON CONFLICT DO NOTHING",
-		4, {TEXTOID, TEXTOID, TEXTOID, INT4OID}
-	},
-	[STMT_RECORD_RUNNING] = {
-		"UPDATE @extschema@.user_container"
-		"   SET container_id = $2, gateway_port = $3, status = 'running',"
-		"       updated_at = pg_catalog.clock_timestamp()"
-		" WHERE user_id = $1",
-		3, {TEXTOID, TEXTOID, INT4OID}
-	},
 	[STMT_RECORD_STOPPED] = {
 		"UPDATE @extschema@.user_container"
 		"   SET container_id = $2, updated_at = pg_catalog.clock_timestamp(),"
@@ -201,28 +168,13 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		0, {}
 	},
 	/*
-	 * SKIP LOCKED leaves rows that a touch or an ensure holds; FOR UPDATE
-	 * re-evaluates the WHERE clause on a row changed since the scan began,
-	 * so a touch that committed in between takes the row out.
-	 */
-	[STMT_LOCK_IDLE] = {
-		"SELECT user_id, container_id, container_name"
-		"  FROM @extschema@.user_container"
-		" WHERE status = 'running'"
-		"   AND last_active_at < pg_catalog.statement_timestamp()"
-		"                        - pg_catalog.make_interval(mins => idle_timeout_min)"
-		" ORDER BY user_id"
-		"   FOR UPDATE SKIP LOCKED",
-		0, {}
-	},
-	/*
 	 * Rows whose container changed after the list was taken ($1) are left
 	 * for the next pass: the list would misjudge them.  The writes that
 	 * change a container's state stamp updated_at with the clock after
 	 * their Docker call, so this catches every change the list missed.
 	 */
 	[STMT_LOCK_RUNNING] = {
-		"SELECT user_id, container_id, container_name, healthy, status"
+		"SELECT " REF_COLUMNS
 		"  FROM @extschema@.user_container"
 		" WHERE status IN ('running', 'paused') AND updated_at < $1"
 		" ORDER BY user_id"
@@ -251,21 +203,21 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" WHERE user_id = $1",
 		2, {TEXTOID, INT4OID}
 	},
-	[STMT_LOCK_AND_TOUCH_V2] = {
+	[STMT_LOCK_AND_TOUCH] = {
 		"UPDATE @extschema@.user_container"
 		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
 		" WHERE user_id = $1"
-		" RETURNING " ROW_COLUMNS_V2,
+		" RETURNING " ROW_COLUMNS,
 		1, {TEXTOID}
 	},
-	[STMT_LOCK_V2] = {
-		"SELECT " ROW_COLUMNS_V2
+	[STMT_LOCK] = {
+		"SELECT " ROW_COLUMNS
 		"  FROM @extschema@.user_container"
 		" WHERE user_id = $1"
 		"   FOR UPDATE",
 		1, {TEXTOID}
 	},
-	[STMT_RECORD_RUNNING_V2] = {
+	[STMT_RECORD_RUNNING] = {
 		"UPDATE @extschema@.user_container"
 		"   SET container_id = $2, gateway_port = $3, status = 'running', spec_hash = $4,"
 		"       updated_at = pg_catalog.clock_timestamp()"
@@ -278,24 +230,9 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" WHERE user_id = $1",
 		1, {TEXTOID}
 	},
-	[STMT_GET_PROFILE] = {
-		"SELECT image, memory_limit_mb, cpus, pids_limit, idle_timeout_min, extra_env"
-		"  FROM @extschema@.container_profile"
-		" WHERE name = $1",
-		1, {TEXTOID}
-	},
 	[STMT_PROFILE_EXISTS] = {
 		"SELECT 1 FROM @extschema@.container_profile WHERE name = $1 FOR KEY SHARE",
 		1, {TEXTOID}
-	},
-	[STMT_SET_PROFILE] = {
-		"UPDATE @extschema@.user_container AS c"
-		"   SET profile = $2, updated_at = pg_catalog.now(),"
-		"       idle_timeout_min = coalesce((SELECT p.idle_timeout_min"
-		"                                      FROM @extschema@.container_profile p"
-		"                                     WHERE p.name = $2), c.idle_timeout_min)"
-		" WHERE c.user_id = $1",
-		2, {TEXTOID, TEXTOID}
 	},
 	/*
 	 * The event, its NOTIFY (sent at commit), in one round trip.  Any role
@@ -343,14 +280,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" ORDER BY c.user_id",
 		0, {}
 	},
-	[STMT_GET_PROFILE_V3] = {
-		"SELECT image, memory_limit_mb, cpus, pids_limit, idle_timeout_min, extra_env,"
-		"       command, init, drop_capabilities"
-		"  FROM @extschema@.container_profile"
-		" WHERE name = $1",
-		1, {TEXTOID}
-	},
-	[STMT_GET_PROFILE_V6] = {
+	[STMT_GET_PROFILE] = {
 		"SELECT image, memory_limit_mb, cpus, pids_limit, idle_timeout_min, extra_env,"
 		"       command, init, drop_capabilities, log_max_size_mb, log_max_files"
 		"  FROM @extschema@.container_profile"
@@ -364,7 +294,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" LIMIT 1",
 		0, {}
 	},
-	[STMT_INSERT_V4] = {
+	[STMT_INSERT] = {
 		"INSERT INTO @extschema@.user_container"
 		"       (user_id, container_name, gateway_token, status, idle_timeout_min, pause_after_min)"
 		"VALUES ($1, $2, $3, 'stopped', $4, $5)"
@@ -435,7 +365,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 		" WHERE user_id = $1",
 		2, {TEXTOID, INT4OID}
 	},
-	[STMT_SET_PROFILE_V4] = {
+	[STMT_SET_PROFILE] = {
 		"UPDATE @extschema@.user_container AS c"
 		"   SET profile = $2, updated_at = pg_catalog.now(),"
 		"       idle_timeout_min = coalesce((SELECT p.idle_timeout_min"
@@ -463,7 +393,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 	/* A row an ensure holds is skipped: the mirror retries it shortly. */
 	/* Not if written at or after $2: the caller's reading may be older. */
 	[STMT_LOCK_ONE] = {
-		"SELECT user_id, container_id, container_name, healthy, status"
+		"SELECT " REF_COLUMNS
 		"  FROM @extschema@.user_container"
 		" WHERE user_id = $1 AND updated_at < $2"
 		"   FOR UPDATE SKIP LOCKED",
@@ -507,7 +437,7 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 	},
 	/* As STMT_LOCK_RUNNING, for stopped rows that record a container. */
 	[STMT_LOCK_STOPPED] = {
-		"SELECT user_id, container_id, container_name, healthy"
+		"SELECT " REF_COLUMNS
 		"  FROM @extschema@.user_container"
 		" WHERE status = 'stopped' AND container_id IS NOT NULL AND updated_at < $1"
 		" ORDER BY user_id"
@@ -554,51 +484,27 @@ static const StatementDef statement_defs[STMT_COUNT] = {
 static SPIPlanPtr plans[STMT_COUNT];
 static Oid	plans_namespace = InvalidOid;
 static Oid	current_namespace = InvalidOid;
-static StoreLayout current_layout = STORE_LAYOUT_0_1;
 static Oid	current_installation_relid = InvalidOid;
 
 /* This installation's identity, once read, and the table it was read from. */
 static char installation_id[33];
 static Oid	installation_relid = InvalidOid;
 
-/*
- * The table layout a version's scripts leave.  Every version this library
- * ships a script for is named; one it does not know cannot be installed
- * with it.
- */
-static StoreLayout
-layout_of_version(const char *version)
-{
-	if (strcmp(version, "0.1.0") == 0)
-		return STORE_LAYOUT_0_1;
-	if (strcmp(version, "0.2.0") == 0)
-		return STORE_LAYOUT_0_2;
-	if (strcmp(version, "0.3.0") == 0)
-		return STORE_LAYOUT_0_3;
-	if (strcmp(version, "0.4.0") == 0)
-		return STORE_LAYOUT_0_4;
-	/* 0.5.0 adds functions (container_move), no table */
-	if (strcmp(version, "0.5.0") == 0)
-		return STORE_LAYOUT_0_4;
-	/* 0.6.0: profile log limits, removals pending until commit */
-	if (strcmp(version, "0.6.0") == 0)
-		return STORE_LAYOUT_0_6;
-	/* 0.7.0: so far the same tables */
-	if (strcmp(version, "0.7.0") == 0)
-		return STORE_LAYOUT_0_6;
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("pg_container version \"%s\" is not known to this library", version),
-			 errhint("Install the pg_container library that shipped with that version.")));
-	pg_unreachable();
-}
+/* The installed version the background callers last said they wait for. */
+static char waited_for_version[NAMEDATALEN];
 
 /*
- * The installed extension's schema and table layout, as pg_extension
- * records them; false if pg_container is not installed in this database.
- * Read from the catalog directly, not through SPI, so the worker polling
- * for it while it is absent leaves no trace in pg_stat_statements.  Call
- * inside a transaction.
+ * The installed extension's schema and version, as pg_extension records
+ * them; false if pg_container is not installed in this database.  Read
+ * from the catalog directly, not through SPI, so the worker polling for it
+ * while it is absent leaves no trace in pg_stat_statements.  Call inside a
+ * transaction.
+ *
+ * It is read at every store_open, in the caller's snapshot, rather than
+ * cached: pg_extension has no syscache whose invalidation would tell us of
+ * an ALTER EXTENSION UPDATE, and one index probe is cheap next to the
+ * SPI statement that follows it.  So an update takes effect at once, also
+ * later in the transaction that ran it.
  */
 bool
 store_find_schema(StoreSchema *schema)
@@ -623,7 +529,8 @@ store_find_schema(StoreSchema *schema)
 		if (isnull)
 			elog(ERROR, "pg_container's extversion is null");
 		schema->namespace_oid = ((Form_pg_extension) GETSTRUCT(tuple))->extnamespace;
-		schema->layout = layout_of_version(TextDatumGetCString(version));
+		strlcpy(schema->version, TextDatumGetCString(version), sizeof(schema->version));
+		schema->current = strcmp(schema->version, PGC_EXTENSION_VERSION) == 0;
 		found = true;
 	}
 	systable_endscan(scan);
@@ -631,9 +538,59 @@ store_find_schema(StoreSchema *schema)
 	return found;
 }
 
+/* The error for a call that meets tables this library does not serve. */
+static void
+refuse_outdated(const StoreSchema *schema)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("pg_container's tables are those of version %s, not %s",
+					schema->version, PGC_EXTENSION_VERSION),
+			 errdetail("This pg_container library serves the tables of version %s only.",
+					   PGC_EXTENSION_VERSION),
+			 errhint("Run ALTER EXTENSION pg_container UPDATE.")));
+}
+
+/*
+ * For the background callers (the worker's passes, the event mirror, the
+ * removals look), which must wait quietly across an upgrade rather than
+ * fail every pass: true if pg_container is installed at the version this
+ * library serves.  An older version is logged once per process and
+ * version, then waited for like an absent extension.
+ */
+bool
+store_find_current_schema(StoreSchema *schema)
+{
+	if (!store_find_schema(schema))
+		return false;
+	if (schema->current)
+	{
+		waited_for_version[0] = '\0';
+		return true;
+	}
+	if (strcmp(waited_for_version, schema->version) != 0)
+	{
+		strlcpy(waited_for_version, schema->version, sizeof(waited_for_version));
+		ereport(LOG,
+				(errmsg("pg_container waits for ALTER EXTENSION pg_container UPDATE in database \"%s\"",
+						get_database_name(MyDatabaseId)),
+				 errdetail("The installed version is %s; this library serves %s.",
+						   schema->version, PGC_EXTENSION_VERSION)));
+	}
+	return false;
+}
+
+/* Whether the last store_find_current_schema found an older version. */
+bool
+store_waiting_for_update(void)
+{
+	return waited_for_version[0] != '\0';
+}
+
 /*
  * Connect to SPI for statements on the installed extension.  Called from
- * the extension's own functions, so it is installed.
+ * the extension's own functions, so it is installed; at another version
+ * than the library's, the call is refused.
  */
 void
 store_open(void)
@@ -651,6 +608,8 @@ store_open(void)
 void
 store_open_schema(const StoreSchema *schema)
 {
+	if (!schema->current)
+		refuse_outdated(schema);
 	if (schema->namespace_oid != plans_namespace)
 	{
 		for (int i = 0; i < STMT_COUNT; i++)
@@ -662,44 +621,11 @@ store_open_schema(const StoreSchema *schema)
 		plans_namespace = schema->namespace_oid;
 	}
 	current_namespace = schema->namespace_oid;
-	current_layout = schema->layout;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
 	/* Which table the identity was cached from: a restore makes a new one. */
-	current_installation_relid = (current_layout >= STORE_LAYOUT_0_3) ?
-		get_relname_relid("container_installation", current_namespace) : InvalidOid;
-}
-
-/* The layout of the tables the open store works on. */
-StoreLayout
-store_layout(void)
-{
-	return current_layout;
-}
-
-/* Whether the tables have 0.2.0's profiles, spec hashes and events. */
-bool
-store_is_v2(void)
-{
-	return current_layout >= STORE_LAYOUT_0_2;
-}
-
-/* Whether the tables are 0.4.0's: containers are paused before stopped. */
-bool
-store_is_v4(void)
-{
-	return current_layout >= STORE_LAYOUT_0_4;
-}
-
-static void
-require_v2(void)
-{
-	if (!store_is_v2())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_container's tables are still those of version 0.1.0"),
-				 errhint("Run ALTER EXTENSION pg_container UPDATE.")));
+	current_installation_relid = get_relname_relid("container_installation", current_namespace);
 }
 
 static int	run(StoreStatement stmt, Datum *values, const char *nulls, long max_rows);
@@ -708,15 +634,12 @@ static char *column_text(int col);
 /*
  * This installation's identity (32 hex digits), which labels every
  * container and volume it makes, so that two databases sharing an engine
- * never take each other's; NULL while the tables predate 0.3.0.  It is
- * read once per process and table: it does not change, and the hot path
- * must not pay a query for it.
+ * never take each other's.  It is read once per process and table: it
+ * does not change, and the hot path must not pay a query for it.
  */
 const char *
 store_installation_id(void)
 {
-	if (!OidIsValid(current_installation_relid))
-		return NULL;
 	if (installation_relid == current_installation_relid)
 		return installation_id;
 
@@ -844,13 +767,8 @@ fetch_row(UserContainerRow *row)
 	status = column_text(7);
 	row->running = status != NULL && strcmp(status, "running") == 0;
 	row->paused = status != NULL && strcmp(status, "paused") == 0;
-	row->profile = NULL;
-	row->spec_hash = NULL;
-	if (store_is_v2())
-	{
-		row->profile = column_text(8);
-		row->spec_hash = column_text(9);
-	}
+	row->profile = column_text(8);
+	row->spec_hash = column_text(9);
 	return true;
 }
 
@@ -863,7 +781,7 @@ store_lock_and_touch(const char *user_id, UserContainerRow *row)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
-	run(store_is_v2() ? STMT_LOCK_AND_TOUCH_V2 : STMT_LOCK_AND_TOUCH, values, NULL, 0);
+	run(STMT_LOCK_AND_TOUCH, values, NULL, 0);
 	return fetch_row(row);
 }
 
@@ -872,7 +790,7 @@ store_lock(const char *user_id, UserContainerRow *row)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
-	run(store_is_v2() ? STMT_LOCK_V2 : STMT_LOCK, values, NULL, 0);
+	run(STMT_LOCK, values, NULL, 0);
 	return fetch_row(row);
 }
 
@@ -897,7 +815,7 @@ store_insert(const char *user_id, const char *container_name, const char *encryp
 	};
 	char	   *holder;
 
-	run(store_is_v4() ? STMT_INSERT_V4 : STMT_INSERT, values, NULL, 0);
+	run(STMT_INSERT, values, NULL, 0);
 	if (SPI_processed > 0)
 		return NULL;
 	run(STMT_NAME_HOLDER, values, NULL, 1);
@@ -918,10 +836,7 @@ store_record_running(const char *user_id, const char *container_id, int port,
 	};
 	char		nulls[4] = {' ', ' ', ' ', spec_hash ? ' ' : 'n'};
 
-	if (store_is_v2())
-		run(STMT_RECORD_RUNNING_V2, values, nulls, 0);
-	else
-		run(STMT_RECORD_RUNNING, values, NULL, 0);
+	run(STMT_RECORD_RUNNING, values, nulls, 0);
 }
 
 void
@@ -936,17 +851,13 @@ store_record_stopped(const char *user_id, const char *container_id)
 	run(STMT_RECORD_STOPPED, values, nulls, 0);
 }
 
-/*
- * Record the swarm node the user's service was placed on, where their
- * volume now is.  Tables older than 0.4.0 have no place for it.
- */
+/* Record the swarm node the user's service was placed on, where their volume now is. */
 void
 store_record_node(const char *user_id, const char *node)
 {
 	Datum		values[2] = {CStringGetTextDatum(user_id), CStringGetTextDatum(node)};
 
-	if (store_is_v4())
-		run(STMT_RECORD_NODE, values, NULL, 0);
+	run(STMT_RECORD_NODE, values, NULL, 0);
 }
 
 /* The node store_record_node recorded for the user; NULL if none. */
@@ -955,8 +866,6 @@ store_recorded_node(const char *user_id)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
-	if (!store_is_v4())
-		return NULL;
 	run(STMT_RECORDED_NODE, values, NULL, 1);
 	return SPI_processed > 0 ? column_text(1) : NULL;
 }
@@ -1059,7 +968,7 @@ store_lock_all_tokens(List **user_ids, List **tokens)
 	}
 }
 
-/* Rows the statement returned, as (user_id, container_id, container_name). */
+/* The rows a statement selecting REF_COLUMNS returned. */
 static List *
 fetch_container_refs(void)
 {
@@ -1068,34 +977,18 @@ fetch_container_refs(void)
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tuple = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		ContainerRef *ref = palloc(sizeof(ContainerRef));
+		char	   *healthy = SPI_getvalue(tuple, desc, 4);
+		char	   *status = SPI_getvalue(tuple, desc, 5);
+		char	   *action = SPI_getvalue(tuple, desc, 6);
 
-		ref->user_id = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 1);
-		ref->container_id = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 2);
-		ref->container_name = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 3);
-		ref->previously_healthy = 0;
-		if (SPI_tuptable->tupdesc->natts >= 4)
-		{
-			char	   *h = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 4);
-
-			ref->previously_healthy = h ? h[0] : 0;
-		}
-		ref->paused = false;
-		ref->pause = false;
-		if (SPI_tuptable->tupdesc->natts >= 6)
-		{
-			char	   *status = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 5);
-			char	   *action = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 6);
-
-			ref->paused = status != NULL && strcmp(status, "paused") == 0;
-			ref->pause = action != NULL && strcmp(action, "pause") == 0;
-		}
-		else if (SPI_tuptable->tupdesc->natts >= 5)
-		{
-			char	   *status = SPI_getvalue(tuple, SPI_tuptable->tupdesc, 5);
-
-			ref->paused = status != NULL && strcmp(status, "paused") == 0;
-		}
+		ref->user_id = SPI_getvalue(tuple, desc, 1);
+		ref->container_id = SPI_getvalue(tuple, desc, 2);
+		ref->container_name = SPI_getvalue(tuple, desc, 3);
+		ref->previously_healthy = healthy ? healthy[0] : 0;
+		ref->paused = status != NULL && strcmp(status, "paused") == 0;
+		ref->pause = action != NULL && strcmp(action, "pause") == 0;
 		refs = lappend(refs, ref);
 	}
 	return refs;
@@ -1103,9 +996,9 @@ fetch_container_refs(void)
 
 /*
  * Lock and return the rows the idle sweep acts on, skipping busy ones:
- * before 0.4.0 the running rows idle past their timeout; from 0.4.0 on
- * also the rows to pause (ref->pause), and the paused ones past the
- * memory budget (see STMT_LOCK_TIERS).
+ * the running rows idle past their timeout, the rows to pause
+ * (ref->pause), and the paused ones past the memory budget (see
+ * STMT_LOCK_TIERS).
  */
 List *
 store_lock_idle(void)
@@ -1115,17 +1008,11 @@ store_lock_idle(void)
 		Int32GetDatum(pgc_paused_memory_budget_mb)
 	};
 
-	if (store_is_v4())
-		run(STMT_LOCK_TIERS, values, NULL, 0);
-	else
-		run(STMT_LOCK_IDLE, NULL, NULL, 0);
+	run(STMT_LOCK_TIERS, values, NULL, 0);
 	return fetch_container_refs();
 }
 
-/*
- * Record that the user's container is paused (container_id NULL: keep the
- * recorded one).  Only on 0.4.0's tables, the only ones that know the state.
- */
+/* Record that the user's container is paused (container_id NULL: keep the recorded one). */
 void
 store_record_paused(const char *user_id, const char *container_id)
 {
@@ -1135,8 +1022,7 @@ store_record_paused(const char *user_id, const char *container_id)
 	};
 	char		nulls[2] = {' ', container_id ? ' ' : 'n'};
 
-	if (store_is_v4())
-		run(STMT_RECORD_PAUSED, values, nulls, 0);
+	run(STMT_RECORD_PAUSED, values, nulls, 0);
 }
 
 /* Record that a paused row's container runs again (unpaused by hand). */
@@ -1155,11 +1041,6 @@ store_set_pause_after(const char *user_id, int minutes, bool is_null)
 	Datum		values[2] = {CStringGetTextDatum(user_id), Int32GetDatum(minutes)};
 	char		nulls[2] = {' ', is_null ? 'n' : ' '};
 
-	if (!store_is_v4())
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("pg_container's tables predate version 0.4.0, which added pausing"),
-				 errhint("Run ALTER EXTENSION pg_container UPDATE.")));
 	run(STMT_SET_PAUSE_AFTER, values, nulls, 0);
 	return SPI_processed > 0;
 }
@@ -1275,7 +1156,7 @@ store_status(const char *user_id, char **status, int *port,
 /*
  * What the user's row records of how its container was made, which decides
  * whether the container is out of date: its profile, spec hash and
- * container id.  False for an unknown user, and before 0.2.0.
+ * container id.  False for an unknown user.
  */
 bool
 store_recorded_spec(const char *user_id, char **profile, char **spec_hash, char **container_id)
@@ -1283,8 +1164,6 @@ store_recorded_spec(const char *user_id, char **profile, char **spec_hash, char 
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
 	*profile = *spec_hash = *container_id = NULL;
-	if (!store_is_v2())
-		return false;
 	run(STMT_RECORDED_SPEC, values, NULL, 1);
 	if (SPI_processed == 0)
 		return false;
@@ -1313,14 +1192,7 @@ store_get_profile(const char *name, ContainerProfile *profile)
 	bool		isnull;
 	Datum		d;
 
-	require_v2();
-	/* 0.3.0's tables, which have the installation, have these columns too. */
-	if (current_layout >= STORE_LAYOUT_0_6)
-		run(STMT_GET_PROFILE_V6, values, NULL, 1);
-	else if (current_layout >= STORE_LAYOUT_0_3)
-		run(STMT_GET_PROFILE_V3, values, NULL, 1);
-	else
-		run(STMT_GET_PROFILE, values, NULL, 1);
+	run(STMT_GET_PROFILE, values, NULL, 1);
 	if (SPI_processed == 0)
 		return false;
 
@@ -1336,23 +1208,13 @@ store_get_profile(const char *name, ContainerProfile *profile)
 	if (!column_int(5, &profile->idle_timeout_min))
 		profile->idle_timeout_min = -1;
 	profile->extra_env = column_text_list(6, NULL);
-	profile->command = NIL;
-	profile->has_command = false;
-	profile->init = -1;
-	profile->drop_capabilities = -1;
-	if (current_layout >= STORE_LAYOUT_0_3)
-	{
-		profile->command = column_text_list(7, &profile->has_command);
-		profile->init = column_bool(8);
-		profile->drop_capabilities = column_bool(9);
-	}
-	profile->log_max_size_mb = -1;
-	profile->log_max_files = -1;
-	if (current_layout >= STORE_LAYOUT_0_6)
-	{
-		column_int(10, &profile->log_max_size_mb);
-		column_int(11, &profile->log_max_files);
-	}
+	profile->command = column_text_list(7, &profile->has_command);
+	profile->init = column_bool(8);
+	profile->drop_capabilities = column_bool(9);
+	if (!column_int(10, &profile->log_max_size_mb))
+		profile->log_max_size_mb = -1;
+	if (!column_int(11, &profile->log_max_files))
+		profile->log_max_files = -1;
 	return true;
 }
 
@@ -1367,7 +1229,6 @@ store_set_profile(const char *user_id, const char *profile)
 	Datum		values[2] = {CStringGetTextDatum(user_id), profile ? CStringGetTextDatum(profile) : (Datum) 0};
 	char		nulls[2] = {' ', profile ? ' ' : 'n'};
 
-	require_v2();
 	if (profile != NULL)
 	{
 		run(STMT_PROFILE_EXISTS, &values[1], NULL, 1);
@@ -1377,11 +1238,11 @@ store_set_profile(const char *user_id, const char *profile)
 					 errmsg("container profile \"%s\" does not exist", profile),
 					 errhint("Insert it into container_profile first.")));
 	}
-	run(store_is_v4() ? STMT_SET_PROFILE_V4 : STMT_SET_PROFILE, values, nulls, 0);
+	run(STMT_SET_PROFILE, values, nulls, 0);
 	return SPI_processed > 0;
 }
 
-/* Append an event and queue its NOTIFY; a no-op on 0.1.0's tables. */
+/* Append an event and queue its NOTIFY. */
 void
 store_event(const char *user_id, const char *event, const char *detail_json)
 {
@@ -1392,8 +1253,6 @@ store_event(const char *user_id, const char *event, const char *detail_json)
 	};
 	char		nulls[3] = {user_id ? ' ' : 'n', ' ', ' '};
 
-	if (!store_is_v2())
-		return;
 	run(STMT_EVENT, values, nulls, 0);
 }
 
@@ -1403,7 +1262,7 @@ store_prune_events(int retention_min)
 {
 	Datum		values[1] = {Int32GetDatum(retention_min)};
 
-	if (!store_is_v2() || retention_min <= 0)
+	if (retention_min <= 0)
 		return 0;
 	run(STMT_PRUNE_EVENTS, values, NULL, 0);
 	return SPI_processed;
@@ -1415,13 +1274,6 @@ store_delete_row(const char *user_id)
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 
 	run(STMT_DELETE_ROW, values, NULL, 0);
-}
-
-/* Whether the tables have 0.6.0's pending removals. */
-bool
-store_is_v6(void)
-{
-	return current_layout >= STORE_LAYOUT_0_6;
 }
 
 /* Mark the user's row as removed once this transaction commits. */
@@ -1445,8 +1297,6 @@ store_lock_committed_removal(const char *user_id, bool *remove_volume, bool *mar
 	bool		isnull;
 	Datum		xmin;
 
-	if (!store_is_v6())
-		return false;
 	run(STMT_LOCK_REMOVING, values, NULL, 0);
 	if (SPI_processed == 0)
 		return false;
@@ -1456,14 +1306,12 @@ store_lock_committed_removal(const char *user_id, bool *remove_volume, bool *mar
 	return true;
 }
 
-/* The users pending removal, ordered by user id; none before 0.6.0. */
+/* The users pending removal, ordered by user id. */
 List *
 store_pending_removals(void)
 {
 	List	   *user_ids = NIL;
 
-	if (!store_is_v6())
-		return NIL;
 	run(STMT_PENDING_REMOVALS, NULL, NULL, 0);
 	for (uint64 i = 0; i < SPI_processed; i++)
 		user_ids = lappend(user_ids, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
@@ -1476,7 +1324,6 @@ store_all_rows(void)
 {
 	List	   *rows = NIL;
 
-	require_v2();
 	run(STMT_ALL_ROWS, NULL, NULL, 0);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -1501,7 +1348,6 @@ store_overview_rows(MemoryContext result_context)
 {
 	List	   *rows = NIL;
 
-	require_v2();
 	run(STMT_OVERVIEW, NULL, NULL, 0);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

@@ -32,22 +32,12 @@
 #include "pause.h"
 #include "settings.h"
 
-/*
- * A state change (record_event), with the container and one more detail.
- * Before 0.4.0 the event table does not know "paused" and "unpaused": the
- * LOG line is all there is.
- */
+/* A state change (record_event), with the container and one more detail. */
 static void
 pause_event(const char *user_id, const char *event, const char *container_id,
 			const char *extra_key, const char *extra_value)
 {
-	char	   *detail = event_detail("container", container_id, extra_key, extra_value, NULL);
-
-	if (store_is_v4() || strcmp(event, "stopped") == 0)
-		record_event(user_id, event, detail);
-	else
-		ereport(LOG,
-				(errmsg("pg_container: user \"%s\": %s %s", user_id, event, detail)));
+	record_event(user_id, event, event_detail("container", container_id, extra_key, extra_value, NULL));
 }
 
 /*

@@ -94,9 +94,8 @@ remove_now(const UserContainerRow *row, bool keep_volume)
 /*
  * Deprovision a user, with keep_volume false also deleting the named
  * volume: the only path in the extension that ever deletes what a user
- * stored.  From 0.6.0 on it takes effect after commit; the tables of an
- * older version have no 'removing', and there it is done at once as
- * before.  An unknown user, or one already pending removal, is no error.
+ * stored.  It takes effect after commit.  An unknown user, or one already
+ * pending removal, is no error.
  */
 void
 lifecycle_remove(const char *user_id, bool keep_volume)
@@ -105,11 +104,6 @@ lifecycle_remove(const char *user_id, bool keep_volume)
 
 	if (!store_lock(user_id, &row))
 		return;
-	if (!store_is_v6())
-	{
-		remove_now(&row, keep_volume);
-		return;
-	}
 	if (store_lock_committed_removal(user_id, &(bool) {false}, &(bool) {false}))
 		return;
 	ownership_check_name(&row);
@@ -219,7 +213,7 @@ removals_worker_pass(void)
 	PushActiveSnapshot(GetTransactionSnapshot());
 	PG_TRY();
 	{
-		if (store_find_schema(&schema) && schema.layout >= STORE_LAYOUT_0_6)
+		if (store_find_current_schema(&schema))
 		{
 			store_open_schema(&schema);
 			(void) removals_process();

@@ -321,7 +321,7 @@ in_transaction(void (*fn) (void *), void *arg)
 	{
 		StoreSchema schema;
 
-		if (!store_find_schema(&schema))
+		if (!store_find_current_schema(&schema))
 			ok = false;
 		else
 		{

@@ -155,7 +155,7 @@ run_pass(WorkerPass pass)
 
 	PG_TRY();
 	{
-		installed = store_find_schema(&schema);
+		installed = store_find_current_schema(&schema);
 		if (installed)
 		{
 			pgstat_report_activity(STATE_RUNNING,
@@ -239,7 +239,7 @@ try_to_serve(WorkerLoop *loop, TimestampTz now)
 		ereport(LOG,
 				(errmsg("pg_container worker serving database \"%s\"", pgc_database)));
 	}
-	else if (!loop->said_waiting)
+	else if (!loop->said_waiting && !store_waiting_for_update())
 	{
 		loop->said_waiting = true;
 		ereport(LOG,
