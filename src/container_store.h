@@ -1,7 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * container_store.h
- *	  Reads and writes of the user_container table.
+ *	  Every statement pg_container runs on its tables, by concern:
+ *	  store_schema.c (finding and opening the installed extension),
+ *	  store_rows.c (a user's row), store_sweeps.c (the rows sweeps lock),
+ *	  store_ports.c (host ports), store_profiles.c (profiles and specs),
+ *	  store_events.c (the event log).
  *
  *-------------------------------------------------------------------------
  */
