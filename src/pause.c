@@ -167,25 +167,3 @@ pause_retry_stops(DockerStop *stops, const bool *was_paused, int count)
 	for (int k = 0; k < n; k++)
 		stops[slot[k]] = retry[k];
 }
-
-/*
- * For the health check: bring a row in line with its running container's
- * paused state, which someone may have changed by hand (docker pause or
- * unpause), and say whether the container is paused.  A paused row whose
- * container runs again becomes running, and is then checked as such.
- */
-bool
-pause_reconcile(const ContainerRef *ref, const DockerContainer *c)
-{
-	if (c->paused && !ref->paused)
-	{
-		store_record_paused(ref->user_id, c->id);
-		pause_event(ref->user_id, "paused", c->id, "by", "outside pg_container");
-	}
-	else if (!c->paused && ref->paused)
-	{
-		store_record_unpaused(ref->user_id);
-		pause_event(ref->user_id, "unpaused", c->id, "by", "outside pg_container");
-	}
-	return c->paused;
-}
