@@ -28,6 +28,7 @@
 
 #include "container_store.h"
 #include "docker_api.h"
+#include "own_transaction.h"
 #include "engine.h"
 #include "event_journal.h"
 #include "ownership.h"
@@ -199,37 +200,18 @@ removals_process(void)
 
 /*
  * The worker's look for committed removals, in a short transaction of its
- * own.  It runs whether or not the sweeps are on.  A failure is reported
- * and swallowed: the rows stay pending and the next look tries again.
+ * own (own_transaction.c).  It runs whether or not the sweeps are on.  A
+ * failure is reported and swallowed: the rows stay pending and the next
+ * look tries again.
  */
+static void
+process_removals_txn(void *arg)
+{
+	(void) removals_process();
+}
+
 void
 removals_worker_pass(void)
 {
-	MemoryContext pass_context = CurrentMemoryContext;
-	StoreSchema schema;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	PG_TRY();
-	{
-		if (store_find_current_schema(&schema))
-		{
-			store_open_schema(&schema);
-			(void) removals_process();
-			store_close();
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(pass_context);
+	(void) in_own_transaction(process_removals_txn, NULL, OWN_TXN_WAIT_FOR_UPDATE, NULL, NULL);
 }

@@ -60,6 +60,7 @@
 #include "event_journal.h"
 #include "gateway.h"
 #include "json_walk.h"
+#include "own_transaction.h"
 #include "ownership.h"
 #include "reconcile.h"
 #include "settings.h"
@@ -304,48 +305,16 @@ state_mirror_connected(void)
 }
 
 /*
- * Run fn in a transaction of its own with the store open.  Errors are
- * reported and swallowed; returns false after one, or if the extension is
- * not installed.  The catch aborts the whole transaction fn ran in, as the
- * worker's top level does (worker.c): nothing goes on inside it.
+ * Run fn in a transaction of its own with the store open, in the caller's
+ * memory context (own_transaction.c).  Returns false after an error, or if
+ * the extension is not installed at the library's version.
  */
 static bool
 in_transaction(void (*fn) (void *), void *arg)
 {
-	volatile bool ok = true;
-	MemoryContext caller = CurrentMemoryContext;
+	bool		ok = in_own_transaction(fn, arg, OWN_TXN_WAIT_FOR_UPDATE,
+										CurrentMemoryContext, NULL) == OWN_TXN_DONE;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	MemoryContextSwitchTo(caller);
-	PG_TRY();
-	{
-		StoreSchema schema;
-
-		if (!store_find_current_schema(&schema))
-			ok = false;
-		else
-		{
-			store_open_schema(&schema);
-			fn(arg);
-			store_close();
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(caller);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(caller);
 	pgstat_report_stat(false);
 	return ok;
 }
