@@ -10,7 +10,7 @@
 # the database); their containers are removed first, so the update starts
 # from rows whose containers are gone, as after a dockerd wipe.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 13
+plan 14
 
 ROW_COLUMNS="user_id, container_name, gateway_port, gateway_token, idle_timeout_min"
 export TEST_DB=pgc_upgrade
@@ -38,6 +38,8 @@ like "$(q -c "BEGIN" -c "ALTER TABLE user_container ADD COLUMN spec_hash text" \
 # The rows, made by the newest version and copied into 0.1.0's table.
 TEST_DB=pgc_upgrade_src q -c "SET client_min_messages = error" -c "CREATE EXTENSION pg_container" >/dev/null
 before=$(TEST_DB=pgc_upgrade_src q -c "SELECT string_agg(url || ' ' || token, ',') FROM (SELECT (container_ensure_running(u)).* FROM unnest(ARRAY['ug-1', 'ug-2']) u) t")
+like "$before" '^http://mosaic-user-ug-1:[0-9]+ [0-9a-f]+,http://mosaic-user-ug-2:[0-9]+ [0-9a-f]+$' \
+	"the newest version makes the rows to copy, in a database of its own"
 TEST_DB=pgc_upgrade_src q -c "COPY (SELECT $ROW_COLUMNS FROM user_container ORDER BY user_id) TO STDOUT" >"$PGC_WORK/upgrade_rows"
 TEST_DB=pgc_upgrade_src q -c "SELECT container_remove(u, keep_volume => false) FROM unnest(ARRAY['ug-1', 'ug-2']) u" \
 	-c "SELECT container_process_removals()" >/dev/null

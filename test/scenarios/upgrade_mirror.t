@@ -30,6 +30,6 @@ like "$(q -v VERBOSITY=verbose -c "SELECT url FROM container_ensure_running_chec
 	"ERROR:  55000: pg_container's tables are those of version 0.4.0" "on 0.4.0's tables the checked ensure answers 55000"
 q -c "SET client_min_messages = error" -c "ALTER EXTENSION pg_container UPDATE"
 like "$(q -c "SELECT url FROM container_ensure_running_checked('um-1')")" '^http://mosaic-user-um-1:' "the checked ensure works after the update"
-q -c "SELECT container_remove('um-1')" >/dev/null
+q -c "SELECT container_remove('um-1', keep_volume => false)" -c "SELECT container_process_removals()" >/dev/null
 TEST_DB=postgres q -c "DROP DATABASE $TEST_DB WITH (FORCE)" -c "DROP ROLE pgc_um_app" -c "DROP ROLE pgc_um_other"
 tap_exit
