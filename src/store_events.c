@@ -25,15 +25,15 @@
  */
 static StoreStatement stmt_event = {
 	.sql = "WITH e AS (INSERT INTO @extschema@.container_event (user_id, event, detail)"
-	"           VALUES ($1, $2, $3) RETURNING id)"
-	"SELECT pg_catalog.pg_notify('pg_container', e.id::pg_catalog.text)"
-	"  FROM e",
+		"           VALUES ($1, $2, $3) RETURNING id)"
+		"SELECT pg_catalog.pg_notify('pg_container', e.id::pg_catalog.text)"
+		"  FROM e",
 	.nargs = 3, .argtypes = {TEXTOID, TEXTOID, JSONBOID}
 };
 
 static StoreStatement stmt_prune_events = {
 	.sql = "DELETE FROM @extschema@.container_event"
-	" WHERE at < pg_catalog.now() - pg_catalog.make_interval(mins => $1)",
+		" WHERE at < pg_catalog.now() - pg_catalog.make_interval(mins => $1)",
 	.nargs = 1, .argtypes = {INT4OID}
 };
 

@@ -28,12 +28,12 @@
 
 static StoreStatement stmt_next_free_port = {
 	.sql = "SELECT g.p"
-	"  FROM pg_catalog.generate_series($1, $2) AS g(p)"
-	" WHERE NOT EXISTS (SELECT 1 FROM @extschema@.user_container c"
-	"                    WHERE c.gateway_port = g.p)"
-	"   AND g.p <> ALL ($3)"
-	" ORDER BY g.p"
-	" LIMIT 1",
+		"  FROM pg_catalog.generate_series($1, $2) AS g(p)"
+		" WHERE NOT EXISTS (SELECT 1 FROM @extschema@.user_container c"
+		"                    WHERE c.gateway_port = g.p)"
+		"   AND g.p <> ALL ($3)"
+		" ORDER BY g.p"
+		" LIMIT 1",
 	.nargs = 3, .argtypes = {INT4OID, INT4OID, INT4ARRAYOID}
 };
 
@@ -44,10 +44,10 @@ static StoreStatement stmt_try_lock_port = {
 
 static StoreStatement stmt_claim_port = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET gateway_port = $2, updated_at = pg_catalog.now()"
-	" WHERE user_id = $1"
-	"   AND NOT EXISTS (SELECT 1 FROM @extschema@.user_container c"
-	"                    WHERE c.gateway_port = $2 AND c.user_id <> $1)",
+		"   SET gateway_port = $2, updated_at = pg_catalog.now()"
+		" WHERE user_id = $1"
+		"   AND NOT EXISTS (SELECT 1 FROM @extschema@.user_container c"
+		"                    WHERE c.gateway_port = $2 AND c.user_id <> $1)",
 	.nargs = 2, .argtypes = {TEXTOID, INT4OID}
 };
 

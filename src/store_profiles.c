@@ -18,8 +18,8 @@
 
 static StoreStatement stmt_recorded_spec = {
 	.sql = "SELECT profile, spec_hash, container_id"
-	"  FROM @extschema@.user_container"
-	" WHERE user_id = $1",
+		"  FROM @extschema@.user_container"
+		" WHERE user_id = $1",
 	.nargs = 1, .argtypes = {TEXTOID}
 };
 
@@ -30,22 +30,22 @@ static StoreStatement stmt_profile_exists = {
 
 static StoreStatement stmt_get_profile = {
 	.sql = "SELECT image, memory_limit_mb, cpus, pids_limit, idle_timeout_min, extra_env,"
-	"       command, init, drop_capabilities, log_max_size_mb, log_max_files"
-	"  FROM @extschema@.container_profile"
-	" WHERE name = $1",
+		"       command, init, drop_capabilities, log_max_size_mb, log_max_files"
+		"  FROM @extschema@.container_profile"
+		" WHERE name = $1",
 	.nargs = 1, .argtypes = {TEXTOID}
 };
 
 static StoreStatement stmt_set_profile = {
 	.sql = "UPDATE @extschema@.user_container AS c"
-	"   SET profile = $2, updated_at = pg_catalog.now(),"
-	"       idle_timeout_min = coalesce((SELECT p.idle_timeout_min"
-	"                                      FROM @extschema@.container_profile p"
-	"                                     WHERE p.name = $2), c.idle_timeout_min),"
-	"       pause_after_min = coalesce((SELECT p.pause_after_min"
-	"                                     FROM @extschema@.container_profile p"
-	"                                    WHERE p.name = $2), c.pause_after_min)"
-	" WHERE c.user_id = $1",
+		"   SET profile = $2, updated_at = pg_catalog.now(),"
+		"       idle_timeout_min = coalesce((SELECT p.idle_timeout_min"
+		"                                      FROM @extschema@.container_profile p"
+		"                                     WHERE p.name = $2), c.idle_timeout_min),"
+		"       pause_after_min = coalesce((SELECT p.pause_after_min"
+		"                                     FROM @extschema@.container_profile p"
+		"                                    WHERE p.name = $2), c.pause_after_min)"
+		" WHERE c.user_id = $1",
 	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
 };
 

@@ -25,62 +25,62 @@
 
 static StoreStatement stmt_record_stopped = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET container_id = $2, updated_at = pg_catalog.clock_timestamp(),"
-	"       status = CASE status WHEN 'removing' THEN status ELSE 'stopped' END"
-	" WHERE user_id = $1",
+		"   SET container_id = $2, updated_at = pg_catalog.clock_timestamp(),"
+		"       status = CASE status WHEN 'removing' THEN status ELSE 'stopped' END"
+		" WHERE user_id = $1",
 	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
 };
 
 static StoreStatement stmt_touch = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
-	" WHERE user_id = $1",
+		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+		" WHERE user_id = $1",
 	.nargs = 1, .argtypes = {TEXTOID}
 };
 
 static StoreStatement stmt_status = {
 	.sql = "SELECT status, gateway_port, last_active_at"
-	"  FROM @extschema@.user_container"
-	" WHERE user_id = $1",
+		"  FROM @extschema@.user_container"
+		" WHERE user_id = $1",
 	.nargs = 1, .argtypes = {TEXTOID}
 };
 
 static StoreStatement stmt_lock_all_tokens = {
 	.sql = "SELECT user_id, gateway_token"
-	"  FROM @extschema@.user_container"
-	" ORDER BY user_id"
-	"   FOR UPDATE",
+		"  FROM @extschema@.user_container"
+		" ORDER BY user_id"
+		"   FOR UPDATE",
 	.nargs = 0
 };
 
 static StoreStatement stmt_set_idle_timeout = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET idle_timeout_min = $2, updated_at = pg_catalog.now()"
-	" WHERE user_id = $1",
+		"   SET idle_timeout_min = $2, updated_at = pg_catalog.now()"
+		" WHERE user_id = $1",
 	.nargs = 2, .argtypes = {TEXTOID, INT4OID}
 };
 
 static StoreStatement stmt_lock_and_touch = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
-	" WHERE user_id = $1"
-	" RETURNING " ROW_COLUMNS,
+		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+		" WHERE user_id = $1"
+		" RETURNING " ROW_COLUMNS,
 	.nargs = 1, .argtypes = {TEXTOID}
 };
 
 static StoreStatement stmt_lock = {
 	.sql = "SELECT " ROW_COLUMNS
-	"  FROM @extschema@.user_container"
-	" WHERE user_id = $1"
-	"   FOR UPDATE",
+		"  FROM @extschema@.user_container"
+		" WHERE user_id = $1"
+		"   FOR UPDATE",
 	.nargs = 1, .argtypes = {TEXTOID}
 };
 
 static StoreStatement stmt_record_running = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET container_id = $2, gateway_port = $3, status = 'running', spec_hash = $4,"
-	"       updated_at = pg_catalog.clock_timestamp()"
-	" WHERE user_id = $1",
+		"   SET container_id = $2, gateway_port = $3, status = 'running', spec_hash = $4,"
+		"       updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1",
 	.nargs = 4, .argtypes = {TEXTOID, TEXTOID, INT4OID, TEXTOID}
 };
 
@@ -91,60 +91,60 @@ static StoreStatement stmt_delete_row = {
 
 static StoreStatement stmt_all_rows = {
 	.sql = "SELECT user_id, container_id, container_name, profile, spec_hash, status"
-	"  FROM @extschema@.user_container"
-	" ORDER BY user_id",
+		"  FROM @extschema@.user_container"
+		" ORDER BY user_id",
 	.nargs = 0
 };
 
 /* Last error: the newest error event, else the last health check's. */
 static StoreStatement stmt_overview = {
 	.sql = "SELECT c.user_id, c.status, c.gateway_port,"
-	"       CASE WHEN c.status IN ('running', 'paused') AND c.last_active_at IS NOT NULL"
-	/* In bigint, clamped: a last activity far in the past must not overflow. */
-	"            THEN GREATEST(0, LEAST(c.idle_timeout_min::bigint, c.idle_timeout_min - pg_catalog.floor("
-	"                 pg_catalog.date_part('epoch', pg_catalog.now() - c.last_active_at) / 60)::bigint))::integer"
-	"       END,"
-	"       c.healthy, c.profile, c.spec_hash, c.container_id,"
-	"       coalesce(e.detail ->> 'message', c.health_error),"
-	"       CASE WHEN e.at IS NOT NULL THEN e.at WHEN c.health_error IS NOT NULL THEN c.health_checked_at END"
-	"  FROM @extschema@.user_container c"
-	"  LEFT JOIN LATERAL (SELECT ev.detail, ev.at FROM @extschema@.container_event ev"
-	"                      WHERE ev.user_id = c.user_id AND ev.event = 'error'"
-	"                      ORDER BY ev.at DESC LIMIT 1) e ON true"
-	" ORDER BY c.user_id",
+		"       CASE WHEN c.status IN ('running', 'paused') AND c.last_active_at IS NOT NULL"
+		/* In bigint, clamped: a last activity far in the past must not overflow. */
+		"            THEN GREATEST(0, LEAST(c.idle_timeout_min::bigint, c.idle_timeout_min - pg_catalog.floor("
+		"                 pg_catalog.date_part('epoch', pg_catalog.now() - c.last_active_at) / 60)::bigint))::integer"
+		"       END,"
+		"       c.healthy, c.profile, c.spec_hash, c.container_id,"
+		"       coalesce(e.detail ->> 'message', c.health_error),"
+		"       CASE WHEN e.at IS NOT NULL THEN e.at WHEN c.health_error IS NOT NULL THEN c.health_checked_at END"
+		"  FROM @extschema@.user_container c"
+		"  LEFT JOIN LATERAL (SELECT ev.detail, ev.at FROM @extschema@.container_event ev"
+		"                      WHERE ev.user_id = c.user_id AND ev.event = 'error'"
+		"                      ORDER BY ev.at DESC LIMIT 1) e ON true"
+		" ORDER BY c.user_id",
 	.nargs = 0
 };
 
 static StoreStatement stmt_insert = {
 	.sql = "INSERT INTO @extschema@.user_container"
-	"       (user_id, container_name, gateway_token, status, idle_timeout_min, pause_after_min)"
-	"VALUES ($1, $2, $3, 'stopped', $4, $5)"
-	"    ON CONFLICT DO NOTHING",
+		"       (user_id, container_name, gateway_token, status, idle_timeout_min, pause_after_min)"
+		"VALUES ($1, $2, $3, 'stopped', $4, $5)"
+		"    ON CONFLICT DO NOTHING",
 	.nargs = 5, .argtypes = {TEXTOID, TEXTOID, TEXTOID, INT4OID, INT4OID}
 };
 
 /* Paused is neither healthy nor unhealthy: the health columns are cleared. */
 static StoreStatement stmt_record_paused = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET container_id = coalesce($2, container_id), status = 'paused',"
-	"       paused_at = pg_catalog.clock_timestamp(),"
-	"       healthy = NULL, health_error = NULL, health_checked_at = NULL,"
-	"       updated_at = pg_catalog.clock_timestamp()"
-	" WHERE user_id = $1",
+		"   SET container_id = coalesce($2, container_id), status = 'paused',"
+		"       paused_at = pg_catalog.clock_timestamp(),"
+		"       healthy = NULL, health_error = NULL, health_checked_at = NULL,"
+		"       updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1",
 	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
 };
 
 static StoreStatement stmt_record_unpaused = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET status = 'running', updated_at = pg_catalog.clock_timestamp()"
-	" WHERE user_id = $1 AND status = 'paused'",
+		"   SET status = 'running', updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1 AND status = 'paused'",
 	.nargs = 1, .argtypes = {TEXTOID}
 };
 
 static StoreStatement stmt_set_pause_after = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET pause_after_min = $2, updated_at = pg_catalog.now()"
-	" WHERE user_id = $1",
+		"   SET pause_after_min = $2, updated_at = pg_catalog.now()"
+		" WHERE user_id = $1",
 	.nargs = 2, .argtypes = {TEXTOID, INT4OID}
 };
 
@@ -155,10 +155,10 @@ static StoreStatement stmt_set_pause_after = {
  */
 static StoreStatement stmt_hot_touch = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
-	" WHERE user_id = $1 AND status = 'running' AND healthy IS DISTINCT FROM false"
-	"   AND container_id IS NOT NULL AND gateway_port IS NOT NULL"
-	" RETURNING container_name, gateway_port, gateway_token",
+		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+		" WHERE user_id = $1 AND status = 'running' AND healthy IS DISTINCT FROM false"
+		"   AND container_id IS NOT NULL AND gateway_port IS NOT NULL"
+		" RETURNING container_name, gateway_port, gateway_token",
 	.nargs = 1, .argtypes = {TEXTOID}
 };
 
@@ -170,52 +170,52 @@ static StoreStatement stmt_container_id = {
 /* The recorded container runs again: the row says so, port unchanged. */
 static StoreStatement stmt_mark_running = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET status = 'running', updated_at = pg_catalog.clock_timestamp()"
-	" WHERE user_id = $1 AND container_id = $2 AND gateway_port IS NOT NULL"
-	"   AND status <> 'removing'",
+		"   SET status = 'running', updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1 AND container_id = $2 AND gateway_port IS NOT NULL"
+		"   AND status <> 'removing'",
 	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
 };
 
 /* 0.6.0: container_remove marks; removals.c carries it out after commit */
 static StoreStatement stmt_mark_removing = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET status = 'removing', remove_volume = $2, updated_at = pg_catalog.clock_timestamp()"
-	" WHERE user_id = $1",
+		"   SET status = 'removing', remove_volume = $2, updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1",
 	.nargs = 2, .argtypes = {TEXTOID, BOOLOID}
 };
 
 /* xmin: a removal marked by this very transaction is not committed */
 static StoreStatement stmt_lock_removing = {
 	.sql = "SELECT remove_volume, xmin FROM @extschema@.user_container"
-	" WHERE user_id = $1 AND status = 'removing'"
-	"   FOR UPDATE",
+		" WHERE user_id = $1 AND status = 'removing'"
+		"   FOR UPDATE",
 	.nargs = 1, .argtypes = {TEXTOID}
 };
 
 static StoreStatement stmt_pending_removals = {
 	.sql = "SELECT user_id FROM @extschema@.user_container"
-	" WHERE status = 'removing'"
-	" ORDER BY user_id",
+		" WHERE status = 'removing'"
+		" ORDER BY user_id",
 	.nargs = 0
 };
 
 static StoreStatement stmt_running_changed_since = {
 	.sql = "SELECT user_id FROM @extschema@.user_container"
-	" WHERE status = 'running' AND updated_at >= $1",
+		" WHERE status = 'running' AND updated_at >= $1",
 	.nargs = 1, .argtypes = {TIMESTAMPTZOID}
 };
 
 static StoreStatement stmt_set_token = {
 	.sql = "UPDATE @extschema@.user_container"
-	"   SET gateway_token = $2, updated_at = pg_catalog.now()"
-	" WHERE user_id = $1",
+		"   SET gateway_token = $2, updated_at = pg_catalog.now()"
+		" WHERE user_id = $1",
 	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
 };
 
 /* 0.4.0: the node a swarm user's service is pinned to */
 static StoreStatement stmt_record_node = {
 	.sql = "UPDATE @extschema@.user_container SET node = $2"
-	" WHERE user_id = $1 AND node IS DISTINCT FROM $2",
+		" WHERE user_id = $1 AND node IS DISTINCT FROM $2",
 	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
 };
 
@@ -231,11 +231,11 @@ static StoreStatement stmt_recorded_node = {
  */
 static StoreStatement stmt_name_holder = {
 	.sql = "SELECT user_id FROM @extschema@.user_container"
-	" WHERE user_id OPERATOR(pg_catalog.<>) $1"
-	"   AND (pg_catalog.lower(user_id COLLATE \"C\") OPERATOR(pg_catalog.=) pg_catalog.lower($1 COLLATE \"C\")"
-	"        OR pg_catalog.lower(container_name COLLATE \"C\") OPERATOR(pg_catalog.=) pg_catalog.lower($2 COLLATE \"C\"))"
-	" ORDER BY user_id COLLATE \"C\""
-	" LIMIT 1",
+		" WHERE user_id OPERATOR(pg_catalog.<>) $1"
+		"   AND (pg_catalog.lower(user_id COLLATE \"C\") OPERATOR(pg_catalog.=) pg_catalog.lower($1 COLLATE \"C\")"
+		"        OR pg_catalog.lower(container_name COLLATE \"C\") OPERATOR(pg_catalog.=) pg_catalog.lower($2 COLLATE \"C\"))"
+		" ORDER BY user_id COLLATE \"C\""
+		" LIMIT 1",
 	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
 };
 

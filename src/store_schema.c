@@ -55,8 +55,8 @@ static char waited_for_version[NAMEDATALEN];
 /* The oldest row: see the 0.3.0 script for why there can be two. */
 static StoreStatement stmt_get_installation = {
 	.sql = "SELECT id FROM @extschema@.container_installation"
-	" ORDER BY created_at, id"
-	" LIMIT 1",
+		" ORDER BY created_at, id"
+		" LIMIT 1",
 	.nargs = 0
 };
 

@@ -34,10 +34,10 @@
  */
 static StoreStatement stmt_lock_running = {
 	.sql = "SELECT " REF_COLUMNS
-	"  FROM @extschema@.user_container"
-	" WHERE status IN ('running', 'paused') AND updated_at < $1"
-	" ORDER BY user_id"
-	"   FOR UPDATE SKIP LOCKED",
+		"  FROM @extschema@.user_container"
+		" WHERE status IN ('running', 'paused') AND updated_at < $1"
+		" ORDER BY user_id"
+		"   FOR UPDATE SKIP LOCKED",
 	.nargs = 1, .argtypes = {TIMESTAMPTZOID}
 };
 
@@ -48,13 +48,13 @@ static StoreStatement stmt_lock_running = {
  */
 static StoreStatement stmt_record_health = {
 	.sql = "UPDATE @extschema@.user_container AS c"
-	"   SET healthy = h.healthy, health_error = h.error,"
-	"       health_checked_at = pg_catalog.now(),"
-	"       status = CASE WHEN h.down AND c.status <> 'removing' THEN 'stopped' ELSE c.status END,"
-	"       updated_at = CASE WHEN h.down THEN pg_catalog.now() ELSE c.updated_at END"
-	"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
-	"                  pg_catalog.unnest($3), pg_catalog.unnest($4)) AS h(user_id, healthy, error, down)"
-	" WHERE c.user_id = h.user_id",
+		"   SET healthy = h.healthy, health_error = h.error,"
+		"       health_checked_at = pg_catalog.now(),"
+		"       status = CASE WHEN h.down AND c.status <> 'removing' THEN 'stopped' ELSE c.status END,"
+		"       updated_at = CASE WHEN h.down THEN pg_catalog.now() ELSE c.updated_at END"
+		"  FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+		"                  pg_catalog.unnest($3), pg_catalog.unnest($4)) AS h(user_id, healthy, error, down)"
+		" WHERE c.user_id = h.user_id",
 	.nargs = 4, .argtypes = {TEXTARRAYOID, BOOLARRAYOID, TEXTARRAYOID, BOOLARRAYOID}
 };
 
@@ -71,32 +71,32 @@ static StoreStatement stmt_record_health = {
  */
 static StoreStatement stmt_lock_tiers = {
 	.sql = "WITH a AS ("
-	"  SELECT c.user_id, c.status, c.last_active_at, c.paused_at,"
-	"         CASE WHEN c.last_active_at < pg_catalog.statement_timestamp()"
-	"                   - pg_catalog.make_interval(mins => c.idle_timeout_min) THEN 'stop'"
-	"              WHEN c.status = 'paused' THEN 'keep'"
-	"              WHEN c.pause_after_min > 0 AND c.last_active_at < pg_catalog.statement_timestamp()"
-	"                   - pg_catalog.make_interval(mins => c.pause_after_min) THEN 'pause'"
-	"         END AS action,"
-	"         coalesce(NULLIF(coalesce(p.memory_limit_mb, $1), 0), $2)::bigint AS charge"
-	"    FROM @extschema@.user_container c"
-	"    LEFT JOIN @extschema@.container_profile p ON p.name = c.profile"
-	"   WHERE c.status IN ('running', 'paused')),"
-	" tier AS ("
-	"  SELECT user_id,"
-	"         CASE WHEN $2 > 0 AND pg_catalog.sum(charge) OVER (ORDER BY paused_at DESC NULLS FIRST,"
-	"                  last_active_at DESC, user_id) > $2 THEN 'stop' ELSE action END AS action"
-	"    FROM a WHERE action IN ('keep', 'pause')),"
-	" plan AS ("
-	"  SELECT a.user_id, a.status, a.last_active_at, coalesce(tier.action, a.action) AS action"
-	"    FROM a LEFT JOIN tier ON tier.user_id = a.user_id)"
-	"SELECT c.user_id, c.container_id, c.container_name, c.healthy, c.status, plan.action"
-	"  FROM @extschema@.user_container c"
-	"  JOIN plan ON plan.user_id = c.user_id"
-	" WHERE plan.action IN ('stop', 'pause')"
-	"   AND c.status = plan.status AND c.last_active_at = plan.last_active_at"
-	" ORDER BY c.user_id"
-	"   FOR UPDATE OF c SKIP LOCKED",
+		"  SELECT c.user_id, c.status, c.last_active_at, c.paused_at,"
+		"         CASE WHEN c.last_active_at < pg_catalog.statement_timestamp()"
+		"                   - pg_catalog.make_interval(mins => c.idle_timeout_min) THEN 'stop'"
+		"              WHEN c.status = 'paused' THEN 'keep'"
+		"              WHEN c.pause_after_min > 0 AND c.last_active_at < pg_catalog.statement_timestamp()"
+		"                   - pg_catalog.make_interval(mins => c.pause_after_min) THEN 'pause'"
+		"         END AS action,"
+		"         coalesce(NULLIF(coalesce(p.memory_limit_mb, $1), 0), $2)::bigint AS charge"
+		"    FROM @extschema@.user_container c"
+		"    LEFT JOIN @extschema@.container_profile p ON p.name = c.profile"
+		"   WHERE c.status IN ('running', 'paused')),"
+		" tier AS ("
+		"  SELECT user_id,"
+		"         CASE WHEN $2 > 0 AND pg_catalog.sum(charge) OVER (ORDER BY paused_at DESC NULLS FIRST,"
+		"                  last_active_at DESC, user_id) > $2 THEN 'stop' ELSE action END AS action"
+		"    FROM a WHERE action IN ('keep', 'pause')),"
+		" plan AS ("
+		"  SELECT a.user_id, a.status, a.last_active_at, coalesce(tier.action, a.action) AS action"
+		"    FROM a LEFT JOIN tier ON tier.user_id = a.user_id)"
+		"SELECT c.user_id, c.container_id, c.container_name, c.healthy, c.status, plan.action"
+		"  FROM @extschema@.user_container c"
+		"  JOIN plan ON plan.user_id = c.user_id"
+		" WHERE plan.action IN ('stop', 'pause')"
+		"   AND c.status = plan.status AND c.last_active_at = plan.last_active_at"
+		" ORDER BY c.user_id"
+		"   FOR UPDATE OF c SKIP LOCKED",
 	.nargs = 2, .argtypes = {INT4OID, INT4OID}
 };
 
@@ -104,9 +104,9 @@ static StoreStatement stmt_lock_tiers = {
 /* Not if written at or after $2: the caller's reading may be older. */
 static StoreStatement stmt_lock_one = {
 	.sql = "SELECT " REF_COLUMNS
-	"  FROM @extschema@.user_container"
-	" WHERE user_id = $1 AND updated_at < $2"
-	"   FOR UPDATE SKIP LOCKED",
+		"  FROM @extschema@.user_container"
+		" WHERE user_id = $1 AND updated_at < $2"
+		"   FOR UPDATE SKIP LOCKED",
 	.nargs = 2, .argtypes = {TEXTOID, TIMESTAMPTZOID}
 };
 
@@ -118,10 +118,10 @@ static StoreStatement stmt_exists = {
 /* As STMT_LOCK_RUNNING, for stopped rows that record a container. */
 static StoreStatement stmt_lock_stopped = {
 	.sql = "SELECT " REF_COLUMNS
-	"  FROM @extschema@.user_container"
-	" WHERE status = 'stopped' AND container_id IS NOT NULL AND updated_at < $1"
-	" ORDER BY user_id"
-	"   FOR UPDATE SKIP LOCKED",
+		"  FROM @extschema@.user_container"
+		" WHERE status = 'stopped' AND container_id IS NOT NULL AND updated_at < $1"
+		" ORDER BY user_id"
+		"   FOR UPDATE SKIP LOCKED",
 	.nargs = 1, .argtypes = {TIMESTAMPTZOID}
 };
 
