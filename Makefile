@@ -33,6 +33,11 @@ PG_CONFIG ?= pg_config
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 SHLIB_LINK = -lcurl -lcrypto
 
+# The library serves the tables of exactly the version the control file
+# names; another installed version is told to ALTER EXTENSION ... UPDATE.
+PGC_EXTENSION_VERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_container.control)
+PG_CPPFLAGS += -DPGC_EXTENSION_VERSION='"$(PGC_EXTENSION_VERSION)"'
+
 EXTRA_CLEAN = results regression.diffs regression.out tmp_check log not_preloaded
 
 NO_INSTALLCHECK = 1

@@ -1,7 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * container_store.h
- *	  Reads and writes of the user_container table.
+ *	  Every statement pg_container runs on its tables, by concern:
+ *	  store_schema.c (finding and opening the installed extension),
+ *	  store_rows.c (a user's row), store_sweeps.c (the rows sweeps lock),
+ *	  store_ports.c (host ports), store_profiles.c (profiles and specs),
+ *	  store_events.c (the event log).
  *
  *-------------------------------------------------------------------------
  */
@@ -21,8 +25,8 @@ typedef struct UserContainerRow
 	int			gateway_port;	/* host port; 0 when none is assigned */
 	char	   *gateway_token;	/* encrypted */
 	bool		running;		/* status = 'running' */
-	bool		paused;			/* status = 'paused' (0.4.0) */
-	char	   *profile;		/* NULL: the settings alone (and on 0.1.0) */
+	bool		paused;			/* status = 'paused' */
+	char	   *profile;		/* NULL: the settings alone */
 	char	   *spec_hash;		/* recorded at create; NULL if unknown */
 } UserContainerRow;
 
@@ -82,30 +86,19 @@ typedef struct ContainerRef
 	bool		pause;			/* the idle sweep pauses it rather than stops it */
 } ContainerRef;
 
-/*
- * The table layouts the released scripts leave, oldest first: a version's
- * layout is that of the newest entry at or below it.
- */
-typedef enum StoreLayout
-{
-	STORE_LAYOUT_0_1,			/* user_container alone */
-	STORE_LAYOUT_0_2,			/* + profiles, spec hashes, the event log */
-	STORE_LAYOUT_0_3,			/* + the installation's identity, profile commands */
-	STORE_LAYOUT_0_4,			/* + the paused tier */
-	STORE_LAYOUT_0_6			/* + profile log limits, removals carried out after commit */
-} StoreLayout;
-
 /* The installed extension, as pg_extension records it. */
 typedef struct StoreSchema
 {
 	Oid			namespace_oid;
-	StoreLayout layout;			/* from extversion */
+	char		version[NAMEDATALEN];	/* extversion */
+	bool		current;		/* the version this library serves */
 } StoreSchema;
 
 extern bool store_find_schema(StoreSchema *schema);
 extern void store_open(void);
+extern bool store_find_current_schema(StoreSchema *schema);
+extern bool store_waiting_for_update(void);
 extern void store_open_schema(const StoreSchema *schema);
-extern StoreLayout store_layout(void);
 
 /* What store_lock_one found. */
 typedef enum StoreRowLock
@@ -121,9 +114,6 @@ extern bool store_lock_and_touch(const char *user_id, UserContainerRow *row);
 extern bool store_lock(const char *user_id, UserContainerRow *row);
 extern char *store_insert(const char *user_id, const char *container_name,
 						  const char *encrypted_token);
-extern bool store_is_v2(void);
-extern bool store_is_v4(void);
-extern bool store_is_v6(void);
 extern void store_mark_removing(const char *user_id, bool remove_volume);
 extern bool store_lock_committed_removal(const char *user_id, bool *remove_volume, bool *marked_here);
 extern List *store_pending_removals(void);

@@ -411,9 +411,7 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 		 * and it proves the URL we hand out works before we hand it out.
 		 */
 		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.c.node, st.token);
-		/* Before 0.4.0 the event table does not know this event. */
-		if (store_is_v4())
-			record_event(user_id, "unpaused", event_detail("container", st.c.id, NULL));
+		record_event(user_id, "unpaused", event_detail("container", st.c.id, NULL));
 	}
 	else if (st.c.state != NULL && strcmp(st.c.state, "restarting") == 0)
 		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.c.node, st.token);
@@ -674,14 +672,14 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 	char	   *current = NULL;
 	char	   *previous_spec = NULL;
 
-	if (store_is_v2() && store_lock(user_id, &row))
+	if (store_lock(user_id, &row))
 	{
 		ownership_check_name(&row);
 		settle_previous(&row);
 	}
 	lifecycle_stop(user_id);
 
-	if (store_is_v2() && store_lock(user_id, &row))
+	if (store_lock(user_id, &row))
 	{
 		DockerContainer c;
 

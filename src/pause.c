@@ -32,22 +32,12 @@
 #include "pause.h"
 #include "settings.h"
 
-/*
- * A state change (record_event), with the container and one more detail.
- * Before 0.4.0 the event table does not know "paused" and "unpaused": the
- * LOG line is all there is.
- */
+/* A state change (record_event), with the container and one more detail. */
 static void
 pause_event(const char *user_id, const char *event, const char *container_id,
 			const char *extra_key, const char *extra_value)
 {
-	char	   *detail = event_detail("container", container_id, extra_key, extra_value, NULL);
-
-	if (store_is_v4() || strcmp(event, "stopped") == 0)
-		record_event(user_id, event, detail);
-	else
-		ereport(LOG,
-				(errmsg("pg_container: user \"%s\": %s %s", user_id, event, detail)));
+	record_event(user_id, event, event_detail("container", container_id, extra_key, extra_value, NULL));
 }
 
 /*
@@ -176,26 +166,4 @@ pause_retry_stops(DockerStop *stops, const bool *was_paused, int count)
 	docker_stop_containers(retry, n, pgc_max_parallel_requests);
 	for (int k = 0; k < n; k++)
 		stops[slot[k]] = retry[k];
-}
-
-/*
- * For the health check: bring a row in line with its running container's
- * paused state, which someone may have changed by hand (docker pause or
- * unpause), and say whether the container is paused.  A paused row whose
- * container runs again becomes running, and is then checked as such.
- */
-bool
-pause_reconcile(const ContainerRef *ref, const DockerContainer *c)
-{
-	if (c->paused && !ref->paused)
-	{
-		store_record_paused(ref->user_id, c->id);
-		pause_event(ref->user_id, "paused", c->id, "by", "outside pg_container");
-	}
-	else if (!c->paused && ref->paused)
-	{
-		store_record_unpaused(ref->user_id);
-		pause_event(ref->user_id, "unpaused", c->id, "by", "outside pg_container");
-	}
-	return c->paused;
 }

@@ -14,7 +14,6 @@
 #include "docker_api.h"
 
 extern int	pause_idle_containers(List *candidates, DockerContainer **found);
-extern bool pause_reconcile(const ContainerRef *ref, const DockerContainer *c);
 extern void pause_retry_stops(DockerStop *stops, const bool *was_paused, int count);
 
 #endif							/* PGC_PAUSE_H */

@@ -28,6 +28,7 @@
 
 #include "container_store.h"
 #include "docker_api.h"
+#include "own_transaction.h"
 #include "engine.h"
 #include "event_journal.h"
 #include "ownership.h"
@@ -94,9 +95,8 @@ remove_now(const UserContainerRow *row, bool keep_volume)
 /*
  * Deprovision a user, with keep_volume false also deleting the named
  * volume: the only path in the extension that ever deletes what a user
- * stored.  From 0.6.0 on it takes effect after commit; the tables of an
- * older version have no 'removing', and there it is done at once as
- * before.  An unknown user, or one already pending removal, is no error.
+ * stored.  It takes effect after commit.  An unknown user, or one already
+ * pending removal, is no error.
  */
 void
 lifecycle_remove(const char *user_id, bool keep_volume)
@@ -105,11 +105,6 @@ lifecycle_remove(const char *user_id, bool keep_volume)
 
 	if (!store_lock(user_id, &row))
 		return;
-	if (!store_is_v6())
-	{
-		remove_now(&row, keep_volume);
-		return;
-	}
 	if (store_lock_committed_removal(user_id, &(bool) {false}, &(bool) {false}))
 		return;
 	ownership_check_name(&row);
@@ -227,37 +222,18 @@ removals_process(void)
 
 /*
  * The worker's look for committed removals, in a short transaction of its
- * own.  It runs whether or not the sweeps are on.  A failure is reported
- * and swallowed: the rows stay pending and the next look tries again.
+ * own (own_transaction.c).  It runs whether or not the sweeps are on.  A
+ * failure is reported and swallowed: the rows stay pending and the next
+ * look tries again.
  */
+static void
+process_removals_txn(void *arg)
+{
+	(void) removals_process();
+}
+
 void
 removals_worker_pass(void)
 {
-	MemoryContext pass_context = CurrentMemoryContext;
-	StoreSchema schema;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	PG_TRY();
-	{
-		if (store_find_schema(&schema) && schema.layout >= STORE_LAYOUT_0_6)
-		{
-			store_open_schema(&schema);
-			(void) removals_process();
-			store_close();
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(pass_context);
+	(void) in_own_transaction(process_removals_txn, NULL, OWN_TXN_WAIT_FOR_UPDATE, NULL, NULL);
 }

@@ -256,18 +256,14 @@ container_touch(PG_FUNCTION_ARGS)
 
 /*
  * container_status(user_id text)
- *		returns table(status text, port integer, last_active timestamptz
- *					  [, outdated boolean])
+ *		returns table(status text, port integer, last_active timestamptz,
+ *					  outdated boolean)
  *
- * What the table says; zero rows for an unknown user.  From 0.2.0 on, also
- * whether the container was made from other settings than the current
- * ones (no Docker request either way).
- *
- * The released scripts bind this one symbol to both shapes (0.1.0's three
- * columns, 0.2.0's four), so, like pg_stat_statements' entry point for its
- * 1.0 and 1.1, it serves both; the installed version says which, and the
- * declared shape is only checked against it.  A later version that changes
- * the shape again binds a new symbol in its update script.
+ * What the table says, and whether the container was made from other
+ * settings than the current ones (no Docker request either way); zero
+ * rows for an unknown user.  0.1.0's script binds this symbol to a shape
+ * without outdated: store_open refuses that version before the shape is
+ * checked.
  */
 Datum
 container_status(PG_FUNCTION_ARGS)
@@ -278,13 +274,14 @@ container_status(PG_FUNCTION_ARGS)
 	int			port;
 	TimestampTz last_active;
 	bool		last_active_null;
-	bool		with_outdated;
+	char	   *profile;
+	char	   *spec_hash;
+	char	   *container_id;
 
 	InitMaterializedSRF(fcinfo, 0);
 
 	store_open();
-	with_outdated = store_layout() >= STORE_LAYOUT_0_2;
-	if (rsinfo->setDesc->natts != (with_outdated ? 4 : 3))
+	if (rsinfo->setDesc->natts != 4)
 		elog(ERROR, "incorrect number of output arguments");
 	if (store_status(user_id, &status, &port, &last_active, &last_active_null))
 	{
@@ -294,17 +291,10 @@ container_status(PG_FUNCTION_ARGS)
 		values[0] = CStringGetTextDatum(status);
 		values[1] = Int32GetDatum(port);
 		values[2] = TimestampTzGetDatum(last_active);
-		if (with_outdated)
-		{
-			char	   *profile;
-			char	   *spec_hash;
-			char	   *container_id;
-
-			if (store_recorded_spec(user_id, &profile, &spec_hash, &container_id))
-				values[3] = BoolGetDatum(view_outdated_one(user_id, profile, spec_hash, container_id));
-			else
-				nulls[3] = true;
-		}
+		if (store_recorded_spec(user_id, &profile, &spec_hash, &container_id))
+			values[3] = BoolGetDatum(view_outdated_one(user_id, profile, spec_hash, container_id));
+		else
+			nulls[3] = true;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	store_close();

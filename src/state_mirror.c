@@ -19,7 +19,9 @@
  * lists again: Docker keeps only 256 events, forgets them on restart, and
  * marks containers that died while it was down stopped without an event.
  * The health pass stays as a periodic full list while in sync; the rows it
- * had to correct are counted (container_mirror; expected 0).
+ * had to correct are counted (container_mirror; expected 0).  How a row
+ * is judged against a reading, and the events that records, is the health
+ * pass's own judgement (reconcile.c); only the write differs.
  *
  * While the flag is set, the hot path of container_ensure_running trusts
  * a row that says running and not unhealthy, and asks Docker nothing.
@@ -58,8 +60,9 @@
 #include "event_journal.h"
 #include "gateway.h"
 #include "json_walk.h"
+#include "own_transaction.h"
 #include "ownership.h"
-#include "pause.h"
+#include "reconcile.h"
 #include "settings.h"
 #include "state_mirror.h"
 #include "token_crypto.h"
@@ -302,133 +305,24 @@ state_mirror_connected(void)
 }
 
 /*
- * Run fn in a transaction of its own with the store open.  Errors are
- * reported and swallowed; returns false after one, or if the extension is
- * not installed.  The catch aborts the whole transaction fn ran in, as the
- * worker's top level does (worker.c): nothing goes on inside it.
+ * Run fn in a transaction of its own with the store open, in the caller's
+ * memory context (own_transaction.c).  Returns false after an error, or if
+ * the extension is not installed at the library's version.
  */
 static bool
 in_transaction(void (*fn) (void *), void *arg)
 {
-	volatile bool ok = true;
-	MemoryContext caller = CurrentMemoryContext;
+	bool		ok = in_own_transaction(fn, arg, OWN_TXN_WAIT_FOR_UPDATE,
+										CurrentMemoryContext, NULL) == OWN_TXN_DONE;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	MemoryContextSwitchTo(caller);
-	PG_TRY();
-	{
-		StoreSchema schema;
-
-		if (!store_find_schema(&schema))
-			ok = false;
-		else
-		{
-			store_open_schema(&schema);
-			fn(arg);
-			store_close();
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(caller);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(caller);
 	pgstat_report_stat(false);
 	return ok;
-}
-
-/* {"reason": ..., "source": ..., "exit_code": n, "oom_killed": b}, as the health pass words it. */
-static char *
-observation_detail(const char *key, const char *error, const DockerContainer *c,
-				   const char *source)
-{
-	StringInfoData buf;
-
-	initStringInfo(&buf);
-	appendStringInfoChar(&buf, '{');
-	if (error != NULL)
-	{
-		escape_json(&buf, key);
-		appendStringInfoString(&buf, ": ");
-		escape_json(&buf, error);
-		appendStringInfoString(&buf, ", ");
-	}
-	appendStringInfoString(&buf, "\"source\": ");
-	escape_json(&buf, source);
-	/* Only an inspect tells how it ended; a list does not. */
-	if (c != NULL && strcmp(source, "event") == 0 && strcmp(key, "reason") == 0)
-		appendStringInfo(&buf, ", \"exit_code\": %d, \"oom_killed\": %s",
-						 c->exit_code, c->oom_killed ? "true" : "false");
-	appendStringInfoChar(&buf, '}');
-	return buf.data;
 }
 
 static bool
 state_is(const DockerContainer *c, const char *state)
 {
 	return c->state != NULL && strcmp(c->state, state) == 0;
-}
-
-/*
- * Bring a locked running row in line with what Docker says of its
- * container (NULL: gone), writing only on a change, with the event row and
- * NOTIFY the health pass would give.  Returns whether the row changed.
- */
-static bool
-apply_observation(const ContainerRef *ref, const DockerContainer *c, const char *source)
-{
-	const char *error = NULL;
-	bool		down = false;
-	bool		healthy;
-
-	/*
-	 * Paused or unpaused by hand, or by the sweep: the paused tier records
-	 * it (pause.c), and a paused container is neither healthy nor not.
-	 */
-	if (c != NULL && c->running && c->paused != ref->paused)
-	{
-		(void) pause_reconcile(ref, c);
-		return true;
-	}
-	if (c != NULL && c->running && c->paused)
-		return false;			/* frozen, as the row says */
-
-	if (c == NULL)
-	{
-		error = "container not found";
-		down = true;
-	}
-	else if (!c->running || !(state_is(c, "running") || state_is(c, "paused")))
-	{
-		/* "restarting" too: ensure waits for it, so the row must not say up. */
-		error = c->oom_killed ? "container ran out of memory" : "container not running";
-		down = true;
-	}
-	else if (c->health != NULL && strcmp(c->health, "unhealthy") == 0)
-		error = "container healthcheck failed";
-	healthy = (error == NULL);
-
-	if (!down && healthy == (ref->previously_healthy != 'f'))
-		return false;
-
-	if (down)
-		record_event(ref->user_id, "stopped", observation_detail("reason", error, c, source));
-	else
-		record_event(ref->user_id, healthy ? "recovered" : "unhealthy",
-					 observation_detail("error", error, c, source));
-	store_record_health(list_make1(ref->user_id), &healthy, list_make1((char *) error), &down);
-	return true;
 }
 
 /*
@@ -500,7 +394,7 @@ resync(void)
 
 		if (strlen(ref->user_id) < USER_ID_KEY_LEN)
 			(void) hash_search(judged, ref->user_id, HASH_ENTER, NULL);
-		if (apply_observation(ref, find_listed(index, ref), "list"))
+		if (reconcile_apply(ref, find_listed(index, ref), REPORT_LIST))
 			corrected++;
 	}
 	foreach(lc, store_lock_stopped(listed_at))
@@ -604,7 +498,7 @@ apply_reading(const DirtyReading *r)
 			if (ref.container_id == NULL || strcmp(ref.container_id, r->container_id) != 0)
 				mark_dirty(r->user_id);
 			else if (running)
-				(void) apply_observation(&ref, r->found ? &r->c : NULL, "event");
+				(void) reconcile_apply(&ref, r->found ? &r->c : NULL, REPORT_EVENT);
 			else
 				(void) apply_started(&ref, r->found ? &r->c : NULL, "event");
 			break;

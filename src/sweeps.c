@@ -4,7 +4,8 @@
  *	  The passes over all of an installation's users that the worker runs
  *	  on a timer, and that container_reap_idle() and
  *	  container_health_check() run on demand: stopping idle containers and
- *	  orphans, and checking that the rows that say 'running' are.
+ *	  orphans, and checking that the rows that say 'running' are (each row
+ *	  judged by reconcile.c, as the event mirror judges it).
  *
  * Each pass takes one list of our containers before it locks any row, so
  * a slow or hung engine never holds a lock that container_touch, the
@@ -29,6 +30,7 @@
 #include "engine.h"
 #include "event_journal.h"
 #include "pause.h"
+#include "reconcile.h"
 #include "settings.h"
 #include "sweeps.h"
 
@@ -226,48 +228,6 @@ sweep_reap_idle(MemoryContext result_context)
 }
 
 /*
- * How a running row's container is, from the list: NULL when healthy,
- * else the error to record; *down when it is no longer running at all.
- */
-static const char *
-judge_container(const ContainerRef *ref, bool listed, const DockerContainer *c, bool *down)
-{
-	*down = false;
-	if (!listed)
-	{
-		*down = true;
-		ereport(LOG,
-				(errmsg("the container of user \"%s\" no longer exists; marking it stopped",
-						ref->user_id)));
-		return "container not found";
-	}
-	if (!c->running)
-	{
-		*down = true;
-		ereport(LOG,
-				(errmsg("the container of user \"%s\" is %s; marking it stopped",
-						ref->user_id, c->state ? docker_printable(c->state) : "not running")));
-		return "container not running";
-	}
-	/* The engine's own explanation, if it has one (a swarm task's state). */
-	if (c->health != NULL && strcmp(c->health, "unhealthy") == 0)
-		return c->error ? c->error : "container healthcheck failed";
-	return NULL;
-}
-
-/* Events mark changes: going unhealthy, recovering, going down. */
-static void
-record_health_change(const ContainerRef *ref, bool healthy, bool down, const char *error)
-{
-	if (down)
-		store_event(ref->user_id, "stopped", event_detail("reason", error, NULL));
-	else if (!healthy && ref->previously_healthy != 'f')
-		record_event(ref->user_id, "unhealthy", event_detail("error", error, NULL));
-	else if (healthy && ref->previously_healthy == 'f')
-		record_event(ref->user_id, "recovered", NULL);
-}
-
-/*
  * Append a HealthResult to results, both in the caller's context: the
  * caller reads them after SPI_finish.
  */
@@ -320,22 +280,23 @@ sweep_health_check(MemoryContext result_context)
 	{
 		ContainerRef *ref = lfirst(lc);
 		DockerContainer c;
-		bool		listed_here = container_index_find_users(index, ref, &c);
-		const char *error;
+		const DockerContainer *report = container_index_find_users(index, ref, &c) ? &c : NULL;
+		Reconciliation r;
 
+		reconcile_judge(ref, report, REPORT_LIST, &r);
+		reconcile_record_events(ref, report, &r);
 		/* Frozen: neither healthy nor unhealthy, and nothing to write. */
-		if (listed_here && c.running && pause_reconcile(ref, &c))
+		if (r.outcome == RECONCILE_PAUSED)
 		{
 			results = append_health_result(results, result_context, ref->user_id, "container paused");
 			((HealthResult *) llast(results))->paused = true;
 			continue;
 		}
-		error = judge_container(ref, listed_here, &c, &down[i]);
-		healthy[i] = error == NULL;
-		record_health_change(ref, healthy[i], down[i], error);
+		healthy[i] = r.outcome == RECONCILE_HEALTHY;
+		down[i] = r.outcome == RECONCILE_DOWN;
 		user_ids = lappend(user_ids, ref->user_id);
-		errors = lappend(errors, (char *) error);
-		results = append_health_result(results, result_context, ref->user_id, error);
+		errors = lappend(errors, (char *) r.error);
+		results = append_health_result(results, result_context, ref->user_id, r.error);
 		i++;
 	}
 	store_record_health(user_ids, healthy, errors, down);

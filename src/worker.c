@@ -42,6 +42,7 @@
 
 #include "container_store.h"
 #include "docker_http.h"
+#include "own_transaction.h"
 #include "removals.h"
 #include "settings.h"
 #include "state_mirror.h"
@@ -97,6 +98,12 @@ reload_configuration(void)
 						pgc_reap_interval_s, pgc_health_check_interval_s)));
 }
 
+static void
+record_failure_txn(void *arg)
+{
+	store_event(NULL, "error", (const char *) arg);
+}
+
 /*
  * Record a failed pass in container_event, in a transaction of its own
  * (the pass's was rolled back).  Best effort: if even this fails, the
@@ -111,95 +118,51 @@ record_pass_failure(WorkerPass pass, const char *message)
 	appendStringInfo(&detail, "{\"pass\": \"%s\", \"message\": ", pass == PASS_REAP ? "reap" : "health");
 	escape_json(&detail, message);
 	appendStringInfoChar(&detail, '}');
+	(void) in_own_transaction(record_failure_txn, detail.data, OWN_TXN_REQUIRE, NULL, NULL);
+}
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	PG_TRY();
-	{
-		store_open();
-		store_event(NULL, "error", detail.data);
-		store_close();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
-	}
-	PG_END_TRY();
+/* A pass, in the transaction in_own_transaction gives it, store open. */
+static void
+run_pass_txn(void *arg)
+{
+	WorkerPass	pass = *(WorkerPass *) arg;
+
+	pgstat_report_activity(STATE_RUNNING,
+							pass == PASS_REAP ? "pg_container: reaping idle containers"
+							: "pg_container: checking container health");
+	if (pass == PASS_REAP)
+		(void) sweep_reap_idle(pass_context);
+	else if (state_mirror_connected())
+		(void) state_mirror_resync_pass();	/* the events keep health */
+	else
+		(void) sweep_health_check(pass_context);
+	(void) store_prune_events(pgc_event_retention_min);
 }
 
 /*
- * Run one pass in its own transaction.  Returns false if the extension is
- * not installed.  Errors are reported, recorded (but for a cancel) and
- * swallowed: the next pass retries.  This catch ends the whole transaction
- * the pass ran in, as the worker's top level does (recover_at_top_level).
- * Each pass also prunes events past their retention.
+ * Run one pass in its own transaction (own_transaction.c).  Returns false
+ * if the extension is not installed at the library's version.  Errors are
+ * reported, recorded (but for a cancel) and swallowed: the next pass
+ * retries.  Each pass also prunes events past their retention.
  */
 static bool
 run_pass(WorkerPass pass)
 {
-	volatile bool installed = true;
-	StoreSchema schema;
-	char	   *volatile failure = NULL;
+	ErrorData  *failure = NULL;
+	OwnTransactionResult result;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
 	MemoryContextSwitchTo(pass_context);
-
-	PG_TRY();
-	{
-		installed = store_find_schema(&schema);
-		if (installed)
-		{
-			pgstat_report_activity(STATE_RUNNING,
-									pass == PASS_REAP ? "pg_container: reaping idle containers"
-									: "pg_container: checking container health");
-			store_open_schema(&schema);
-			if (pass == PASS_REAP)
-				(void) sweep_reap_idle(pass_context);
-			else if (state_mirror_connected())
-				(void) state_mirror_resync_pass();	/* the events keep health */
-			else
-				(void) sweep_health_check(pass_context);
-			(void) store_prune_events(pgc_event_retention_min);
-			store_close();
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(pass_context);
-		edata = CopyErrorData();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
-		/* A cancel is someone's wish, not the pass failing: the log has it. */
-		if (edata->sqlerrcode != ERRCODE_QUERY_CANCELED)
-			failure = edata->message;
-	}
-	PG_END_TRY();
-
-	if (failure != NULL && installed)
-		record_pass_failure(pass, failure);
+	result = in_own_transaction(run_pass_txn, &pass, OWN_TXN_WAIT_FOR_UPDATE, pass_context, &failure);
+	/* A cancel is someone's wish, not the pass failing: the log has it. */
+	if (result == OWN_TXN_FAILED && failure->sqlerrcode != ERRCODE_QUERY_CANCELED)
+		record_pass_failure(pass, failure->message);
 
 	/* Let autovacuum see what the pass wrote. */
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	MemoryContextSwitchTo(TopMemoryContext);
 	MemoryContextReset(pass_context);
-	return installed;
+	return result != OWN_TXN_NOT_SERVED;
 }
 
 static long
@@ -239,7 +202,7 @@ try_to_serve(WorkerLoop *loop, TimestampTz now)
 		ereport(LOG,
 				(errmsg("pg_container worker serving database \"%s\"", pgc_database)));
 	}
-	else if (!loop->said_waiting)
+	else if (!loop->said_waiting && !store_waiting_for_update())
 	{
 		loop->said_waiting = true;
 		ereport(LOG,

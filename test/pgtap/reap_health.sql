@@ -3,7 +3,7 @@
 -- code; test/scenarios/worker.t covers it).
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(33);
+SELECT plan(37);
 
 -- These call the passes themselves, on containers changed behind
 -- pg_container's back: the worker's event mirror must not correct the
@@ -122,6 +122,27 @@ SELECT ok((SELECT bool_and(health_checked_at > now() - interval '1 minute') FROM
             WHERE user_id IN ('rh-ok', 'rh-behind', 'rh-removed', 'rh-sick')), '... with the time of the check');
 SELECT is_empty($$SELECT * FROM container_health_check_all() WHERE user_id IN ('rh-behind', 'rh-removed')$$,
                 'stopped rows are no longer checked');
+
+-- One judgement (reconcile.c) whichever path sees the container: the
+-- health pass words a stop as the mirror does, and a restarting container
+-- (here one the list reports so) is up and unhealthy, not down.
+SELECT is((SELECT event || ' ' || detail::text FROM container_event WHERE user_id = 'rh-behind' AND event = 'stopped' ORDER BY id DESC LIMIT 1),
+          'stopped {"reason": "container not running", "source": "list"}', 'the health pass records a stop in the one event-detail schema');
+SELECT container_ensure_running('rh-restart') \g /dev/null
+SELECT test_helpers.use_fault_engine() \g /dev/null
+SELECT test_helpers.fault_rules(jsonb_build_array(jsonb_build_object(
+           'method', 'GET', 'path', '^/v[0-9.]+/containers/json', 'action', 'respond', 'times', 1,
+           'body', (SELECT jsonb_agg(CASE WHEN c -> 'Names' ? '/mosaic-user-rh-restart'
+                                          THEN c || '{"State": "restarting", "Status": "Restarting (1) 1 second ago"}' ELSE c END)::text
+                      FROM jsonb_array_elements(test_helpers.sh(format('curl -s --unix-socket %s http://docker/containers/json?all=1',
+                                                                       test_helpers.docker_socket()))::jsonb) c)))) \g /dev/null
+SELECT is((SELECT healthy::text || '/' || error FROM container_health_check_all() WHERE user_id = 'rh-restart'),
+          'false/container restarting', 'a restarting container is reported up and unhealthy');
+SELECT test_helpers.use_dockerd() \g /dev/null
+SELECT is((SELECT status || '/' || healthy FROM user_container WHERE user_id = 'rh-restart'), 'running/false', '... its row stays running, unhealthy');
+SELECT is((SELECT event || ' ' || detail::text FROM container_event WHERE user_id = 'rh-restart' ORDER BY id DESC LIMIT 1),
+          'unhealthy {"error": "container restarting", "source": "list"}', '... with an unhealthy event');
+SELECT container_remove('rh-restart', keep_volume => false) \g /dev/null
 
 -- Recovery after the health pass: ensure brings the users back.
 SELECT lives_ok($$SELECT container_ensure_running('rh-behind'), container_ensure_running('rh-removed')$$,

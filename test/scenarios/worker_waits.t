@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # While the extension is not installed in pg_container.database the worker
 # waits quietly, with one LOG line rather than one per poll, and picks the
-# extension up once it is created.  Runs the cluster with another worker
+# extension up once it is created; so too while it is installed at an older
+# version than the library's, until ALTER EXTENSION UPDATE.  Runs the cluster with another worker
 # database for a while, then restores it.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 4
+plan 6
 
 LOG="$PGC_WORK/postgres.log"
 TEST_DB=postgres q -c "DROP DATABASE IF EXISTS pgc_later" -c "CREATE DATABASE pgc_later"
@@ -21,10 +22,19 @@ is "$waiting" 1 "without the extension the worker logs that it waits, once"
 is "$(q -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_container worker' AND datname = 'pgc_later'")" 1 \
 	"... and stays up, connected to its database"
 
-TEST_DB=pgc_later q -c "CREATE EXTENSION pg_container"
+# Installed at an older version, the library serves none of its tables:
+# the worker waits for the update as quietly, and serves once it has run.
+TEST_DB=pgc_later q -c "SET client_min_messages = error" -c "CREATE EXTENSION pg_container VERSION '0.6.0'"
+wait_for 20 bash -c "tail -c +$((mark + 1)) '$LOG' | grep -q 'waits for ALTER EXTENSION pg_container UPDATE in database \"pgc_later\"'"
+sleep 12
+is "$(tail -c +"$((mark + 1))" "$LOG" | grep -c 'waits for ALTER EXTENSION pg_container UPDATE in database "pgc_later"')" 1 \
+	"on an older version the worker logs that it waits for the update, once"
+is "$(tail -c +"$((mark + 1))" "$LOG" | grep -c -e 'ERROR' -e 'serving database "pgc_later"')" 0 \
+	"... with no error and without serving"
+TEST_DB=pgc_later q -c "SET client_min_messages = error" -c "ALTER EXTENSION pg_container UPDATE"
 wait_for 10 bash -c "tail -c +$((mark + 1)) '$LOG' | grep -q 'serving database \"pgc_later\"'"
 like "$(tail -c +"$((mark + 1))" "$LOG")" 'pg_container worker serving database "pgc_later"' \
-	"once the extension is created, the worker picks it up"
+	"once the extension is updated, the worker picks it up"
 out=$(psql -X -q -d postgres -c "CREATE EXTENSION IF NOT EXISTS pg_container" 2>&1)
 like "$out" 'serves database "pgc_later", not this one' "CREATE EXTENSION elsewhere names the worker's database"
 psql -X -q -d postgres -c "DROP EXTENSION pg_container" >/dev/null 2>&1
