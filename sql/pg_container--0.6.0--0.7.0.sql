@@ -5,3 +5,65 @@
 -- why.
 
 \echo Use "ALTER EXTENSION pg_container UPDATE TO '0.7.0'" to load this file. \quit
+
+-- Cold starts in the background.  container_start asks for a user's start
+-- and returns at once; the background worker boots what was asked, at
+-- most pg_container.max_concurrent_starts at a time, first come first
+-- served; container_wait, or LISTEN pg_container, learns how each ended.
+-- A request is a row here, so it survives the worker and the server: one
+-- row per user whose start is queued, booting ('starting') or failed (with
+-- the error it failed with, for container_wait to raise again).  A start
+-- that ends well deletes its row.  Removing the user drops the request.
+CREATE TABLE @extschema@.container_start_request (
+    user_id        text        PRIMARY KEY
+                               REFERENCES @extschema@.user_container (user_id) ON DELETE CASCADE,
+    state          text        NOT NULL DEFAULT 'queued'
+                               CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'starting', 'failed']::pg_catalog.text[])),
+    requested_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    booting_since  timestamptz,
+    failed_at      timestamptz,
+    error_sqlstate text,
+    error_message  text,
+    error_detail   text,
+    error_hint     text
+);
+
+CREATE INDEX container_start_request_queued
+    ON @extschema@.container_start_request (requested_at) WHERE state OPERATOR(pg_catalog.=) 'queued';
+
+COMMENT ON TABLE @extschema@.container_start_request IS
+    'Starts asked for with container_start and not yet ended well: queued, booting in the worker, or failed with their error.';
+
+-- The outcome of a background start is an event like the others, so one
+-- LISTEN pg_container connection learns of any number of users: 'queued'
+-- when it is asked for, 'started' when the gateway answers (as before),
+-- 'failed' with the error's message, detail and SQLSTATE.
+ALTER TABLE @extschema@.container_event
+    DROP CONSTRAINT container_event_event_check,
+    ADD CONSTRAINT container_event_event_check
+        CHECK (event OPERATOR(pg_catalog.=) ANY (ARRAY['created', 'started', 'stopped', 'reaped',
+                                        'restarted', 'recreated', 'unhealthy', 'recovered', 'removed',
+                                        'profile', 'error', 'paused', 'unpaused',
+                                        'queued', 'failed']::pg_catalog.text[]));
+
+CREATE FUNCTION @extschema@.container_start(user_id text, OUT url text, OUT token text, OUT status text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'container_start'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_start(text) IS
+    'Ask for the user''s container to run and return at once: status running (ready now), queued or starting (the worker boots it; see container_wait).';
+
+CREATE FUNCTION @extschema@.container_wait(user_id text, timeout interval DEFAULT '60 s',
+                                           OUT url text, OUT token text, OUT status text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'container_wait'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_wait(text, interval) IS
+    'Wait, holding no lock, until the user''s background start ends: its URL and token when ready, its error if it failed.';
+
+REVOKE ALL ON FUNCTION @extschema@.container_start(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_wait(text, interval) FROM PUBLIC;

@@ -106,6 +106,7 @@ extern bool store_find_schema(StoreSchema *schema);
 extern void store_open(void);
 extern void store_open_schema(const StoreSchema *schema);
 extern StoreLayout store_layout(void);
+extern Oid	store_namespace(void);
 
 /* What store_lock_one found. */
 typedef enum StoreRowLock

@@ -15,6 +15,7 @@
 
 #include "docker_http.h"
 #include "settings.h"
+#include "start_waiters.h"
 #include "state_mirror.h"
 #include "worker.h"
 
@@ -33,6 +34,7 @@ _PG_init(void)
 	if (process_shared_preload_libraries_in_progress && !IsBinaryUpgrade)
 	{
 		state_mirror_request_shmem();
+		start_waiters_request_shmem();
 		pgc_register_worker();
 	}
 }
