@@ -328,8 +328,8 @@ container_start(PG_FUNCTION_ARGS)
 	char	   *token;
 	char	   *plain;
 
-	pgc_require_encryption_key();
 	start_queue_require_worker("container_start");
+	pgc_require_encryption_key();
 	store_open();
 	status = MemoryContextStrdup(caller_context, start_or_queue(user_id, &url, &token));
 	url = MemoryContextStrdup(caller_context, url);
@@ -463,8 +463,8 @@ container_wait(PG_FUNCTION_ARGS)
 	char	   *token;
 	char	   *plain;
 
-	pgc_require_encryption_key();
 	start_queue_require_worker("container_wait");
+	pgc_require_encryption_key();
 	/* Its reads must see the worker's commits: a snapshot per statement. */
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
@@ -480,4 +480,27 @@ container_wait(PG_FUNCTION_ARGS)
 	explicit_bzero(token, strlen(token));
 	store_close();
 	return start_result(fcinfo, url, plain, "running");
+}
+
+/*
+ * container_ensure_running's way round a start the queue has in hand:
+ * wait for it (holding no lock, booting nothing twice) rather than boot
+ * the container a second time in the caller's backend.  False, having
+ * done nothing, if no worker serves this database or no start of the
+ * user's is pending; then the caller ensures as ever.  The wait is bounded
+ * by the boot's own limit with ten minutes in the queue before it.
+ */
+bool
+start_queue_wait_if_pending(const char *user_id, char **url, char **token)
+{
+	QueuedStart q;
+
+	if (!start_waiters_worker_serves() || IsolationUsesXactSnapshot())
+		return false;
+	if (!start_queue_lookup(user_id, &q) || q.state == NULL || strcmp(q.state, "failed") == 0)
+		return false;
+	wait_for_start(user_id, (long) pgc_ready_timeout_ms + 10 * 60 * 1000L, &q);
+	store_touch(user_id);
+	pending_url_token(user_id, &q, url, token);
+	return true;
 }

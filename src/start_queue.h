@@ -44,6 +44,7 @@ typedef struct QueuedStart
 extern uint64 start_queue_run(QueueStatement stmt, Datum *values, const char *nulls);
 extern bool start_queue_lookup(const char *user_id, QueuedStart *q);
 extern void start_queue_require_worker(const char *function_name);
+extern bool start_queue_wait_if_pending(const char *user_id, char **url, char **token);
 
 /* The worker's side (start_boot.c) */
 extern bool start_boot_pass(void);

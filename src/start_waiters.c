@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "commands/dbcommands.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/condition_variable.h"
@@ -30,6 +31,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 
+#include "settings.h"
 #include "start_waiters.h"
 
 typedef struct StartShared
@@ -108,18 +110,21 @@ start_waiters_worker_attach(void)
 	before_shmem_exit(worker_detach, (Datum) 0);
 }
 
-/* Whether a worker runs in this database to boot what is queued. */
+/*
+ * Whether a worker serves this database to boot what is queued: the
+ * library is preloaded (the worker runs) and pg_container.database names
+ * this database.  Not whether the worker is up at this instant: one that
+ * is restarting (bgw_restart_time is 1 s) comes back and drains the queue.
+ */
 bool
 start_waiters_worker_serves(void)
 {
-	bool		serves;
+	char	   *database;
 
-	if (start_shared == NULL)
+	if (start_shared == NULL || pgc_database == NULL)
 		return false;
-	SpinLockAcquire(&start_shared->mutex);
-	serves = start_shared->worker_procno >= 0 && start_shared->worker_database == MyDatabaseId;
-	SpinLockRelease(&start_shared->mutex);
-	return serves;
+	database = get_database_name(MyDatabaseId);
+	return database != NULL && strcmp(database, pgc_database) == 0;
 }
 
 static void

@@ -12,4 +12,16 @@ SELECT * FROM container_status('nobody');
 -- pg_container.database is defined only while preloading: there is no
 -- worker for it to steer.
 SELECT count(*) FROM pg_settings WHERE name = 'pg_container.database';
+-- Without the worker (pg_cron-only installations) nobody would drain the
+-- start queue: container_start and container_wait say so rather than queue.
+SELECT * FROM container_start('nobody');
+SELECT * FROM container_wait('nobody');
+-- ... with SQLSTATE 55000, object not in prerequisite state.
+DO $$
+BEGIN
+    PERFORM container_start('nobody');
+EXCEPTION WHEN object_not_in_prerequisite_state THEN
+    RAISE NOTICE 'container_start: SQLSTATE %', SQLSTATE;
+END
+$$;
 DROP EXTENSION pg_container;
