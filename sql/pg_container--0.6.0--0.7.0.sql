@@ -67,3 +67,24 @@ COMMENT ON FUNCTION @extschema@.container_wait(text, interval) IS
 
 REVOKE ALL ON FUNCTION @extschema@.container_start(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_wait(text, interval) FROM PUBLIC;
+
+-- Where each background start stands, for operators and dashboards: its
+-- place in the queue (first come first served) and how long it has
+-- waited: until now while queued, until the worker took it up once
+-- booting, until it failed once failed.  The overview's shape is left as
+-- it is; this view sits beside it.
+CREATE VIEW @extschema@.container_start_queue AS
+SELECT user_id, state,
+       CASE WHEN state OPERATOR(pg_catalog.=) 'queued'
+            THEN pg_catalog.row_number() OVER (PARTITION BY state ORDER BY requested_at, user_id) END AS position,
+       requested_at,
+       COALESCE(booting_since, failed_at, pg_catalog.now()) OPERATOR(pg_catalog.-) requested_at AS waited,
+       booting_since,
+       error_message
+  FROM @extschema@.container_start_request;
+
+COMMENT ON VIEW @extschema@.container_start_queue IS
+    'Background starts not yet ended well: queued (with their position), booting, or failed; and how long each waited.';
+
+REVOKE ALL ON @extschema@.container_start_queue FROM PUBLIC;
+REVOKE ALL ON @extschema@.container_start_request FROM PUBLIC;

@@ -47,6 +47,7 @@ int			pgc_url_mode = PGC_URL_INTERNAL;
 char	   *pgc_ready_path = NULL;
 int			pgc_ready_timeout_ms = 120000;
 int			pgc_max_concurrent_starts = 4;
+int			pgc_running_memory_budget_mb = 0;
 int			pgc_memory_limit_mb = 2048;
 double		pgc_cpus = 2;
 int			pgc_pids_limit = 512;
@@ -769,6 +770,15 @@ pgc_define_settings(void)
 							4, 1, 1000,
 							PGC_SIGHUP,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.running_memory_budget",
+							"Memory the running and paused containers may hold together, each counted at its memory limit; 0 means no budget.",
+							"A queued start that would exceed it first stops idle users, longest paused and least recently active first, and otherwise waits in the queue.",
+							&pgc_running_memory_budget_mb,
+							0, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MB,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.memory_limit",

@@ -134,6 +134,7 @@ typedef struct BootStep
 	const char *user_id;
 	Booting    *b;				/* in boot_context */
 	bool		claimed;
+	bool		held_back;		/* no room within the memory budget */
 	ErrorData  *failure;		/* for record_failure */
 	bool		ended;			/* Q_DONE or Q_FAILED found the request */
 } BootStep;
@@ -152,6 +153,11 @@ claim_and_start(void *arg)
 	Datum		values[1] = {CStringGetTextDatum(step->user_id)};
 	LifecycleBoot boot;
 
+	if (!start_admission_make_room(step->user_id))
+	{
+		step->held_back = true;
+		return;
+	}
 	if (start_queue_run(Q_CLAIM, values, NULL) == 0)
 	{
 		(void) start_queue_run(Q_DROP_QUEUED, values, NULL);
@@ -213,19 +219,21 @@ end_start(BootStep *step, ErrorData *failure)
 }
 
 /*
- * Boot one queued user up to its readiness wait; false if the worker was
- * cancelled meanwhile (the request stays queued: its claim rolled back).
+ * Boot one queued user up to its readiness wait; false if the starts
+ * behind it must wait: the worker was cancelled meanwhile (the request
+ * stays queued, its claim rolled back), or it does not fit the memory
+ * budget yet.
  */
 static bool
 boot_one(const char *user_id)
 {
-	BootStep	step = {user_id, NULL, false, NULL, false};
+	BootStep	step = {user_id, NULL, false, false, NULL, false};
 	ErrorData  *failure;
 
 	step.b = MemoryContextAllocZero(boot_context, sizeof(Booting));
 	step.b->user_id = copy_in_boot_context(user_id);
 	failure = in_own_transaction(claim_and_start, &step);
-	if (failure != NULL && failure->sqlerrcode == ERRCODE_QUERY_CANCELED)
+	if ((failure != NULL && failure->sqlerrcode == ERRCODE_QUERY_CANCELED) || step.held_back)
 		return false;
 	if (failure != NULL)
 		end_start(&step, failure);
@@ -319,7 +327,7 @@ probe_booting(void)
 	foreach(lc, booting)
 	{
 		Booting    *b = lfirst(lc);
-		BootStep	step = {b->user_id, b, true, NULL, false};
+		BootStep	step = {b->user_id, b, true, false, NULL, false};
 		DockerRequest *probe = r.probes[i++];
 
 		if (gateway_probe_ready(probe))

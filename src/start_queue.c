@@ -119,6 +119,35 @@ static const QueueStatementDef queue_statements[Q_COUNT] = {
 		" WHERE user_id = $1 AND state <> 'failed'",
 		5, {TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 	},
+	/*
+	 * Memory of the running and paused containers, each at its limit ($1:
+	 * pg_container.memory_limit where its profile sets none), and of the
+	 * user $2 about to be started.
+	 */
+	[Q_MEMORY_IN_USE] = {
+		"SELECT COALESCE(pg_catalog.sum(COALESCE(p.memory_limit_mb, $1))"
+		"         FILTER (WHERE u.status IN ('running', 'paused') AND u.user_id <> $2), 0),"
+		"       COALESCE(pg_catalog.max(COALESCE(p.memory_limit_mb, $1)) FILTER (WHERE u.user_id = $2), $1)"
+		"  FROM @extschema@.user_container u"
+		"  LEFT JOIN @extschema@.container_profile p ON p.name = u.profile",
+		2, {INT4OID, TEXTOID}
+	},
+	/*
+	 * Idle users whose stop frees memory, first to go first: the paused,
+	 * longest paused first, then the running not active for a minute,
+	 * least recently active first.  None with a start pending, none locked.
+	 */
+	[Q_IDLE_BY_AGE] = {
+		"SELECT u.user_id, COALESCE(p.memory_limit_mb, $1)"
+		"  FROM @extschema@.user_container u"
+		"  LEFT JOIN @extschema@.container_profile p ON p.name = u.profile"
+		" WHERE (u.status = 'paused' OR (u.status = 'running'"
+		"        AND u.last_active_at < pg_catalog.now() - interval '1 minute'))"
+		"   AND NOT EXISTS (SELECT 1 FROM " REQ " r WHERE r.user_id = u.user_id)"
+		" ORDER BY u.status = 'paused' DESC, u.paused_at, u.last_active_at NULLS FIRST"
+		" FOR UPDATE OF u SKIP LOCKED",
+		1, {INT4OID}
+	},
 };
 
 static SPIPlanPtr queue_plans[Q_COUNT];

@@ -22,6 +22,8 @@ typedef enum QueueStatement
 	Q_DROP_QUEUED,
 	Q_DONE,
 	Q_FAILED,
+	Q_MEMORY_IN_USE,
+	Q_IDLE_BY_AGE,
 	Q_COUNT
 } QueueStatement;
 
@@ -46,7 +48,8 @@ extern bool start_queue_lookup(const char *user_id, QueuedStart *q);
 extern void start_queue_require_worker(const char *function_name);
 extern bool start_queue_wait_if_pending(const char *user_id, char **url, char **token);
 
-/* The worker's side (start_boot.c) */
+/* The worker's side (start_boot.c, start_admission.c) */
 extern bool start_boot_pass(void);
+extern bool start_admission_make_room(const char *user_id);
 
 #endif							/* PGC_START_QUEUE_H */
