@@ -43,7 +43,7 @@ is "$(q -c "SELECT status FROM container_wait('sa-4', '30 s')")" running "once r
 is "$(status_of sa-3)" running "... and the active user kept running"
 
 set_and_reload pg_container.running_memory_budget 0
-for u in sa-1 sa-2 sa-3 sa-4; do q -c "SELECT container_remove('$u')" >/dev/null; done
+for u in sa-1 sa-2 sa-3 sa-4; do q -c "SELECT container_remove('$u', keep_volume => false)" >/dev/null; done
 q -c "SELECT container_process_removals()" -c "DELETE FROM container_profile WHERE name = 'sa-64'" >/dev/null
 
 tap_exit

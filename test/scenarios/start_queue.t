@@ -130,7 +130,7 @@ pgc_restart_postgres
 
 # Clean up
 users="sq-a sq-e sq-f1 sq-f2 sq-f3 sq-r1 sq-t sq-bad sq-k $(seq -f 'sq-c%g' 1 30 | tr '\n' ' ')"
-for u in $users; do q -c "SELECT container_remove('$u')" >/dev/null; done
+for u in $users; do q -c "SELECT container_remove('$u', keep_volume => false)" >/dev/null; done
 q -c "SELECT container_process_removals()" -c "DELETE FROM container_profile WHERE name IN ('sq-slow', 'sq-bad')" >/dev/null
 
 tap_exit
