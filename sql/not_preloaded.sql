@@ -24,4 +24,16 @@ EXCEPTION WHEN object_not_in_prerequisite_state THEN
 END $$;
 -- The measured functions still work, unmeasured.
 SELECT container_touch('nobody');
+-- Without the worker (pg_cron-only installations) nobody would drain the
+-- start queue: container_start and container_wait say so rather than queue.
+SELECT * FROM container_start('nobody');
+SELECT * FROM container_wait('nobody');
+-- ... with SQLSTATE 55000, object not in prerequisite state.
+DO $$
+BEGIN
+    PERFORM container_start('nobody');
+EXCEPTION WHEN object_not_in_prerequisite_state THEN
+    RAISE NOTICE 'container_start: SQLSTATE %', SQLSTATE;
+END
+$$;
 DROP EXTENSION pg_container;

@@ -99,6 +99,7 @@ extern void store_open(void);
 extern bool store_find_current_schema(StoreSchema *schema);
 extern bool store_waiting_for_update(void);
 extern void store_open_schema(const StoreSchema *schema);
+extern Oid	store_namespace(void);
 
 /* What store_lock_one found. */
 typedef enum StoreRowLock

@@ -116,6 +116,55 @@ wait_until_running(const char *container_id, const char *container_name, const c
 }
 
 /*
+ * A readiness probe of the gateway on host_port: a GET of
+ * pg_container.ready_path with a limit of timeout_ms, for
+ * docker_run_requests.  Callers that poll many gateways at once (the start
+ * queue) build one each and run them together.
+ */
+DockerRequest *
+gateway_ready_probe(const char *container_name, int host_port, const char *node, int timeout_ms)
+{
+	DockerRequest *probe;
+
+	probe = docker_request_new("GET", NULL,
+							   psprintf("check readiness of container \"%s\"", container_name));
+	probe->url = psprintf("%s%s", published_url(host_port, node), pgc_ready_path);
+	probe->wait_event = docker_wait_event(true);
+	probe->timeout_ms = timeout_ms;
+	return probe;
+}
+
+/* Whether a probe that ran found the gateway ready: 2xx, not even a 404. */
+bool
+gateway_probe_ready(const DockerRequest *probe)
+{
+	return probe->failure == DOCKER_ANSWERED && probe->status >= 200 && probe->status < 300;
+}
+
+/*
+ * The error of a gateway that did not become ready within
+ * pg_container.ready_timeout, after its last probe.  The container's state
+ * and output take an inspect and a log fetch, which can fail themselves:
+ * they are read before the error is raised.
+ */
+void
+gateway_raise_unready(const char *container_id, const char *container_name,
+					  const DockerRequest *probe, const char *token)
+{
+	char	   *last_words = describe_unready(container_id, container_name, token);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("container \"%s\" did not become ready within %d ms", container_name, pgc_ready_timeout_ms),
+			 probe->failure == DOCKER_ANSWERED ?
+			 errdetail("The last GET %s answered HTTP %ld. %s", probe->url, probe->status, last_words) :
+			 errdetail("The last GET %s failed: %s. %s", probe->url,
+					   probe->failure_detail ? probe->failure_detail : "no answer", last_words),
+			 errhint("pg_container.ready_path and pg_container.ready_timeout set the check; container_logs() shows more of its output.")));
+	pg_unreachable();
+}
+
+/*
  * Wait until the gateway of a container we just started answers 2xx on
  * pg_container.ready_path through its published port, so callers never get
  * a URL that refuses connections.  A 404 is not ready: it may be a web
@@ -126,10 +175,8 @@ void
 gateway_wait_until_ready(const char *container_id, const char *container_name, int host_port,
 						 const char *node, const char *token)
 {
-	char	   *url;
 	TimestampTz deadline;
 	DockerRequest *probe = NULL;
-	char	   *last_words;
 
 	if (pgc_ready_path == NULL || pgc_ready_path[0] == '\0')
 		return;
@@ -139,38 +186,21 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 		return;
 	}
 
-	url = psprintf("%s%s", published_url(host_port, node), pgc_ready_path);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pgc_ready_timeout_ms);
 	for (;;)
 	{
 		long		remaining_ms;
 
 		remaining_ms = (deadline - GetCurrentTimestamp()) / 1000;
-		probe = docker_request_new("GET", NULL,
-								   psprintf("check readiness of container \"%s\"", container_name));
-		probe->url = url;
-		probe->wait_event = docker_wait_event(true);
-		probe->timeout_ms = (int) Max(Min(remaining_ms, 1000), 100);
+		probe = gateway_ready_probe(container_name, host_port, node,
+									(int) Max(Min(remaining_ms, 1000), 100));
 		docker_run_requests(&probe, 1, 1);
-		if (probe->failure == DOCKER_ANSWERED && probe->status >= 200 && probe->status < 300)
+		if (gateway_probe_ready(probe))
 			return;
 		if (GetCurrentTimestamp() >= deadline)
 			break;
 
 		docker_sleep_between_polls(50, true);
 	}
-
-	/*
-	 * The container's state and output take an inspect and a log fetch,
-	 * which can fail themselves: they are read before the error is raised.
-	 */
-	last_words = describe_unready(container_id, container_name, token);
-	ereport(ERROR,
-			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("container \"%s\" did not become ready within %d ms", container_name, pgc_ready_timeout_ms),
-			 probe->failure == DOCKER_ANSWERED ?
-			 errdetail("The last GET %s answered HTTP %ld. %s", url, probe->status, last_words) :
-			 errdetail("The last GET %s failed: %s. %s", url,
-					   probe->failure_detail ? probe->failure_detail : "no answer", last_words),
-			 errhint("pg_container.ready_path and pg_container.ready_timeout set the check; container_logs() shows more of its output.")));
+	gateway_raise_unready(container_id, container_name, probe, token);
 }

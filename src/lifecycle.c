@@ -371,6 +371,60 @@ running_node(const EnsureState *st)
 }
 
 /*
+ * The start of every ensure: a committed removal carried out first (never
+ * adopt what is about to go), the user's row locked and touched (made if
+ * missing), their container looked up.
+ */
+static void
+open_ensure(const char *user_id, EnsureState *st, char **token)
+{
+	memset(st, 0, sizeof(*st));
+	(void) removal_carry_out(user_id);
+	write_making_row(user_id, lock_and_touch, &st->row);
+	*token = pgc_token_decrypt(st->row.gateway_token, user_id);
+	st->token = *token;
+	ownership_check_name(&st->row);
+	st->have_container = ownership_inspect(&st->row, &st->c, true);
+	st->port = st->row.gateway_port;
+}
+
+/*
+ * The end of an ensure whose container runs: wait for its gateway if it
+ * was just started, thawed or is being restarted, say so, and record it.
+ */
+static void
+finish_ensure(EnsureState *st, char **url)
+{
+	const char *user_id = st->row.user_id;
+
+	/*
+	 * A container Docker is restarting (its gateway crashed) is running by
+	 * Docker's word but answers nothing: it is waited for like a new one,
+	 * and reported if it never gets ready.
+	 */
+	if (st->started_here)
+	{
+		user_network_attach(spec_network_name(st->row.container_name));
+		gateway_wait_until_ready(st->c.id, st->row.container_name, st->port, st->c.node, st->token);
+		record_event(user_id, "started", event_detail("container", st->c.id, NULL));
+	}
+	else if (st->unpaused)
+	{
+		/*
+		 * A thawed gateway answers at once: the readiness check is one GET,
+		 * and it proves the URL we hand out works before we hand it out.
+		 */
+		gateway_wait_until_ready(st->c.id, st->row.container_name, st->port, st->c.node, st->token);
+		record_event(user_id, "unpaused", event_detail("container", st->c.id, NULL));
+	}
+	else if (st->c.state != NULL && strcmp(st->c.state, "restarting") == 0)
+		gateway_wait_until_ready(st->c.id, st->row.container_name, st->port, st->c.node, st->token);
+
+	record_running(st);
+	*url = gateway_node_url(st->row.container_name, st->port, running_node(st));
+}
+
+/*
  * Make the user's container exist and run, and return its URL and the
  * plaintext token.  On a running container this costs one UPDATE and one
  * Docker request; a stopped one adds a start; only a missing one pays for
@@ -381,43 +435,63 @@ lifecycle_ensure_running(const char *user_id, char **url, char **token)
 {
 	EnsureState st;
 
-	memset(&st, 0, sizeof(st));
-	/* A committed removal goes first: never adopt what is about to go. */
-	(void) removal_carry_out(user_id);
-	write_making_row(user_id, lock_and_touch, &st.row);
-	*token = pgc_token_decrypt(st.row.gateway_token, user_id);
-	st.token = *token;
-	ownership_check_name(&st.row);
-	st.have_container = ownership_inspect(&st.row, &st.c, true);
-	st.port = st.row.gateway_port;
-
+	open_ensure(user_id, &st, token);
 	bring_up(&st);
+	finish_ensure(&st, url);
+}
 
-	/*
-	 * A container Docker is restarting (its gateway crashed) is running by
-	 * Docker's word but answers nothing: it is waited for like a new one,
-	 * and reported if it never gets ready.
-	 */
+/*
+ * The ensure of container_start: only for a container that is up already
+ * (running, or paused and thawed at once).  False, with the row locked
+ * and touched (made if missing) and nothing else done, for one that would
+ * have to be created or started: that is the start queue's to boot.
+ */
+bool
+lifecycle_ensure_if_up(const char *user_id, char **url, char **token)
+{
+	EnsureState st;
+
+	open_ensure(user_id, &st, token);
+	if (!st.have_container || !(st.c.running || st.c.paused) ||
+		(st.c.state != NULL && strcmp(st.c.state, "restarting") == 0))
+		return false;
+	bring_up(&st);
+	finish_ensure(&st, url);
+	return true;
+}
+
+/*
+ * The ensure of the start queue's worker: create and start the user's
+ * container and record it, but leave the wait for its gateway, and the
+ * "started" event after it, to the caller, which polls many at once.
+ * A unit that publishes no port is waited for here (the engine's wait).
+ */
+void
+lifecycle_start_unready(const char *user_id, LifecycleBoot *boot)
+{
+	EnsureState st;
+	char	   *token;
+
+	open_ensure(user_id, &st, &token);
+	bring_up(&st);
+	boot->must_wait = st.started_here || st.unpaused ||
+		(st.c.state != NULL && strcmp(st.c.state, "restarting") == 0);
 	if (st.started_here)
-	{
 		user_network_attach(spec_network_name(st.row.container_name));
-		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.c.node, st.token);
-		record_event(user_id, "started", event_detail("container", st.c.id, NULL));
-	}
-	else if (st.unpaused)
-	{
-		/*
-		 * A thawed gateway answers at once: the readiness check is one GET,
-		 * and it proves the URL we hand out works before we hand it out.
-		 */
-		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.c.node, st.token);
+	if (st.unpaused)
 		record_event(user_id, "unpaused", event_detail("container", st.c.id, NULL));
-	}
-	else if (st.c.state != NULL && strcmp(st.c.state, "restarting") == 0)
+	if (boot->must_wait && !pgc_units_publish())
+	{
 		gateway_wait_until_ready(st.c.id, st.row.container_name, st.port, st.c.node, st.token);
-
+		boot->must_wait = false;
+	}
 	record_running(&st);
-	*url = gateway_node_url(st.row.container_name, st.port, running_node(&st));
+	boot->started = st.started_here;
+	boot->container_id = st.c.id;
+	boot->container_name = st.row.container_name;
+	boot->port = st.port;
+	boot->node = running_node(&st);
+	boot->token = token;
 }
 
 /*

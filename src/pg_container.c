@@ -16,6 +16,7 @@
 
 #include "docker_http.h"
 #include "settings.h"
+#include "start_waiters.h"
 #include "state_mirror.h"
 #include "stats.h"
 #include "worker.h"
@@ -36,6 +37,7 @@ _PG_init(void)
 	{
 		state_mirror_request_shmem();
 		stats_request_shmem();
+		start_waiters_request_shmem();
 		pgc_register_worker();
 	}
 }

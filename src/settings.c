@@ -46,6 +46,8 @@ int			pgc_orphan_grace_s = 600;
 int			pgc_url_mode = PGC_URL_INTERNAL;
 char	   *pgc_ready_path = NULL;
 int			pgc_ready_timeout_ms = 120000;
+int			pgc_max_concurrent_starts = 4;
+int			pgc_running_memory_budget_mb = 0;
 int			pgc_memory_limit_mb = 2048;
 double		pgc_cpus = 2;
 int			pgc_pids_limit = 512;
@@ -759,6 +761,24 @@ pgc_define_settings(void)
 							120000, 0, INT_MAX / 2,
 							PGC_SUSET,
 							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.max_concurrent_starts",
+							"How many containers the worker boots at once from the start queue.",
+							"Starts asked for with container_start beyond this wait, first come first served, so a burst of users never boots more gateways at once than the host can bear.",
+							&pgc_max_concurrent_starts,
+							4, 1, 1000,
+							PGC_SIGHUP,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.running_memory_budget",
+							"Memory the running and paused containers may hold together, each counted at its memory limit; 0 means no budget.",
+							"A queued start that would exceed it first stops idle users, longest paused and least recently active first, and otherwise waits in the queue.",
+							&pgc_running_memory_budget_mb,
+							0, 0, INT_MAX,
+							PGC_SIGHUP,
+							GUC_UNIT_MB,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.memory_limit",

@@ -108,6 +108,8 @@ extern bool pgc_event_stream;
 
 extern const char *pgc_restart_policy_name(int policy);
 extern int	pgc_ready_timeout_ms;
+extern int	pgc_max_concurrent_starts;
+extern int	pgc_running_memory_budget_mb;
 
 extern List *pgc_parse_volume_driver_options(const char *text, const char *volume,
 											 char **problem);

@@ -28,6 +28,7 @@
 #include "removals.h"
 #include "names.h"
 #include "settings.h"
+#include "start_queue.h"
 #include "state_mirror.h"
 #include "stats.h"
 #include "sweeps.h"
@@ -141,6 +142,8 @@ ensure_running(FunctionCallInfo fcinfo, bool restart, bool checked)
 	store_open();
 	if (restart)
 		lifecycle_restart(user_id, &url, &token);
+	else if (start_queue_wait_if_pending(user_id, &url, &token))
+		;						/* the worker booted it: no second boot here */
 	else if (checked || !state_mirror_hot_ensure(user_id, &url, &token))
 		lifecycle_ensure_running(user_id, &url, &token);
 	url = MemoryContextStrdup(caller_context, url);

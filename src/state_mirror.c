@@ -838,7 +838,8 @@ follow(int timeout_ms)
 /*
  * Follow the engine for up to budget_ms, in the worker's place of sleep:
  * (re)connect when due, read events, act on them.  Returns early for a
- * configuration reload; interrupts are checked at least every 100 ms.
+ * configuration reload or a set latch; interrupts are checked at least
+ * every 100 ms.
  */
 void
 state_mirror_run(long budget_ms)
@@ -854,7 +855,8 @@ state_mirror_run(long budget_ms)
 		MemoryContext old;
 
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending || now >= until)
+		/* A set latch is work for the loop: a start queued (start_waiters.c) */
+		if (ConfigReloadPending || now >= until || MyLatch->is_set)
 			return;
 		if (!PostmasterIsAlive())
 			proc_exit(1);

@@ -209,6 +209,13 @@ store_installation_id(void)
 	return installation_id;
 }
 
+/* The schema store_open found, for the statements of other files. */
+Oid
+store_namespace(void)
+{
+	return current_namespace;
+}
+
 void
 store_close(void)
 {

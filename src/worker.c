@@ -45,6 +45,8 @@
 #include "own_transaction.h"
 #include "removals.h"
 #include "settings.h"
+#include "start_queue.h"
+#include "start_waiters.h"
 #include "state_mirror.h"
 #include "sweeps.h"
 #include "worker.h"
@@ -57,6 +59,9 @@
 
 /* How soon a committed container_remove is carried out (removals.c). */
 #define REMOVAL_POLL_MS 1000
+
+/* How often booting gateways are probed (start_boot.c). */
+#define BOOT_POLL_MS 100
 
 typedef enum WorkerPass
 {
@@ -185,6 +190,7 @@ typedef struct WorkerLoop
 	TimestampTz last_health;
 	bool		serving;		/* the extension is there and the last pass ran */
 	bool		said_waiting;	/* "waiting for CREATE EXTENSION" is logged */
+	bool		booting;		/* the start queue has gateways booting */
 } WorkerLoop;
 
 /*
@@ -248,6 +254,8 @@ wait_for_next_pass(const WorkerLoop *loop)
 			sleep_ms = Min(sleep_ms, ms_until(next_due(loop->last_reap, pgc_reap_interval_s), now));
 		if (pgc_health_check_interval_s > 0)
 			sleep_ms = Min(sleep_ms, ms_until(next_due(loop->last_health, pgc_health_check_interval_s), now));
+		if (loop->booting)
+			sleep_ms = Min(sleep_ms, BOOT_POLL_MS);
 	}
 	if (!loop->serving || !state_mirror_enabled())
 		state_mirror_stop();
@@ -305,6 +313,8 @@ pgc_worker_main(Datum main_arg)
 
 	BackgroundWorkerInitializeConnection(pgc_database, NULL, 0);
 	pgstat_report_appname("pg_container worker");
+	/* container_start queues only once a worker is there to wake */
+	start_waiters_worker_attach();
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	pass_context = AllocSetContextCreate(TopMemoryContext, "pg_container worker pass",
@@ -320,6 +330,8 @@ pgc_worker_main(Datum main_arg)
 
 	for (;;)
 	{
+		/* What set the latch is seen to below: a start queued, say. */
+		ResetLatch(MyLatch);
 		/* A cancel between passes has nothing to cancel (one during a pass ends it). */
 		QueryCancelPending = false;
 		CHECK_FOR_INTERRUPTS();
@@ -332,7 +344,10 @@ pgc_worker_main(Datum main_arg)
 		else
 			run_due_passes(&loop, GetCurrentTimestamp());
 		if (loop.serving)
+		{
 			removals_worker_pass();
+			loop.booting = start_boot_pass();
+		}
 		wait_for_next_pass(&loop);
 	}
 }
