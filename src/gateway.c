@@ -116,11 +116,34 @@ wait_until_running(const char *container_id, const char *container_name, const c
 }
 
 /*
+ * Whether a container whose gateway does not answer yet is gone for good:
+ * removed, or stopped (killed, exited) with no restart coming, as Docker
+ * says "restarting" while its restart policy brings it back.  Only one
+ * Docker engine's containers are asked: a swarm's task is replaced, not
+ * restarted in place.
+ */
+static bool
+container_is_gone(const char *container_id)
+{
+	DockerContainer c;
+
+	if (pgc_engine_kind != PGC_ENGINE_DOCKER)
+		return false;
+	if (!pgc_engine()->find(container_id, &c))
+		return true;
+	return !c.running && (c.state == NULL || strcmp(c.state, "restarting") != 0);
+}
+
+/*
  * Wait until the gateway of a container we just started answers 2xx on
  * pg_container.ready_path through its published port, so callers never get
  * a URL that refuses connections.  A 404 is not ready: it may be a web
  * server that is up before the application behind it.  On timeout the
  * container is left running; the next call finds it and waits again.
+ * A container that dies meanwhile (a docker kill, an exit its restart
+ * policy does not undo) will never answer: about once a second an
+ * unanswered probe asks Docker, and a dead container ends the wait at once
+ * rather than at ready_timeout, with the user's row locked all along.
  */
 void
 gateway_wait_until_ready(const char *container_id, const char *container_name, int host_port,
@@ -128,8 +151,10 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 {
 	char	   *url;
 	TimestampTz deadline;
+	TimestampTz next_look;
 	DockerRequest *probe = NULL;
 	char	   *last_words;
+	bool		gone = false;
 
 	if (pgc_ready_path == NULL || pgc_ready_path[0] == '\0')
 		return;
@@ -141,6 +166,7 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 
 	url = psprintf("%s%s", published_url(host_port, node), pgc_ready_path);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pgc_ready_timeout_ms);
+	next_look = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
 	for (;;)
 	{
 		long		remaining_ms;
@@ -156,6 +182,12 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 			return;
 		if (GetCurrentTimestamp() >= deadline)
 			break;
+		if (GetCurrentTimestamp() >= next_look)
+		{
+			if ((gone = container_is_gone(container_id)))
+				break;
+			next_look = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
+		}
 
 		docker_sleep_between_polls(50, true);
 	}
@@ -167,6 +199,8 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 	last_words = describe_unready(container_id, container_name, token);
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 gone ?
+			 errmsg("container \"%s\" stopped before it became ready", container_name) :
 			 errmsg("container \"%s\" did not become ready within %d ms", container_name, pgc_ready_timeout_ms),
 			 probe->failure == DOCKER_ANSWERED ?
 			 errdetail("The last GET %s answered HTTP %ld. %s", url, probe->status, last_words) :
