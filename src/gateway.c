@@ -184,7 +184,8 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 			break;
 		if (GetCurrentTimestamp() >= next_look)
 		{
-			if ((gone = container_is_gone(container_id)))
+			gone = container_is_gone(container_id);
+			if (gone)
 				break;
 			next_look = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
 		}
