@@ -143,18 +143,21 @@ gateway_probe_ready(const DockerRequest *probe)
 
 /*
  * The error of a gateway that did not become ready within
- * pg_container.ready_timeout, after its last probe.  The container's state
+ * pg_container.ready_timeout, or that is gone (gateway_container_gone)
+ * before it did, after its last probe.  The container's state
  * and output take an inspect and a log fetch, which can fail themselves:
  * they are read before the error is raised.
  */
 void
 gateway_raise_unready(const char *container_id, const char *container_name,
-					  const DockerRequest *probe, const char *token)
+					  const DockerRequest *probe, const char *token, bool gone)
 {
 	char	   *last_words = describe_unready(container_id, container_name, token);
 
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 gone ?
+			 errmsg("container \"%s\" stopped before it became ready", container_name) :
 			 errmsg("container \"%s\" did not become ready within %d ms", container_name, pgc_ready_timeout_ms),
 			 probe->failure == DOCKER_ANSWERED ?
 			 errdetail("The last GET %s answered HTTP %ld. %s", probe->url, probe->status, last_words) :
@@ -165,18 +168,43 @@ gateway_raise_unready(const char *container_id, const char *container_name,
 }
 
 /*
+ * Whether a container whose gateway does not answer yet is gone for good:
+ * removed, or stopped (killed, exited) with no restart coming, as Docker
+ * says "restarting" while its restart policy brings it back.  Only one
+ * Docker engine's containers are asked: a swarm's task is replaced, not
+ * restarted in place.
+ */
+bool
+gateway_container_gone(const char *container_id)
+{
+	DockerContainer c;
+
+	if (pgc_engine_kind != PGC_ENGINE_DOCKER)
+		return false;
+	if (!pgc_engine()->find(container_id, &c))
+		return true;
+	return !c.running && (c.state == NULL || strcmp(c.state, "restarting") != 0);
+}
+
+/*
  * Wait until the gateway of a container we just started answers 2xx on
  * pg_container.ready_path through its published port, so callers never get
  * a URL that refuses connections.  A 404 is not ready: it may be a web
  * server that is up before the application behind it.  On timeout the
  * container is left running; the next call finds it and waits again.
+ * A container that dies meanwhile (a docker kill, an exit its restart
+ * policy does not undo) will never answer: about once a second an
+ * unanswered probe asks Docker, and a dead container ends the wait at once
+ * rather than at ready_timeout, with the user's row locked all along.
  */
 void
 gateway_wait_until_ready(const char *container_id, const char *container_name, int host_port,
 						 const char *node, const char *token)
 {
 	TimestampTz deadline;
+	TimestampTz next_look;
 	DockerRequest *probe = NULL;
+	bool		gone = false;
 
 	if (pgc_ready_path == NULL || pgc_ready_path[0] == '\0')
 		return;
@@ -187,6 +215,7 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 	}
 
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pgc_ready_timeout_ms);
+	next_look = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
 	for (;;)
 	{
 		long		remaining_ms;
@@ -199,8 +228,15 @@ gateway_wait_until_ready(const char *container_id, const char *container_name, i
 			return;
 		if (GetCurrentTimestamp() >= deadline)
 			break;
+		if (GetCurrentTimestamp() >= next_look)
+		{
+			gone = gateway_container_gone(container_id);
+			if (gone)
+				break;
+			next_look = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
+		}
 
 		docker_sleep_between_polls(50, true);
 	}
-	gateway_raise_unready(container_id, container_name, probe, token);
+	gateway_raise_unready(container_id, container_name, probe, token, gone);
 }

@@ -18,6 +18,7 @@ extern DockerRequest *gateway_ready_probe(const char *container_name, int host_p
 										  const char *node, int timeout_ms);
 extern bool gateway_probe_ready(const DockerRequest *probe);
 pg_noreturn extern void gateway_raise_unready(const char *container_id, const char *container_name,
-											  const DockerRequest *probe, const char *token);
+											  const DockerRequest *probe, const char *token, bool gone);
+extern bool gateway_container_gone(const char *container_id);
 
 #endif							/* PGC_GATEWAY_H */

@@ -39,6 +39,7 @@
 #include "event_journal.h"
 #include "gateway.h"
 #include "lifecycle.h"
+#include "own_transaction.h"
 #include "settings.h"
 #include "start_queue.h"
 #include "start_waiters.h"
@@ -52,6 +53,7 @@ typedef struct Booting
 	char	   *user_id;
 	LifecycleBoot boot;
 	TimestampTz deadline;
+	TimestampTz next_look;		/* when an unanswered gateway is inspected */
 } Booting;
 
 static MemoryContext boot_context = NULL;	/* the Booting entries */
@@ -59,45 +61,15 @@ static List *booting = NIL;
 static bool requeued = false;	/* 'starting' left by a previous worker */
 
 /*
- * Run fn in a transaction of its own with the store open (if the
- * extension is installed).  An error is logged, the transaction aborted
- * whole, and the error returned, copied into the caller's context.
+ * Run fn in a transaction of its own (own_transaction.c), in the caller's
+ * memory context; the error, if any, copied there.
  */
 static ErrorData *
-in_own_transaction(void (*fn) (void *), void *arg)
+boot_transaction(void (*fn) (void *), void *arg)
 {
-	MemoryContext caller = CurrentMemoryContext;
-	ErrorData  *volatile failure = NULL;
+	ErrorData  *failure = NULL;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	MemoryContextSwitchTo(caller);
-	PG_TRY();
-	{
-		StoreSchema schema;
-
-		if (store_find_schema(&schema))
-		{
-			store_open_schema(&schema);
-			fn(arg);
-			store_close();
-		}
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		HOLD_INTERRUPTS();
-		MemoryContextSwitchTo(caller);
-		failure = CopyErrorData();
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		RESUME_INTERRUPTS();
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(caller);
+	(void) in_own_transaction(fn, arg, OWN_TXN_WAIT_FOR_UPDATE, CurrentMemoryContext, &failure);
 	return failure;
 }
 
@@ -213,7 +185,7 @@ static void
 end_start(BootStep *step, ErrorData *failure)
 {
 	step->failure = failure;
-	if (in_own_transaction(failure ? record_failure : record_started, step) != NULL)
+	if (boot_transaction(failure ? record_failure : record_started, step) != NULL)
 		return;					/* logged; the next worker requeues it */
 	start_waiters_broadcast();
 }
@@ -232,7 +204,7 @@ boot_one(const char *user_id)
 
 	step.b = MemoryContextAllocZero(boot_context, sizeof(Booting));
 	step.b->user_id = copy_in_boot_context(user_id);
-	failure = in_own_transaction(claim_and_start, &step);
+	failure = boot_transaction(claim_and_start, &step);
 	if ((failure != NULL && failure->sqlerrcode == ERRCODE_QUERY_CANCELED) || step.held_back)
 		return false;
 	if (failure != NULL)
@@ -244,6 +216,7 @@ boot_one(const char *user_id)
 		MemoryContext old = MemoryContextSwitchTo(boot_context);
 
 		step.b->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pgc_ready_timeout_ms);
+		step.b->next_look = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
 		booting = lappend(booting, step.b);
 		MemoryContextSwitchTo(old);
 	}
@@ -257,7 +230,7 @@ admit_queued(void)
 	QueuedList	l = {pgc_max_concurrent_starts - list_length(booting), CurrentMemoryContext, NIL};
 	ListCell   *lc;
 
-	if (l.limit <= 0 || in_own_transaction(list_queued, &l) != NULL)
+	if (l.limit <= 0 || boot_transaction(list_queued, &l) != NULL)
 		return;
 	foreach(lc, l.user_ids)
 	{
@@ -298,6 +271,7 @@ typedef struct Unready
 {
 	Booting    *b;
 	DockerRequest *last_probe;
+	bool		gone;
 } Unready;
 
 static void
@@ -306,7 +280,32 @@ raise_unready(void *arg)
 	Unready    *u = arg;
 
 	gateway_raise_unready(u->b->boot.container_id, u->b->boot.container_name,
-						  u->last_probe, u->b->boot.token);
+						  u->last_probe, u->b->boot.token, u->gone);
+}
+
+static void
+inspect_gone(void *arg)
+{
+	Unready    *u = arg;
+
+	u->gone = gateway_container_gone(u->b->boot.container_id);
+}
+
+/*
+ * Whether an unanswered gateway's container died (a kill, an exit its
+ * restart policy does not undo): it will never answer, so its start fails
+ * now rather than at ready_timeout.  Asked about once a second, as the
+ * synchronous wait asks.
+ */
+static bool
+booting_gateway_gone(Unready *u)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (now < u->b->next_look)
+		return false;
+	u->b->next_look = TimestampTzPlusMilliseconds(now, 1000);
+	return boot_transaction(inspect_gone, u) == NULL && u->gone;
 }
 
 /*
@@ -322,22 +321,19 @@ probe_booting(void)
 	ListCell   *lc;
 	int			i = 0;
 
-	if (in_own_transaction(probe_all, &r) != NULL)
+	if (boot_transaction(probe_all, &r) != NULL)
 		return;					/* cancelled, say: probe again next time */
 	foreach(lc, booting)
 	{
 		Booting    *b = lfirst(lc);
 		BootStep	step = {b->user_id, b, true, false, NULL, false};
 		DockerRequest *probe = r.probes[i++];
+		Unready		u = {b, probe, false};
 
 		if (gateway_probe_ready(probe))
 			end_start(&step, NULL);
-		else if (GetCurrentTimestamp() >= b->deadline)
-		{
-			Unready		u = {b, probe};
-
-			end_start(&step, in_own_transaction(raise_unready, &u));
-		}
+		else if (GetCurrentTimestamp() >= b->deadline || booting_gateway_gone(&u))
+			end_start(&step, boot_transaction(raise_unready, &u));
 		else
 		{
 			MemoryContext old = MemoryContextSwitchTo(boot_context);
@@ -371,7 +367,7 @@ start_boot_pass(void)
 	}
 	old = MemoryContextSwitchTo(pass_context);
 	if (!requeued)
-		requeued = in_own_transaction(requeue_starting, NULL) == NULL;
+		requeued = boot_transaction(requeue_starting, NULL) == NULL;
 	if (requeued)
 	{
 		admit_queued();

@@ -8,7 +8,7 @@
 # dropped; 30 starts through a pool with max_connections = 20 are refused
 # nothing.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 28
+plan 30
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -129,7 +129,21 @@ q -c "ALTER SYSTEM RESET max_connections" -c "ALTER SYSTEM RESET pg_container.ma
 pgc_restart_postgres
 
 # Clean up
-users="sq-a sq-e sq-f1 sq-f2 sq-f3 sq-r1 sq-t sq-bad sq-k $(seq -f 'sq-c%g' 1 30 | tr '\n' ' ')"
+# --- a booting gateway that dies fails its start at once, not at ready_timeout
+set_and_reload pg_container.ready_timeout "'60s'"
+slow sq-dead
+q -c "SELECT container_start('sq-dead')" >/dev/null
+dead_running() { test "$(pgc_docker inspect -f '{{.State.Status}}' mosaic-user-sq-dead 2>/dev/null)" = running; }
+wait_for 20 dead_running
+pgc_docker kill mosaic-user-sq-dead >/dev/null
+killed=$(now_ms)
+err=$(q -c "SELECT container_wait('sq-dead', '60 s')" 2>&1)
+cmp_ok $(($(now_ms) - killed)) -lt 5000 "a booting gateway killed before it is ready fails its start within 5 s, not at ready_timeout"
+like "$err" 'stopped before it became ready' "... with an error that says it stopped"
+q -c "ALTER SYSTEM RESET pg_container.ready_timeout" >/dev/null
+reload_conf
+
+users="sq-dead sq-a sq-e sq-f1 sq-f2 sq-f3 sq-r1 sq-t sq-bad sq-k $(seq -f 'sq-c%g' 1 30 | tr '\n' ' ')"
 for u in $users; do q -c "SELECT container_remove('$u', keep_volume => false)" >/dev/null; done
 q -c "SELECT container_process_removals()" -c "DELETE FROM container_profile WHERE name IN ('sq-slow', 'sq-bad')" >/dev/null
 
