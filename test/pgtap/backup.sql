@@ -6,13 +6,14 @@
 -- transaction.  Against the real dockerd.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(23);
+SELECT plan(25);
 
 -- What an earlier, interrupted run may have left.
-SELECT container_remove(user_id) FROM user_container WHERE user_id LIKE 'bk-%' \g /dev/null
+SELECT container_remove(user_id, keep_volume => false) FROM user_container WHERE user_id LIKE 'bk-%' \g /dev/null
 SELECT container_process_removals() \g /dev/null
 SELECT pg_catalog.lo_unlink(large_object) FROM container_backup WHERE user_id LIKE 'bk-%' \g /dev/null
 DELETE FROM container_backup WHERE user_id LIKE 'bk-%';
+SELECT test_helpers.docker('volume rm -f mosaic-user-bk-alice-state mosaic-user-bk-clone-state') \g /dev/null
 
 CREATE FUNCTION pg_temp.put(u text, content text) RETURNS text
 LANGUAGE sql AS $$
@@ -118,7 +119,19 @@ RESET pg_container.backup_max_size;
 SELECT is(test_helpers.inspect('mosaic-user-bk-alice', '{{.State.Status}} {{.State.Paused}}'), 'running false',
           'a failed backup unpauses the container');
 
-SELECT container_remove(user_id) FROM user_container WHERE user_id LIKE 'bk-%' \g /dev/null
+-- A cancel during the copy stays a cancel, and the pause is undone.
+SELECT test_helpers.use_fault_engine() \g /dev/null
+SELECT test_helpers.fault_rules('[{"method": "GET", "path": "/archive", "action": "hang"}]') \g /dev/null
+SET statement_timeout = '2s';
+SELECT is(test_helpers.error_of($$SELECT container_backup('bk-alice')$$),
+          '57014: canceling statement due to statement timeout', 'a cancel during the copy stays a cancel');
+RESET statement_timeout;
+SELECT test_helpers.fault_reset() \g /dev/null
+SELECT test_helpers.use_dockerd() \g /dev/null
+SELECT is(test_helpers.inspect('mosaic-user-bk-alice', '{{.State.Status}} {{.State.Paused}}'), 'running false',
+          '... and the container is unpaused');
+
+SELECT container_remove(user_id, keep_volume => false) FROM user_container WHERE user_id LIKE 'bk-%' \g /dev/null
 SELECT container_process_removals() \g /dev/null
 SELECT pg_catalog.lo_unlink(large_object) FROM container_backup WHERE user_id LIKE 'bk-%' \g /dev/null
 DELETE FROM container_backup WHERE user_id LIKE 'bk-%';
