@@ -27,7 +27,7 @@ SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_m
 SELECT relname, has_table_privilege('public', oid, 'SELECT') AS public_may_select
   FROM pg_class
  WHERE relname IN ('user_container', 'container_profile', 'container_event', 'container_overview',
-                   'container_stat_operations')
+                   'container_stat_operations', 'container_backup')
  ORDER BY relname;
 
 -- A fresh install is the newest version, built from 0.1.0 and the update.

@@ -234,3 +234,73 @@ COMMENT ON VIEW @extschema@.container_start_queue IS
 
 REVOKE ALL ON @extschema@.container_start_queue FROM PUBLIC;
 REVOKE ALL ON @extschema@.container_start_request FROM PUBLIC;
+
+-- Backups of users' volumes, kept in the database: container_backup
+-- copies the state path of a user's container (the engine's tar stream,
+-- the container paused meanwhile if it runs) into a large object with a
+-- row saying when, how large, and its SHA-256; container_restore puts one
+-- back into a stopped user's volume after checking that checksum, and
+-- may restore another user's backup (a clone).  The database is where
+-- they go so that pg_dump, replicas and point-in-time recovery carry
+-- users' state with their rows (the row and its large object follow the
+-- caller's transaction); storage says where the bytes are, for a later
+-- 'volume' kind.  There is no foreign key to user_container: a backup
+-- outlives container_remove.  The newest pg_container.backup_keep per
+-- user are kept; each backup drops older ones.  pg_dump keeps the rows
+-- (and dumps the large objects with the database).  Owner only.
+CREATE TABLE @extschema@.container_backup (
+    id           bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id      text        NOT NULL,
+    taken_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    size_bytes   bigint      NOT NULL,
+    sha256       text        NOT NULL,
+    storage      text        NOT NULL DEFAULT 'database'
+                             CHECK (storage OPERATOR(pg_catalog.=) 'database'),
+    large_object oid         NOT NULL
+);
+CREATE INDEX container_backup_user_idx ON @extschema@.container_backup (user_id, id);
+
+COMMENT ON TABLE @extschema@.container_backup IS
+    'Backups of users'' volumes: the tar stream of the state path, in the large object large_object, with its size and SHA-256.';
+
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.format('%I.container_backup', pg_catalog.current_schema())::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I.container_backup', pg_catalog.current_schema()), 'id')::pg_catalog.regclass, '');
+
+CREATE FUNCTION @extschema@.container_backup(user_id text)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'container_backup'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_backup(text) IS
+    'Copy the user''s volume into container_backup (a running container is paused for the copy, not restarted); returns the backup''s id.';
+
+CREATE FUNCTION @extschema@.container_restore(user_id text, backup bigint)
+RETURNS void
+AS 'MODULE_PATHNAME', 'container_restore'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_restore(text, bigint) IS
+    'Put a backup, checked against its SHA-256, into the stopped user''s volume; another user''s backup clones that user.';
+
+CREATE FUNCTION @extschema@.container_backups(user_id text)
+RETURNS TABLE (id bigint, taken_at timestamptz, size_bytes bigint, sha256 text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT b.id, b.taken_at, b.size_bytes, b.sha256
+      FROM @extschema@.container_backup b
+     WHERE b.user_id OPERATOR(pg_catalog.=) container_backups.user_id
+     ORDER BY b.id DESC
+$$;
+
+COMMENT ON FUNCTION @extschema@.container_backups(text) IS
+    'The user''s backups, newest first: id, taken_at, size_bytes, sha256.';
+
+REVOKE ALL ON TABLE @extschema@.container_backup FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_backup(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_restore(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_backups(text) FROM PUBLIC;

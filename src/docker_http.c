@@ -489,6 +489,30 @@ set_engine_options(CURL *easy)
 	SETOPT(easy, CURLOPT_SSL_VERIFYHOST, endpoint.tls_verify ? 2L : 0L);
 }
 
+/* The request's headers, kept in t->headers for release_transfer. */
+static void
+set_headers(Transfer *t, DockerRequest *req)
+{
+	/* An empty Expect: header spares a round trip before POST bodies. */
+	t->headers = curl_slist_append(NULL, "Expect:");
+	if (t->headers == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory")));
+	if (req->body != NULL)
+	{
+		char	   *header = psprintf("Content-Type: %s",
+									  req->content_type ? req->content_type : "application/json");
+		struct curl_slist *more = curl_slist_append(t->headers, header);
+
+		if (more == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory")));
+		t->headers = more;
+	}
+}
+
 static void
 start_transfer_on(CURLM *target, Transfer *t, DockerRequest *req)
 {
@@ -496,7 +520,8 @@ start_transfer_on(CURLM *target, Transfer *t, DockerRequest *req)
 	char	   *url;
 
 	t->req = req;
-	t->body_limit = (size_t) pgc_max_response_size_kb * 1024;
+	t->body_limit = req->response_limit > 0 ? req->response_limit :
+		(size_t) pgc_max_response_size_kb * 1024;
 	requests_started++;
 
 	if (req->url != NULL)
@@ -532,22 +557,7 @@ start_transfer_on(CURLM *target, Transfer *t, DockerRequest *req)
 	if (req->url == NULL)
 		set_engine_options(easy);
 
-	/* An empty Expect: header spares a round trip before POST bodies. */
-	t->headers = curl_slist_append(NULL, "Expect:");
-	if (t->headers == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OUT_OF_MEMORY),
-				 errmsg("out of memory")));
-	if (req->body != NULL)
-	{
-		struct curl_slist *more = curl_slist_append(t->headers, "Content-Type: application/json");
-
-		if (more == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory")));
-		t->headers = more;
-	}
+	set_headers(t, req);
 	SETOPT(easy, CURLOPT_HTTPHEADER, t->headers);
 
 	if (strcmp(req->method, "GET") == 0)
@@ -558,7 +568,9 @@ start_transfer_on(CURLM *target, Transfer *t, DockerRequest *req)
 		if (strcmp(req->method, "POST") == 0 || req->body != NULL)
 		{
 			SETOPT(easy, CURLOPT_POSTFIELDS, req->body ? req->body : "");
-			SETOPT(easy, CURLOPT_POSTFIELDSIZE, (long) (req->body ? strlen(req->body) : 0));
+			SETOPT(easy, CURLOPT_POSTFIELDSIZE_LARGE,
+				   (curl_off_t) (req->body == NULL ? 0 :
+								 req->body_len > 0 ? req->body_len : strlen(req->body)));
 		}
 	}
 
@@ -631,7 +643,7 @@ finish_transfer(Transfer *t, CURLcode result)
 	}
 
 	req->response_len = t->body_len;
-	req->response = palloc(t->body_len + 1);
+	req->response = palloc_extended(t->body_len + 1, MCXT_ALLOC_HUGE);
 	if (t->body_len > 0)
 		memcpy(req->response, t->body, t->body_len);
 	req->response[t->body_len] = '\0';

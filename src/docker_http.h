@@ -28,6 +28,9 @@ typedef struct DockerRequest
 	const char *method;			/* "GET", "POST" or "DELETE" */
 	char	   *path;			/* API path below the version prefix */
 	char	   *body;			/* JSON request body, or NULL */
+	size_t		body_len;		/* its length if binary (content_type); 0: strlen */
+	const char *content_type;	/* of body; NULL: application/json */
+	size_t		response_limit; /* bytes; 0: pg_container.max_response_size */
 	char	   *what;			/* operation, for messages: "start container \"x\"" */
 	char	   *url;			/* absolute URL instead of the engine, or NULL */
 	bool		versioned;		/* prefix path with /v<api version> */

@@ -26,6 +26,8 @@ char	   *pgc_docker_host = NULL;
 char	   *pgc_docker_api_version = NULL;
 int			pgc_docker_timeout_ms = 30000;
 int			pgc_max_response_size_kb = 8192;
+int			pgc_backup_max_size_mb = 256;
+int			pgc_backup_keep = 7;
 char	   *pgc_docker_cert_path = NULL;
 bool		pgc_docker_tls_verify = true;
 
@@ -991,6 +993,24 @@ pgc_define_settings(void)
 							7 * 24 * 60, 0, INT_MAX,
 							PGC_SIGHUP,
 							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.backup_max_size",
+							"Largest volume container_backup copies into the database.",
+							"The copy is held in backend memory and stored as a large object; a larger one is refused.",
+							&pgc_backup_max_size_mb,
+							256, 1, 1000,
+							PGC_SUSET,
+							GUC_UNIT_MB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.backup_keep",
+							"Backups kept per user; container_backup drops the oldest past it.",
+							NULL,
+							&pgc_backup_keep,
+							7, 1, 10000,
+							PGC_SUSET,
+							0,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_container");

@@ -45,6 +45,10 @@ extern char *pgc_docker_host;
 extern char *pgc_docker_api_version;
 extern int	pgc_docker_timeout_ms;
 extern int	pgc_max_response_size_kb;
+
+/* Backups (backup.c) */
+extern int	pgc_backup_max_size_mb;
+extern int	pgc_backup_keep;
 extern char *pgc_docker_cert_path;
 extern bool pgc_docker_tls_verify;
 
