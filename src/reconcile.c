@@ -16,8 +16,8 @@
  * Every event detail has one schema:
  *		"source": "list" or "event", where the report came from;
  *		"reason" (stopped) or "error" (unhealthy): why, if not healthy;
- *		"exit_code", "oom_killed": how it ended, for a stop an inspect saw
- *			(a list does not tell);
+ *		"exit_code", "oom_killed": how it ended, for a stop or a restart an
+ *			inspect saw (a list does not tell);
  *		"container", "by": for a pause or unpause done outside pg_container.
  *
  * A restarting container (Docker restarting it under its restart policy,
@@ -66,7 +66,10 @@ judge_report(const DockerContainer *c, Reconciliation *r)
 	else if (state_is(c, "restarting"))
 	{
 		r->outcome = RECONCILE_UNHEALTHY;
-		r->error = c->error ? c->error : "container restarting";
+		if (c->error)
+			r->error = c->error;
+		else
+			r->error = c->oom_killed ? "container ran out of memory" : "container restarting";
 	}
 	else if (!c->running || !(c->state == NULL || state_is(c, "running") || state_is(c, "paused")))
 	{
@@ -99,7 +102,9 @@ reconcile_detail(const Reconciliation *r, const DockerContainer *c, ReportSource
 		appendStringInfoString(&buf, r->outcome == RECONCILE_DOWN ? ", \"reason\": " : ", \"error\": ");
 		escape_json(&buf, r->error);
 	}
-	if (c != NULL && source == REPORT_EVENT && r->outcome == RECONCILE_DOWN)
+	/* How it ended, for a stop or a restart (an OOM kill the policy undoes). */
+	if (c != NULL && source == REPORT_EVENT &&
+		(r->outcome == RECONCILE_DOWN || state_is(c, "restarting")))
 		appendStringInfo(&buf, ", \"exit_code\": %d, \"oom_killed\": %s",
 						 c->exit_code, c->oom_killed ? "true" : "false");
 	appendStringInfoChar(&buf, '}');
