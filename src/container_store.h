@@ -100,6 +100,7 @@ extern bool store_find_current_schema(StoreSchema *schema);
 extern bool store_waiting_for_update(void);
 extern void store_open_schema(const StoreSchema *schema);
 extern Oid	store_namespace(void);
+extern char *store_expand_schema(const char *sql);
 
 /* What store_lock_one found. */
 typedef enum StoreRowLock

@@ -153,26 +153,6 @@ static const QueueStatementDef queue_statements[Q_COUNT] = {
 static SPIPlanPtr queue_plans[Q_COUNT];
 static Oid	queue_plans_namespace = InvalidOid;
 
-/* A statement with @extschema@ replaced by the extension's schema. */
-static char *
-queue_sql(const char *sql)
-{
-	const char *schema = quote_identifier(get_namespace_name(store_namespace()));
-	const char *marker = "@extschema@";
-	StringInfoData buf;
-	const char *p;
-	const char *hit;
-
-	initStringInfo(&buf);
-	for (p = sql; (hit = strstr(p, marker)) != NULL; p = hit + strlen(marker))
-	{
-		appendBinaryStringInfo(&buf, p, hit - p);
-		appendStringInfoString(&buf, schema);
-	}
-	appendStringInfoString(&buf, p);
-	return buf.data;
-}
-
 /* Run a queue statement (the store open); returns the rows it processed. */
 uint64
 start_queue_run(QueueStatement stmt, Datum *values, const char *nulls)
@@ -192,7 +172,7 @@ start_queue_run(QueueStatement stmt, Datum *values, const char *nulls)
 	if (queue_plans[stmt] == NULL)
 	{
 		const QueueStatementDef *def = &queue_statements[stmt];
-		SPIPlanPtr	plan = SPI_prepare(queue_sql(def->sql), def->nargs, (Oid *) def->argtypes);
+		SPIPlanPtr	plan = SPI_prepare(store_expand_schema(def->sql), def->nargs, (Oid *) def->argtypes);
 
 		if (plan == NULL || SPI_keepplan(plan) != 0)
 			elog(ERROR, "SPI_prepare failed for pg_container queue statement %d: %s",

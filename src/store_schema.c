@@ -222,8 +222,9 @@ store_close(void)
 	SPI_finish();
 }
 
-static char *
-expand_schema(const char *sql)
+/* sql with @extschema@ replaced by the open store's schema, quoted. */
+char *
+store_expand_schema(const char *sql)
 {
 	const char *schema = quote_identifier(get_namespace_name(current_namespace));
 	const char *marker = "@extschema@";
@@ -257,7 +258,7 @@ plan_for(StoreStatement *stmt)
 	{
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare(expand_schema(stmt->sql), stmt->nargs, stmt->argtypes);
+		plan = SPI_prepare(store_expand_schema(stmt->sql), stmt->nargs, stmt->argtypes);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed for pg_container statement \"%s\": %s",
 				 stmt->sql, SPI_result_code_string(SPI_result));
