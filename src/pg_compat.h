@@ -60,6 +60,17 @@
 #endif
 
 /*
+ * From 17 a PGPROC's number is a ProcNumber worked out from its place in
+ * the array (PGPROC lost its pgprocno field); GetPGProcByNumber takes it
+ * back in every version.
+ */
+#if PG_VERSION_NUM >= 170000
+#define pgc_procno_of(proc) ((int) GetNumberFromPGProc(proc))
+#else
+#define pgc_procno_of(proc) ((proc)->pgprocno)
+#endif
+
+/*
  * PostgreSQL 18 replaced the pg_attribute_noreturn() suffix with the
  * pg_noreturn prefix (C11's _Noreturn).  Declare a function that never
  * returns as "pg_noreturn extern void name(...);".

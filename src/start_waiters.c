@@ -31,6 +31,7 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 
+#include "pg_compat.h"
 #include "settings.h"
 #include "start_waiters.h"
 
@@ -91,7 +92,7 @@ static void
 worker_detach(int code, Datum arg)
 {
 	SpinLockAcquire(&start_shared->mutex);
-	if (start_shared->worker_procno == MyProc->pgprocno)
+	if (start_shared->worker_procno == pgc_procno_of(MyProc))
 	{
 		start_shared->worker_database = InvalidOid;
 		start_shared->worker_procno = -1;
@@ -105,7 +106,7 @@ start_waiters_worker_attach(void)
 {
 	SpinLockAcquire(&start_shared->mutex);
 	start_shared->worker_database = MyDatabaseId;
-	start_shared->worker_procno = MyProc->pgprocno;
+	start_shared->worker_procno = pgc_procno_of(MyProc);
 	SpinLockRelease(&start_shared->mutex);
 	before_shmem_exit(worker_detach, (Datum) 0);
 }
