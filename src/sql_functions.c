@@ -71,6 +71,24 @@ raise_invalid_user_id(const char *why)
 }
 
 /*
+ * A timeout interval argument in milliseconds (a month as 30 days); not
+ * null.  Each caller checks the range it accepts.
+ */
+double
+interval_arg_ms(FunctionCallInfo fcinfo, int argno)
+{
+	Interval   *timeout;
+
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("timeout must not be null")));
+	timeout = PG_GETARG_INTERVAL_P(argno);
+	return timeout->time / 1000.0 +
+		((double) timeout->month * DAYS_PER_MONTH + timeout->day) * SECS_PER_DAY * 1000.0;
+}
+
+/*
  * The user id argument, checked against USER_ID_RULE.  The value itself
  * never goes into the message: it may be huge or hold control characters.
  * An oversized value is refused from its header, before it is detoasted.

@@ -437,16 +437,8 @@ wait_for_start(const char *user_id, long timeout_ms, QueuedStart *q)
 static long
 timeout_arg_ms(FunctionCallInfo fcinfo, int argno)
 {
-	Interval   *timeout;
-	double		ms;
+	double		ms = interval_arg_ms(fcinfo, argno);
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("timeout must not be null")));
-	timeout = PG_GETARG_INTERVAL_P(argno);
-	ms = ((double) timeout->time + (double) timeout->day * USECS_PER_DAY +
-		  (double) timeout->month * DAYS_PER_MONTH * USECS_PER_DAY) / 1000.0;
 	if (ms < 0 || ms > (double) INT_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -404,16 +404,8 @@ copy_volume(const SwarmService *s, const char *volume, const char *image,
 static int64
 timeout_arg(FunctionCallInfo fcinfo, int argno)
 {
-	Interval   *timeout;
-	double		ms;
+	double		ms = interval_arg_ms(fcinfo, argno);
 
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("timeout must not be null")));
-	timeout = PG_GETARG_INTERVAL_P(argno);
-	ms = timeout->time / 1000.0 +
-		((double) timeout->month * DAYS_PER_MONTH + timeout->day) * SECS_PER_DAY * 1000.0;
 	if (!(ms >= 1000.0 && ms <= (double) MOVE_MAX_TIMEOUT_MS))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * user_id_arg.h
- *	  The user id argument of a SQL function, checked by the one rule
- *	  (names.h); defined in sql_functions.c.
+ *	  The arguments SQL functions share: the user id, checked by the one
+ *	  rule (names.h), and a timeout interval; defined in sql_functions.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,5 +12,6 @@
 #include "fmgr.h"
 
 extern char *user_id_arg(FunctionCallInfo fcinfo, int argno);
+extern double interval_arg_ms(FunctionCallInfo fcinfo, int argno);
 
 #endif							/* PGC_USER_ID_ARG_H */
