@@ -12,6 +12,8 @@ Control requests go to the same listener, under /_fault/:
   POST /_fault/rules   body: a JSON list of rules, appended in order
   POST /_fault/reset   forget rules and the request log
   GET  /_fault/log     the requests seen since the last reset, as JSON
+  GET  /_fault/rules   the rules that can still match, each with its path,
+                       action, delay_ms and times left (null: forever)
   GET  /_fault/stats   {"in_flight": n, "max_in_flight": n, "connections": n}:
                        requests being answered at once, now and at most, and
                        client connections opened, since the reset
@@ -243,6 +245,10 @@ async def control(method, path, body, writer):
     elif path == "/_fault/rules" and method == "POST":
         rules.extend(Rule(s) for s in json.loads(body or b"[]"))
         writer.write(response_bytes(200, b'{"ok":true}'))
+    elif path == "/_fault/rules":
+        armed = [{"path": r.path.pattern, "action": r.action, "delay_ms": int(r.delay * 1000),
+                  "times": r.times} for r in rules if r.times is None or r.times > 0]
+        writer.write(response_bytes(200, json.dumps(armed).encode()))
     elif path == "/_fault/reset":
         rules = []
         request_log = []
