@@ -75,15 +75,24 @@ put_back() {
 }
 
 # Forget the users of PREFIX through container_remove (their containers,
-# volumes and networks; their requests go with their rows), POOL at once.
+# volumes and networks; their requests go with their rows), carried out
+# here by container_process_removals rather than later by the worker,
+# POOL sessions at once, so that nothing of one phase runs into the next.
 forget_users() {
-	local c pids=()
+	local c i pids=()
 	for c in $(seq 0 $((POOL - 1))); do
 		bq -c "SELECT count(*) FROM user_container u, container_remove(u.user_id, false)
-		        WHERE u.user_id LIKE '$1%' AND hashtext(u.user_id) % $POOL IN ($c, -$c)" >/dev/null &
+		        WHERE u.user_id LIKE '$1%' AND abs(hashtext(u.user_id) % $POOL) = $c" \
+			-c "SELECT container_process_removals()" >/dev/null &
 		pids+=($!)
 	done
 	wait "${pids[@]}"
+	for i in $(seq 1 600); do
+		[ "$(bq -c "SELECT count(*) FROM user_container WHERE user_id LIKE '$1%'")" = 0 ] && return 0
+		bq -c "SELECT container_process_removals()" >/dev/null
+		sleep 0.5
+	done
+	log "users of $1 still being removed"
 }
 
 # Rows without containers, so that touch finds the same rows with and
