@@ -65,14 +65,20 @@ static StoreStatement stmt_record_health = {
  * and every row past the memory budget ($2 MB; 0: none) is stopped
  * instead, which stops the longest-paused first.  Each counts at its
  * memory limit ($1 is pg_container.memory_limit), one without a limit
- * at the whole budget.  The rows acted on are locked, skipping busy
- * ones; a row whose status or last activity changed since the scan
- * fails the recheck under FOR UPDATE, so a touch racing the sweep wins.
+ * at the whole budget.  A held row (held_until, a live lease:
+ * store_leases.c) is neither paused nor stopped; a paused one still
+ * holds its memory, so it is counted first and the others make room.
+ * The rows acted on are locked, skipping busy ones; a row whose status or
+ * last activity changed since the scan, or that a lease taken meanwhile
+ * holds, fails the recheck under FOR UPDATE, so a touch or a hold racing
+ * the sweep wins.
  */
 static StoreStatement stmt_lock_tiers = {
 	.sql = "WITH a AS ("
-		"  SELECT c.user_id, c.status, c.last_active_at, c.paused_at,"
-		"         CASE WHEN c.last_active_at < pg_catalog.statement_timestamp()"
+		"  SELECT c.user_id, c.status, c.last_active_at, c.paused_at, c.held_until,"
+		"         coalesce(c.held_until > pg_catalog.statement_timestamp(), false) AS held,"
+		"         CASE WHEN c.held_until > pg_catalog.statement_timestamp() THEN 'held'"
+		"              WHEN c.last_active_at < pg_catalog.statement_timestamp()"
 		"                   - pg_catalog.make_interval(mins => c.idle_timeout_min) THEN 'stop'"
 		"              WHEN c.status = 'paused' THEN 'keep'"
 		"              WHEN c.pause_after_min > 0 AND c.last_active_at < pg_catalog.statement_timestamp()"
@@ -84,17 +90,19 @@ static StoreStatement stmt_lock_tiers = {
 		"   WHERE c.status IN ('running', 'paused')),"
 		" tier AS ("
 		"  SELECT user_id,"
-		"         CASE WHEN $2 > 0 AND pg_catalog.sum(charge) OVER (ORDER BY paused_at DESC NULLS FIRST,"
+		"         CASE WHEN held THEN action"
+		"              WHEN $2 > 0 AND pg_catalog.sum(charge) OVER (ORDER BY held DESC, paused_at DESC NULLS FIRST,"
 		"                  last_active_at DESC, user_id) > $2 THEN 'stop' ELSE action END AS action"
-		"    FROM a WHERE action IN ('keep', 'pause')),"
+		"    FROM a WHERE action IN ('keep', 'pause') OR (held AND status = 'paused')),"
 		" plan AS ("
-		"  SELECT a.user_id, a.status, a.last_active_at, coalesce(tier.action, a.action) AS action"
+		"  SELECT a.user_id, a.status, a.last_active_at, a.held_until, coalesce(tier.action, a.action) AS action"
 		"    FROM a LEFT JOIN tier ON tier.user_id = a.user_id)"
 		"SELECT c.user_id, c.container_id, c.container_name, c.healthy, c.status, plan.action"
 		"  FROM @extschema@.user_container c"
 		"  JOIN plan ON plan.user_id = c.user_id"
 		" WHERE plan.action IN ('stop', 'pause')"
 		"   AND c.status = plan.status AND c.last_active_at = plan.last_active_at"
+		"   AND c.held_until IS NOT DISTINCT FROM plan.held_until"
 		" ORDER BY c.user_id"
 		"   FOR UPDATE OF c SKIP LOCKED",
 	.nargs = 2, .argtypes = {INT4OID, INT4OID}
