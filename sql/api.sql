@@ -16,7 +16,7 @@ SELECT p.proname, pg_get_function_arguments(p.oid) AS arguments,
   FROM pg_proc p
   JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_container'
- ORDER BY p.proname;
+ ORDER BY p.proname, arguments;
 
 -- Nothing is granted to PUBLIC: neither the functions nor the table.
 SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_execute
@@ -102,6 +102,8 @@ SELECT container_hold('a b', 'turn', '1 min');
 SELECT container_release(NULL);
 SELECT container_release(12345);
 SELECT count(*) FROM container_lease;
+SELECT * FROM container_explain(NULL);
+SELECT * FROM container_explain('nobody');
 
 -- Settings are checked when they are set.
 SET pg_container.docker_host = 'ftp://127.0.0.1/';

@@ -478,3 +478,25 @@ COMMENT ON VIEW @extschema@.container_overview IS
     'One row per user: status, port, idle minutes left before reaping, health, profile, spec out of date, last error, held until, last activity''s source.';
 
 -- ===== END leases, and the source of activity =====
+
+-- ===== BEGIN container_explain =====
+--
+-- "Why isn't my server culled?" is the question idle rules raise most.
+-- container_explain answers it for one user: one row per rule that
+-- applies now (last activity with its source, lease, idle timeout, pause
+-- delay, the paused tier's and the start queue's memory budgets), what
+-- it does, when, whether the next sweep does it, and why not earlier.
+-- It reads the sweep's own plan, so it agrees with the sweep.  For
+-- operators, like the overview: nothing for PUBLIC.
+CREATE FUNCTION @extschema@.container_explain(user_id text)
+RETURNS TABLE (rule text, action text, at timestamptz, next_sweep boolean, why text)
+AS 'MODULE_PATHNAME', 'container_explain'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_explain(text) IS
+    'One row per idle rule that applies to the user now: what it does, when, whether the next sweep does it, and why not earlier; and the last activity with its source.';
+
+REVOKE ALL ON FUNCTION @extschema@.container_explain(text) FROM PUBLIC;
+
+-- ===== END container_explain =====

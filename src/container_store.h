@@ -132,6 +132,7 @@ extern int	store_claim_free_port(const char *user_id, const int *refused, int nr
 extern bool store_claim_port(const char *user_id, int port);
 extern bool store_touch(const char *user_id, const char *source);
 extern List *store_lock_idle(void);
+extern uint64 store_explain(const char *user_id);
 extern List *store_lock_running(TimestampTz unchanged_since);
 extern void store_record_health(List *user_ids, const bool *healthy, List *errors, const bool *down);
 extern bool store_set_idle_timeout(const char *user_id, int minutes);

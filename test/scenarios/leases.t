@@ -5,10 +5,11 @@
 # queue to make room within running_memory_budget; a lease ends by itself
 # at its ttl, and then the next sweep acts; a release lets the next sweep
 # act; a ttl above pg_container.max_lease is refused and changes nothing;
-# each lease has its 'held' and 'released' events; and container_touch
-# with a source shows in the overview.
+# each lease has its 'held' and 'released' events; container_touch
+# with a source shows in the overview; and container_explain says what the
+# next sweep does, and agrees with it over random states.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 20
+plan 23
 
 statuses() { q -c "SELECT string_agg(user_id || '=' || status, ' ' ORDER BY user_id) FROM user_container WHERE user_id = ANY (string_to_array('$1', ' '))"; }
 statuses_are() { test "$(statuses "$1")" = "$2"; }
@@ -17,7 +18,7 @@ idle_for() { q -c "UPDATE user_container SET last_active_at = now() - interval '
 set_and_reload() { q -c "ALTER SYSTEM SET $1 = $2" >/dev/null; reload_conf; }
 remove_all() { for u in $users; do q -c "SELECT container_remove('$u', keep_volume => false)" >/dev/null; done; q -c "SELECT container_process_removals()" >/dev/null; }
 
-users="ls-held ls-free ls-hp ls-up ls-w ls-exp ls-e1 ls-e2 ls-e3"
+users="ls-held ls-free ls-hp ls-up ls-w ls-exp ls-e1 ls-e2 ls-e3 ls-x1 ls-x2 ls-x3 ls-x4"
 remove_all
 q -c "DELETE FROM container_event WHERE user_id LIKE 'ls-%'" >/dev/null
 # The start queue's budget below counts every running container.
@@ -37,6 +38,9 @@ is "$(statuses 'ls-held ls-free ls-hp ls-up') $(state ls-held) $(state ls-hp)" \
 is "$(q -c "SELECT held_until > now() + interval '9 min' FROM container_status('ls-held')") $(q -c "SELECT held_until IS NULL FROM container_status('ls-free')")" \
 	"t t" "container_status shows until when the user is held, NULL for one not held"
 is "$(q -c "SELECT held_until IS NOT NULL FROM container_overview WHERE user_id = 'ls-held'")" t "... and so does the overview"
+is "$(q -c "SELECT string_agg(rule || ':' || coalesce(next_sweep::text, '') || ':' || why, ' | ' ORDER BY rule) FROM container_explain('ls-held') WHERE rule IN ('lease', 'idle_timeout')")" \
+	"idle_timeout:false:idle past its 30 min timeout, but held | lease:false:held by lease $lease (agent turn): nothing pauses, stops or evicts the user before then" \
+	"container_explain says the held user is past its idle timeout, and which lease keeps it"
 
 # The worker's own sweep follows the same rule.
 q -c "SELECT container_ensure_running('ls-w')" >/dev/null
@@ -86,10 +90,34 @@ is "$(q -c "SELECT string_agg(event || ':' || (detail ->> 'lease' = '$lease') ||
 # Touch with a source shows in the overview; a touch without one clears it.
 q -c "SELECT container_touch('ls-hp', 'tool_call')" >/dev/null
 got=$(q -c "SELECT last_activity_source FROM container_overview WHERE user_id = 'ls-hp'")
+explained=$(q -c "SELECT why FROM container_explain('ls-hp') WHERE rule = 'last_activity'")
 q -c "SELECT container_touch('ls-hp')" >/dev/null
 is "$got/$(q -c "SELECT coalesce(last_activity_source, '-') FROM container_overview WHERE user_id = 'ls-hp'")" "tool_call/-" \
 	"container_touch with a source shows in the overview; one without a source clears it"
+is "$explained/$(q -c "SELECT why FROM container_explain('ls-hp') WHERE rule = 'last_activity'")" "source: tool_call/source: none said" \
+	"... and so does container_explain's last activity"
 q -c "SELECT container_release($hp_lease)" >/dev/null
+
+# container_explain agrees with the sweep, over random states: each round
+# starts four users, sets their idle time at random (timeout 30 min, pause
+# delay 5) and holds some at random, asks explain what the next sweep does
+# to each, runs container_reap_idle() and compares.
+ex_users="ls-x1 ls-x2 ls-x3 ls-x4"
+rounds=5 agree=0
+for u in $ex_users; do q -c "SELECT container_set_pause_after('$u', 5)" >/dev/null; done
+for round in $(seq $rounds); do
+	for u in $ex_users; do
+		q -c "SELECT container_ensure_running('$u')" >/dev/null
+		[ $((RANDOM % 2)) = 0 ] && q -c "SELECT container_hold('$u', 'round $round', '5 min')" >/dev/null
+		idle_for "$u" "$((RANDOM % 60)) minutes"
+	done
+	predicted=$(q -c "SELECT string_agg(u || '=' || coalesce((SELECT e.action FROM container_explain(u) e WHERE e.next_sweep), 'none'), ' ' ORDER BY u) FROM unnest(string_to_array('$ex_users', ' ')) u")
+	q -c "SELECT container_reap_idle()" >/dev/null
+	actual=$(q -c "SELECT string_agg(user_id || '=' || CASE status WHEN 'stopped' THEN 'stop' WHEN 'paused' THEN 'pause' ELSE 'none' END, ' ' ORDER BY user_id) FROM user_container WHERE user_id = ANY (string_to_array('$ex_users', ' '))")
+	if [ "$predicted" = "$actual" ]; then agree=$((agree + 1)); else diag "round $round: explain said $predicted, the sweep did $actual"; fi
+	q -c "SELECT container_release(id) FROM container_lease WHERE user_id LIKE 'ls-x%'" >/dev/null
+done
+is "$agree" "$rounds" "container_explain's next_sweep agrees with what container_reap_idle() does, over $rounds rounds of random states"
 q -c "SELECT container_stop(u) FROM unnest(string_to_array('$users', ' ')) u" >/dev/null
 
 # The start queue's memory budget: a held user is not stopped to make room,
