@@ -9,7 +9,7 @@
 # with a source shows in the overview; and container_explain says what the
 # next sweep does, and agrees with it over random states.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 23
+plan 24
 
 statuses() { q -c "SELECT string_agg(user_id || '=' || status, ' ' ORDER BY user_id) FROM user_container WHERE user_id = ANY (string_to_array('$1', ' '))"; }
 statuses_are() { test "$(statuses "$1")" = "$2"; }
@@ -76,6 +76,13 @@ is "$(q -c "SELECT (SELECT count(*) FROM container_lease WHERE user_id = 'ls-fre
 	"$before" "... and changes nothing: no lease, no held_until, no event"
 err=$(q -c "SET pg_container.max_lease = '1min'" -c "SELECT container_hold('ls-free', 'turn', '2 min')" 2>&1)
 like "$err" "at most pg_container.max_lease \(60 s\)" "max_lease is the bound: lowered, it refuses a ttl it took before"
+
+# A release of a lease that expired before any sweep deleted it: false,
+# and it records the end the sweep would have.
+short=$(q -c "SELECT container_hold('ls-free', 'brief', '1 s')")
+sleep 1.5
+is "$(q -c "SELECT container_release($short)")/$(q -c "SELECT detail ->> 'expired' FROM container_event WHERE event = 'released' AND detail ->> 'lease' = '$short'")/$(q -c "SELECT count(*) FROM container_lease WHERE id = $short")" \
+	"f/true/0" "releasing an expired lease no sweep deleted yet is false, and records it as released, expired"
 
 # A release lets the next sweep act.
 is "$(q -c "SELECT container_release($lease)") $(q -c "SELECT container_release($lease)")" "t f" \
