@@ -16,7 +16,7 @@ SELECT p.proname, pg_get_function_arguments(p.oid) AS arguments,
   FROM pg_proc p
   JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
   JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'pg_container'
- ORDER BY p.proname;
+ ORDER BY p.proname, arguments;
 
 -- Nothing is granted to PUBLIC: neither the functions nor the table.
 SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_execute
@@ -27,7 +27,7 @@ SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_m
 SELECT relname, has_table_privilege('public', oid, 'SELECT') AS public_may_select
   FROM pg_class
  WHERE relname IN ('user_container', 'container_profile', 'container_event', 'container_overview',
-                   'container_stat_operations', 'container_backup')
+                   'container_stat_operations', 'container_backup', 'container_lease')
  ORDER BY relname;
 
 -- A fresh install is the newest version, built from 0.1.0 and the update.
@@ -71,6 +71,39 @@ SELECT * FROM container_status(repeat('a', 63));
 SELECT container_touch('nobody');
 SELECT container_stop('nobody');
 SELECT count(*) FROM user_container;
+
+-- Touch with a source: the source is NULL or 1 to 32 of [a-z0-9_.-].
+SELECT container_touch('nobody', NULL);
+SELECT container_touch('nobody', 'tool_call');
+SELECT container_touch('nobody', '');
+\echo :LAST_ERROR_SQLSTATE
+SELECT container_touch('nobody', 'Message');
+SELECT container_touch('nobody', 'web socket');
+SELECT container_touch('nobody', repeat('a', 33));
+SELECT container_touch('', 'message');
+
+-- Leases: the ttl is positive and at most pg_container.max_lease (1 h);
+-- the arguments are checked before the user is looked up, and an
+-- unknown user is refused.
+SELECT container_hold('nobody', 'turn', '30 min');
+\echo :LAST_ERROR_SQLSTATE
+SELECT container_hold('nobody', 'turn', '2 h');
+\echo :LAST_ERROR_SQLSTATE
+SELECT container_hold('nobody', 'turn', '1 h 1 s');
+SELECT container_hold('nobody', 'turn', '0 s');
+SELECT container_hold('nobody', 'turn', '-5 min');
+SELECT container_hold('nobody', 'turn', NULL);
+\echo :LAST_ERROR_SQLSTATE
+SELECT container_hold('nobody', NULL, '1 min');
+SELECT container_hold('nobody', '', '1 min');
+SELECT container_hold('nobody', repeat('x', 201), '1 min');
+SELECT container_hold(NULL, 'turn', '1 min');
+SELECT container_hold('a b', 'turn', '1 min');
+SELECT container_release(NULL);
+SELECT container_release(12345);
+SELECT count(*) FROM container_lease;
+SELECT * FROM container_explain(NULL);
+SELECT * FROM container_explain('nobody');
 
 -- Settings are checked when they are set.
 SET pg_container.docker_host = 'ftp://127.0.0.1/';

@@ -304,3 +304,199 @@ REVOKE ALL ON TABLE @extschema@.container_backup FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_backup(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_restore(text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_backups(text) FROM PUBLIC;
+
+-- ===== BEGIN leases, and the source of activity =====
+--
+-- An agent turn can run for many minutes with no message, so a short
+-- idle timeout could reap a user in the middle of one.  container_hold
+-- takes a lease on the user: while it is live no sweep pauses, stops or
+-- evicts them (the reaper, container_reap_idle(), the start queue's
+-- memory budget).  A lease ends at container_release, or by itself at
+-- its expiry, so an application that crashed pins a user for at most
+-- pg_container.max_lease.  The leases are rows here; the user's row
+-- keeps held_until, the latest expiry of its leases, which is what the
+-- sweeps read: a condition on the row they lock, rechecked when a hold
+-- commits while they wait for it.  Removing the user drops its leases.
+-- pg_dump keeps them like the users' rows.  Owner only.
+ALTER TABLE @extschema@.user_container
+    ADD COLUMN held_until timestamptz,
+    ADD COLUMN last_activity_source text
+        CHECK (last_activity_source OPERATOR(pg_catalog.~) '^[a-z0-9_.-]{1,32}$');
+
+COMMENT ON COLUMN @extschema@.user_container.held_until IS
+    'The latest expiry of the user''s leases (container_lease); the sweeps leave the user alone until then.';
+COMMENT ON COLUMN @extschema@.user_container.last_activity_source IS
+    'The kind of the last activity, as container_touch(user_id, source) said; NULL when it said none.';
+
+CREATE TABLE @extschema@.container_lease (
+    id         bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    user_id    text        NOT NULL
+                           REFERENCES @extschema@.user_container (user_id) ON DELETE CASCADE,
+    reason     text        NOT NULL,
+    held_at    timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX container_lease_user_idx ON @extschema@.container_lease (user_id);
+CREATE INDEX container_lease_expires_idx ON @extschema@.container_lease (expires_at);
+
+COMMENT ON TABLE @extschema@.container_lease IS
+    'Leases taken with container_hold and not yet released or pruned: while one is live its user is neither paused, stopped nor evicted.';
+
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.format('%I.container_lease', pg_catalog.current_schema())::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I.container_lease', pg_catalog.current_schema()), 'id')::pg_catalog.regclass, '');
+
+-- A lease taken ('held') and ended ('released', with "expired" when it
+-- ran out), each with the lease's id and reason.
+ALTER TABLE @extschema@.container_event
+    DROP CONSTRAINT container_event_event_check,
+    ADD CONSTRAINT container_event_event_check
+        CHECK (event OPERATOR(pg_catalog.=) ANY (ARRAY['created', 'started', 'stopped', 'reaped',
+                                        'restarted', 'recreated', 'unhealthy', 'recovered', 'removed',
+                                        'profile', 'error', 'paused', 'unpaused',
+                                        'queued', 'failed', 'held', 'released']::pg_catalog.text[]));
+
+CREATE FUNCTION @extschema@.container_hold(user_id text, reason text, ttl interval)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'container_hold'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_hold(text, text, interval) IS
+    'Keep the user from being paused, stopped or evicted for ttl (at most pg_container.max_lease) or until released; returns the lease''s id.';
+
+CREATE FUNCTION @extschema@.container_release(lease bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'container_release'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_release(bigint) IS
+    'End a lease; true if it was live, false (no error) if it had expired, was released already or is unknown.';
+
+-- The one-argument touch keeps its symbol and behaviour; this one also
+-- records the kind of activity.
+CREATE FUNCTION @extschema@.container_touch(user_id text, source text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'container_touch'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_touch(text, text) IS
+    'Record activity of the user now, and its kind (1 to 32 of a-z 0-9 _ . -; NULL: none said); no Docker request.';
+
+REVOKE ALL ON TABLE @extschema@.container_lease FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_hold(text, text, interval) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_release(bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_touch(text, text) FROM PUBLIC;
+
+-- Whoever may touch may hold, release and touch with a source: an
+-- application that records activity is the one that knows a turn runs.
+DO $$
+DECLARE
+    item record;
+    target text;
+BEGIN
+    FOR item IN
+        SELECT a.grantee, a.is_grantable
+          FROM pg_catalog.pg_proc p,
+               LATERAL pg_catalog.aclexplode(p.proacl) a
+         WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(
+                   pg_catalog.format('%I.container_touch(text)', pg_catalog.current_schema()))
+           AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+           AND a.grantee OPERATOR(pg_catalog.<>) 0::pg_catalog.oid
+           AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+    LOOP
+        FOREACH target IN ARRAY ARRAY['container_hold(text, text, interval)', 'container_release(bigint)',
+                                      'container_touch(text, text)']
+        LOOP
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %I.%s TO %s%s',
+                                      pg_catalog.current_schema(), target,
+                                      pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(item.grantee)),
+                                      CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+    END LOOP;
+END
+$$;
+
+-- container_status gains held_until, the end of the user's live leases
+-- (NULL: not held).  Its result type changes, so it is dropped and made
+-- again with the grants it had, as the update to 0.2.0 did.
+SELECT pg_catalog.set_config('pg_container_upgrade.status_acl', COALESCE(p.proacl::pg_catalog.text, ''), true)
+  FROM pg_catalog.pg_proc p
+ WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure(
+           pg_catalog.format('%I.container_status(text)', pg_catalog.current_schema()));
+DROP FUNCTION @extschema@.container_status(text);
+CREATE FUNCTION @extschema@.container_status(user_id text)
+RETURNS TABLE (status text, port integer, last_active timestamptz, outdated boolean, held_until timestamptz)
+AS 'MODULE_PATHNAME', 'container_status'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_status(text) IS
+    'The user''s recorded status, host port, last activity, whether its container is out of date, and until when a lease holds it; no row for an unknown user.';
+
+REVOKE ALL ON FUNCTION @extschema@.container_status(text) FROM PUBLIC;
+
+DO $$
+DECLARE
+    saved text := pg_catalog.current_setting('pg_container_upgrade.status_acl', true);
+    status_function pg_catalog.regprocedure := pg_catalog.to_regprocedure(
+        pg_catalog.format('%I.container_status(text)', pg_catalog.current_schema()));
+    item record;
+BEGIN
+    IF saved IS NULL OR saved OPERATOR(pg_catalog.=) '' THEN
+        RETURN;
+    END IF;
+    FOR item IN
+        SELECT a.grantee, a.is_grantable
+          FROM pg_catalog.aclexplode(saved::pg_catalog.aclitem[]) AS a
+         WHERE a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+           AND a.grantee OPERATOR(pg_catalog.<>) a.grantor
+    LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', status_function,
+                                  CASE WHEN item.grantee OPERATOR(pg_catalog.=) 0::pg_catalog.oid THEN 'PUBLIC'
+                                       ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(item.grantee)) END,
+                                  CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$$;
+
+-- The overview gains, at its end, until when the user is held and the
+-- source of the last activity.  Both are plain columns of the row, so the
+-- view reads them beside container_overview_rows() rather than changing
+-- that function's type; CREATE OR REPLACE keeps the view's grants.
+CREATE OR REPLACE VIEW @extschema@.container_overview AS
+    SELECT o.*,
+           CASE WHEN c.held_until OPERATOR(pg_catalog.>) pg_catalog.now() THEN c.held_until END AS held_until,
+           c.last_activity_source
+      FROM @extschema@.container_overview_rows() o
+      LEFT JOIN @extschema@.user_container c ON c.user_id OPERATOR(pg_catalog.=) o.user_id;
+
+COMMENT ON VIEW @extschema@.container_overview IS
+    'One row per user: status, port, idle minutes left before reaping, health, profile, spec out of date, last error, held until, last activity''s source.';
+
+-- ===== END leases, and the source of activity =====
+
+-- ===== BEGIN container_explain =====
+--
+-- "Why isn't my server culled?" is the question idle rules raise most.
+-- container_explain answers it for one user: one row per rule that
+-- applies now (last activity with its source, lease, idle timeout, pause
+-- delay, the paused tier's and the start queue's memory budgets), what
+-- it does, when, whether the next sweep does it, and why not earlier.
+-- It reads the sweep's own plan, so it agrees with the sweep.  For
+-- operators, like the overview: nothing for PUBLIC.
+CREATE FUNCTION @extschema@.container_explain(user_id text)
+RETURNS TABLE (rule text, action text, at timestamptz, next_sweep boolean, why text)
+AS 'MODULE_PATHNAME', 'container_explain'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_explain(text) IS
+    'One row per idle rule that applies to the user now: what it does, when, whether the next sweep does it, and why not earlier; and the last activity with its source.';
+
+REVOKE ALL ON FUNCTION @extschema@.container_explain(text) FROM PUBLIC;
+
+-- ===== END container_explain =====

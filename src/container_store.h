@@ -5,7 +5,7 @@
  *	  store_schema.c (finding and opening the installed extension),
  *	  store_rows.c (a user's row), store_sweeps.c (the rows sweeps lock),
  *	  store_ports.c (host ports), store_profiles.c (profiles and specs),
- *	  store_events.c (the event log).
+ *	  store_events.c (the event log), store_leases.c (leases).
  *
  *-------------------------------------------------------------------------
  */
@@ -130,8 +130,9 @@ extern void store_record_node(const char *user_id, const char *node);
 extern char *store_recorded_node(const char *user_id);
 extern int	store_claim_free_port(const char *user_id, const int *refused, int nrefused);
 extern bool store_claim_port(const char *user_id, int port);
-extern bool store_touch(const char *user_id);
+extern bool store_touch(const char *user_id, const char *source);
 extern List *store_lock_idle(void);
+extern uint64 store_explain(const char *user_id);
 extern List *store_lock_running(TimestampTz unchanged_since);
 extern void store_record_health(List *user_ids, const bool *healthy, List *errors, const bool *down);
 extern bool store_set_idle_timeout(const char *user_id, int minutes);
@@ -147,7 +148,8 @@ extern void store_delete_row(const char *user_id);
 extern List *store_all_rows(void);
 extern List *store_overview_rows(MemoryContext result_context);
 extern bool store_status(const char *user_id, char **status, int *port,
-						 TimestampTz *last_active, bool *last_active_null);
+						 TimestampTz *last_active, bool *last_active_null,
+						 TimestampTz *held_until);
 extern bool store_hot_touch(const char *user_id, char **container_name, int *port,
 							char **encrypted_token);
 extern StoreRowLock store_lock_one(const char *user_id, TimestampTz unchanged_since,
@@ -156,5 +158,19 @@ extern char *store_container_id(const char *user_id);
 extern List *store_lock_stopped(TimestampTz unchanged_since);
 extern bool store_mark_running(const char *user_id, const char *container_id);
 extern List *store_running_changed_since(TimestampTz since);
+
+/* A lease store_release ended or store_prune_expired_leases deleted. */
+typedef struct StoreLease
+{
+	int64		id;
+	char	   *user_id;
+	char	   *reason;
+	bool		live;			/* it had not expired yet */
+} StoreLease;
+
+extern bool store_hold(const char *user_id, const char *reason, Interval *ttl, int64 *lease,
+					   TimestampTz *expires_at);
+extern bool store_release(int64 lease, StoreLease *ended);
+extern List *store_prune_expired_leases(void);
 
 #endif							/* PGC_CONTAINER_STORE_H */

@@ -72,6 +72,7 @@ int			pgc_max_parallel_requests = 16;
 int			pgc_default_idle_timeout_min = 30;
 int			pgc_default_pause_after_min = 0;
 int			pgc_paused_memory_budget_mb = 0;
+int			pgc_max_lease_s = 3600;
 int			pgc_event_retention_min = 7 * 24 * 60;
 bool		pgc_event_stream = true;
 
@@ -985,6 +986,22 @@ pgc_define_settings(void)
 							 PGC_SIGHUP,
 							 0,
 							 NULL, NULL, NULL);
+
+	/*
+	 * An hour outlasts a long agent turn with room to spare, yet bounds
+	 * what an application that crashed while holding a user pins: its
+	 * container, at most that long past the crash.  SUSET, so that an
+	 * application role cannot lift its own bound.  At most the longest
+	 * idle timeout.
+	 */
+	DefineCustomIntVariable("pg_container.max_lease",
+							"Longest ttl container_hold accepts.",
+							"A lease keeps its user from being paused, stopped or evicted until it is released or expires; hold again before it ends to keep the user longer.",
+							&pgc_max_lease_s,
+							3600, 1, PGC_MAX_IDLE_TIMEOUT_MIN * 60,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.event_retention",
 							"How long container_event keeps events; the worker prunes older ones. 0 keeps them all.",

@@ -252,18 +252,61 @@ container_stop(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The kind of activity a touch reports: NULL (none said), or 1 to
+ * ACTIVITY_SOURCE_MAX_LENGTH of [a-z0-9_.-], so that the overview can
+ * group by it and no free text reaches the row.  The table's CHECK says
+ * the same.
+ */
+#define ACTIVITY_SOURCE_MAX_LENGTH 32
+
+static char *
+activity_source_arg(FunctionCallInfo fcinfo, int argno)
+{
+	text	   *arg;
+	const char *p;
+	int			len;
+	bool		ok;
+
+	if (PG_NARGS() <= argno || PG_ARGISNULL(argno))
+		return NULL;
+	/* Refused from its header, before a huge value is detoasted. */
+	ok = toast_raw_datum_size(PG_GETARG_DATUM(argno)) - VARHDRSZ <= ACTIVITY_SOURCE_MAX_LENGTH;
+	if (ok)
+	{
+		arg = PG_GETARG_TEXT_PP(argno);
+		p = VARDATA_ANY(arg);
+		len = VARSIZE_ANY_EXHDR(arg);
+		ok = len > 0;
+		for (int i = 0; ok && i < len; i++)
+			ok = (p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9') ||
+				p[i] == '_' || p[i] == '.' || p[i] == '-';
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("activity source must match ^[a-z0-9_.-]{1,%d}$", ACTIVITY_SOURCE_MAX_LENGTH),
+				 errdetail("A source names a kind of activity, such as \"message\" or \"tool_call\"; NULL says none.")));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/*
  * container_touch(user_id text) returns void
+ * container_touch(user_id text, source text) returns void
  *
- * One UPDATE and no Docker request: applications call this on every message.
+ * One UPDATE and no Docker request: applications call this on every
+ * message.  The row keeps the source of the last touch; one without a
+ * source clears it, so what the overview shows is always the source of
+ * the last activity.
  */
 static Datum
 touch_call(PG_FUNCTION_ARGS)
 {
 	char	   *user_id = user_id_arg(fcinfo, 0);
+	char	   *source = activity_source_arg(fcinfo, 1);
 
 	store_open();
 	/* Only when no row was touched: a touch stays one UPDATE. */
-	if (!store_touch(user_id))
+	if (!store_touch(user_id, source))
 		removal_refuse_pending(user_id);
 	store_close();
 	PG_RETURN_VOID();
@@ -278,13 +321,13 @@ container_touch(PG_FUNCTION_ARGS)
 /*
  * container_status(user_id text)
  *		returns table(status text, port integer, last_active timestamptz,
- *					  outdated boolean)
+ *					  outdated boolean, held_until timestamptz)
  *
- * What the table says, and whether the container was made from other
- * settings than the current ones (no Docker request either way); zero
- * rows for an unknown user.  0.1.0's script binds this symbol to a shape
- * without outdated: store_open refuses that version before the shape is
- * checked.
+ * What the table says, whether the container was made from other
+ * settings than the current ones (no Docker request either way), and
+ * until when a live lease holds the user (NULL: none); zero rows for an
+ * unknown user.  Older scripts bind this symbol to shorter shapes:
+ * store_open refuses those versions before the shape is checked.
  */
 Datum
 container_status(PG_FUNCTION_ARGS)
@@ -295,6 +338,7 @@ container_status(PG_FUNCTION_ARGS)
 	int			port;
 	TimestampTz last_active;
 	bool		last_active_null;
+	TimestampTz held_until;
 	char	   *profile;
 	char	   *spec_hash;
 	char	   *container_id;
@@ -302,16 +346,17 @@ container_status(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	store_open();
-	if (rsinfo->setDesc->natts != 4)
+	if (rsinfo->setDesc->natts != 5)
 		elog(ERROR, "incorrect number of output arguments");
-	if (store_status(user_id, &status, &port, &last_active, &last_active_null))
+	if (store_status(user_id, &status, &port, &last_active, &last_active_null, &held_until))
 	{
-		Datum		values[4];
-		bool		nulls[4] = {false, port == 0, last_active_null, false};
+		Datum		values[5];
+		bool		nulls[5] = {false, port == 0, last_active_null, false, held_until == 0};
 
 		values[0] = CStringGetTextDatum(status);
 		values[1] = Int32GetDatum(port);
 		values[2] = TimestampTzGetDatum(last_active);
+		values[4] = TimestampTzGetDatum(held_until);
 		if (store_recorded_spec(user_id, &profile, &spec_hash, &container_id))
 			values[3] = BoolGetDatum(view_outdated_one(user_id, profile, spec_hash, container_id));
 		else

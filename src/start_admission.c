@@ -7,7 +7,8 @@
  *
  * Room is made first by stopping idle users: the paused ones, longest
  * paused first, then the running ones not active for a minute, least
- * recently active first.  Stopping keeps the container and its volume (a
+ * recently active first; never a user a lease holds (container_hold).
+ * Stopping keeps the container and its volume (a
  * paused container still holds its memory, so pausing frees nothing).
  * If that does not free enough, nothing is stopped and the start waits,
  * queued, at the head of the queue, and the worker tries again each time

@@ -135,7 +135,9 @@ static const QueueStatementDef queue_statements[Q_COUNT] = {
 	/*
 	 * Idle users whose stop frees memory, first to go first: the paused,
 	 * longest paused first, then the running not active for a minute,
-	 * least recently active first.  None with a start pending, none locked.
+	 * least recently active first.  None with a start pending, none a
+	 * live lease holds (held_until is on the row, so a hold that commits
+	 * while this waits for the row fails the recheck), none locked.
 	 */
 	[Q_IDLE_BY_AGE] = {
 		"SELECT u.user_id, COALESCE(p.memory_limit_mb, $1)"
@@ -143,6 +145,7 @@ static const QueueStatementDef queue_statements[Q_COUNT] = {
 		"  LEFT JOIN @extschema@.container_profile p ON p.name = u.profile"
 		" WHERE (u.status = 'paused' OR (u.status = 'running'"
 		"        AND u.last_active_at < pg_catalog.now() - interval '1 minute'))"
+		"   AND NOT coalesce(u.held_until > pg_catalog.now(), false)"
 		"   AND NOT EXISTS (SELECT 1 FROM " REQ " r WHERE r.user_id = u.user_id)"
 		" ORDER BY u.status = 'paused' DESC, u.paused_at, u.last_active_at NULLS FIRST"
 		" FOR UPDATE OF u SKIP LOCKED",
@@ -305,7 +308,7 @@ start_or_queue(const char *user_id, char **url, char **token)
 	if (start_queue_lookup(user_id, &q) && q.state != NULL &&
 		strcmp(q.state, "failed") != 0)
 	{
-		store_touch(user_id);
+		store_touch(user_id, NULL);
 		pending_url_token(user_id, &q, url, token);
 		return q.state;
 	}
@@ -501,7 +504,7 @@ start_queue_wait_if_pending(const char *user_id, char **url, char **token)
 	if (!start_queue_lookup(user_id, &q) || q.state == NULL || strcmp(q.state, "failed") == 0)
 		return false;
 	wait_for_start(user_id, (long) pgc_ready_timeout_ms + 10 * 60 * 1000L, &q);
-	store_touch(user_id);
+	store_touch(user_id, NULL);
 	pending_url_token(user_id, &q, url, token);
 	return true;
 }

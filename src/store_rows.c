@@ -31,15 +31,21 @@ static StoreStatement stmt_record_stopped = {
 	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
 };
 
+/*
+ * The source ($2) describes the last activity, so a touch without one
+ * clears it rather than leaving an older activity's.
+ */
 static StoreStatement stmt_touch = {
 	.sql = "UPDATE @extschema@.user_container"
-		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now(),"
+		"       last_activity_source = $2"
 		" WHERE user_id = $1 AND status OPERATOR(pg_catalog.<>) 'removing'",
-	.nargs = 1, .argtypes = {TEXTOID}
+	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
 };
 
 static StoreStatement stmt_status = {
-	.sql = "SELECT status, gateway_port, last_active_at"
+	.sql = "SELECT status, gateway_port, last_active_at,"
+		"       CASE WHEN held_until > pg_catalog.now() THEN held_until END"
 		"  FROM @extschema@.user_container"
 		" WHERE user_id = $1",
 	.nargs = 1, .argtypes = {TEXTOID}
@@ -62,7 +68,8 @@ static StoreStatement stmt_set_idle_timeout = {
 
 static StoreStatement stmt_lock_and_touch = {
 	.sql = "UPDATE @extschema@.user_container"
-		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now(),"
+		"       last_activity_source = NULL"
 		" WHERE user_id = $1"
 		" RETURNING " ROW_COLUMNS,
 	.nargs = 1, .argtypes = {TEXTOID}
@@ -155,7 +162,8 @@ static StoreStatement stmt_set_pause_after = {
  */
 static StoreStatement stmt_hot_touch = {
 	.sql = "UPDATE @extschema@.user_container"
-		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+		"   SET last_active_at = pg_catalog.now(), updated_at = pg_catalog.now(),"
+		"       last_activity_source = NULL"
 		" WHERE user_id = $1 AND status = 'running' AND healthy IS DISTINCT FROM false"
 		"   AND container_id IS NOT NULL AND gateway_port IS NOT NULL"
 		" RETURNING container_name, gateway_port, gateway_token",
@@ -392,13 +400,18 @@ store_recorded_node(const char *user_id)
 	return SPI_processed > 0 ? store_column_text(1) : NULL;
 }
 
-/* Touch the user's row; false if there is none, or one pending removal. */
+/*
+ * Touch the user's row, recording the kind of activity (source, NULL:
+ * none said); false if there is no row, or one pending removal.
+ */
 bool
-store_touch(const char *user_id)
+store_touch(const char *user_id, const char *source)
 {
-	Datum		values[1] = {CStringGetTextDatum(user_id)};
+	Datum		values[2] = {CStringGetTextDatum(user_id),
+	source ? CStringGetTextDatum(source) : (Datum) 0};
+	char		nulls[2] = {' ', source ? ' ' : 'n'};
 
-	store_run(&stmt_touch, values, NULL, 0);
+	store_run(&stmt_touch, values, nulls, 0);
 	return SPI_processed > 0;
 }
 
@@ -475,7 +488,7 @@ store_set_token(const char *user_id, const char *encrypted_token)
 
 bool
 store_status(const char *user_id, char **status, int *port,
-			 TimestampTz *last_active, bool *last_active_null)
+			 TimestampTz *last_active, bool *last_active_null, TimestampTz *held_until)
 {
 	Datum		values[1] = {CStringGetTextDatum(user_id)};
 	HeapTuple	tuple;
@@ -494,6 +507,8 @@ store_status(const char *user_id, char **status, int *port,
 	d = SPI_getbinval(tuple, desc, 3, &isnull);
 	*last_active_null = isnull;
 	*last_active = isnull ? 0 : DatumGetTimestampTz(d);
+	d = SPI_getbinval(tuple, desc, 4, &isnull);
+	*held_until = isnull ? 0 : DatumGetTimestampTz(d);
 	return true;
 }
 

@@ -65,39 +65,116 @@ static StoreStatement stmt_record_health = {
  * and every row past the memory budget ($2 MB; 0: none) is stopped
  * instead, which stops the longest-paused first.  Each counts at its
  * memory limit ($1 is pg_container.memory_limit), one without a limit
- * at the whole budget.  The rows acted on are locked, skipping busy
- * ones; a row whose status or last activity changed since the scan
- * fails the recheck under FOR UPDATE, so a touch racing the sweep wins.
+ * at the whole budget.  A held row (held_until, a live lease:
+ * store_leases.c) is neither paused nor stopped; a paused one still
+ * holds its memory, so it is counted first and the others make room.
+ * The rows acted on are locked, skipping busy ones; a row whose status or
+ * last activity changed since the scan, or that a lease taken meanwhile
+ * holds, fails the recheck under FOR UPDATE, so a touch or a hold racing
+ * the sweep wins.  container_explain reads the same plan (IDLE_PLAN), so
+ * what it says the next sweep does is what this statement chooses.
  */
-static StoreStatement stmt_lock_tiers = {
-	.sql = "WITH a AS ("
-		"  SELECT c.user_id, c.status, c.last_active_at, c.paused_at,"
-		"         CASE WHEN c.last_active_at < pg_catalog.statement_timestamp()"
-		"                   - pg_catalog.make_interval(mins => c.idle_timeout_min) THEN 'stop'"
-		"              WHEN c.status = 'paused' THEN 'keep'"
-		"              WHEN c.pause_after_min > 0 AND c.last_active_at < pg_catalog.statement_timestamp()"
-		"                   - pg_catalog.make_interval(mins => c.pause_after_min) THEN 'pause'"
-		"         END AS action,"
-		"         coalesce(NULLIF(coalesce(p.memory_limit_mb, $1), 0), $2)::bigint AS charge"
-		"    FROM @extschema@.user_container c"
-		"    LEFT JOIN @extschema@.container_profile p ON p.name = c.profile"
-		"   WHERE c.status IN ('running', 'paused')),"
-		" tier AS ("
-		"  SELECT user_id,"
-		"         CASE WHEN $2 > 0 AND pg_catalog.sum(charge) OVER (ORDER BY paused_at DESC NULLS FIRST,"
-		"                  last_active_at DESC, user_id) > $2 THEN 'stop' ELSE action END AS action"
-		"    FROM a WHERE action IN ('keep', 'pause')),"
-		" plan AS ("
-		"  SELECT a.user_id, a.status, a.last_active_at, coalesce(tier.action, a.action) AS action"
+#define IDLE_PLAN \
+	"WITH a AS (" \
+		"  SELECT c.user_id, c.status, c.last_active_at, c.paused_at, c.held_until," \
+		"         coalesce(c.held_until > pg_catalog.statement_timestamp(), false) AS held," \
+		"         CASE WHEN c.held_until > pg_catalog.statement_timestamp() THEN 'held'" \
+		"              WHEN c.last_active_at < pg_catalog.statement_timestamp()" \
+		"                   - pg_catalog.make_interval(mins => c.idle_timeout_min) THEN 'stop'" \
+		"              WHEN c.status = 'paused' THEN 'keep'" \
+		"              WHEN c.pause_after_min > 0 AND c.last_active_at < pg_catalog.statement_timestamp()" \
+		"                   - pg_catalog.make_interval(mins => c.pause_after_min) THEN 'pause'" \
+		"         END AS action," \
+		"         coalesce(NULLIF(coalesce(p.memory_limit_mb, $1), 0), $2)::bigint AS charge" \
+		"    FROM @extschema@.user_container c" \
+		"    LEFT JOIN @extschema@.container_profile p ON p.name = c.profile" \
+		"   WHERE c.status IN ('running', 'paused'))," \
+		" tier AS (" \
+		"  SELECT user_id," \
+		"         CASE WHEN held THEN action" \
+		"              WHEN $2 > 0 AND pg_catalog.sum(charge) OVER (ORDER BY held DESC, paused_at DESC NULLS FIRST," \
+		"                  last_active_at DESC, user_id) > $2 THEN 'stop' ELSE action END AS action" \
+		"    FROM a WHERE action IN ('keep', 'pause') OR (held AND status = 'paused'))," \
+		" plan AS (" \
+		"  SELECT a.user_id, a.status, a.last_active_at, a.held_until, a.action AS own_action," \
+		"         coalesce(tier.action, a.action) AS action" \
 		"    FROM a LEFT JOIN tier ON tier.user_id = a.user_id)"
+
+static StoreStatement stmt_lock_tiers = {
+	.sql = IDLE_PLAN
 		"SELECT c.user_id, c.container_id, c.container_name, c.healthy, c.status, plan.action"
 		"  FROM @extschema@.user_container c"
 		"  JOIN plan ON plan.user_id = c.user_id"
 		" WHERE plan.action IN ('stop', 'pause')"
 		"   AND c.status = plan.status AND c.last_active_at = plan.last_active_at"
+		"   AND c.held_until IS NOT DISTINCT FROM plan.held_until"
 		" ORDER BY c.user_id"
 		"   FOR UPDATE OF c SKIP LOCKED",
 	.nargs = 2, .argtypes = {INT4OID, INT4OID}
+};
+
+/*
+ * container_explain: one row per rule that applies to user $3 now, from
+ * the idle sweep's own plan (IDLE_PLAN, so next_sweep is what the next
+ * sweep chooses; its lock may still find the row busy and leave it for
+ * the one after), and the start queue's running_memory_budget ($4 MB),
+ * by the rule of start_queue.c's Q_IDLE_BY_AGE.  "at" is when the rule
+ * acts (for the lease: when it ends); "why" says why not earlier.
+ */
+static StoreStatement stmt_explain = {
+	.sql = IDLE_PLAN ","
+		" u AS ("
+		"  SELECT c.status, c.last_active_at AS last_active, c.last_activity_source AS source,"
+		"         c.idle_timeout_min, c.pause_after_min, plan.action, plan.own_action,"
+		"         CASE WHEN c.held_until > pg_catalog.statement_timestamp() THEN c.held_until END AS held,"
+		"         c.last_active_at + pg_catalog.make_interval(mins => c.idle_timeout_min) AS stop_at,"
+		"         c.last_active_at + pg_catalog.make_interval(mins => c.pause_after_min) AS pause_at,"
+		"         (SELECT pg_catalog.string_agg(pg_catalog.format('%s (%s)', l.id, l.reason), ', ' ORDER BY l.id)"
+		"            FROM @extschema@.container_lease l"
+		"           WHERE l.user_id = c.user_id AND l.expires_at > pg_catalog.statement_timestamp()) AS leases"
+		"    FROM @extschema@.user_container c"
+		"    LEFT JOIN plan ON plan.user_id = c.user_id"
+		"   WHERE c.user_id = $3)"
+		"SELECT r.rule, r.action, r.at, r.next_sweep, r.why"
+		"  FROM u, LATERAL (VALUES"
+		"  (1, 'last_activity', NULL, u.last_active, false,"
+		"   'source: ' || coalesce(u.source, 'none said'), true),"
+		"  (2, 'lease', 'keep', u.held, false,"
+		"   pg_catalog.format('held by lease %s: nothing pauses, stops or evicts the user before then', u.leases),"
+		"   u.held IS NOT NULL),"
+		"  (3, 'idle_timeout', 'stop', GREATEST(u.stop_at, u.held), u.action = 'stop' AND u.own_action = 'stop',"
+		"   CASE WHEN u.action = 'stop' AND u.own_action = 'stop'"
+		"        THEN pg_catalog.format('idle past its %s min timeout: the next sweep stops it', u.idle_timeout_min)"
+		"        WHEN u.held IS NOT NULL AND u.stop_at <= pg_catalog.statement_timestamp()"
+		"        THEN pg_catalog.format('idle past its %s min timeout, but held', u.idle_timeout_min)"
+		"        ELSE pg_catalog.format('not %s min idle yet', u.idle_timeout_min) END,"
+		"   u.status IN ('running', 'paused')),"
+		"  (4, 'pause_after', 'pause', GREATEST(u.pause_at, u.held), u.action = 'pause',"
+		"   CASE WHEN u.action = 'pause'"
+		"        THEN pg_catalog.format('idle past its %s min pause delay: the next sweep pauses it', u.pause_after_min)"
+		"        WHEN u.held IS NOT NULL AND u.pause_at <= pg_catalog.statement_timestamp()"
+		"        THEN pg_catalog.format('idle past its %s min pause delay, but held', u.pause_after_min)"
+		"        WHEN u.stop_at <= pg_catalog.statement_timestamp() THEN 'past its idle timeout: stopped instead'"
+		"        ELSE pg_catalog.format('not %s min idle yet', u.pause_after_min) END,"
+		"   u.status = 'running' AND u.pause_after_min > 0),"
+		"  (5, 'paused_memory_budget', 'stop',"
+		"   CASE WHEN u.action = 'stop' AND u.own_action <> 'stop' THEN pg_catalog.statement_timestamp() END,"
+		"   u.action = 'stop' AND u.own_action <> 'stop',"
+		"   CASE WHEN u.action = 'stop' AND u.own_action <> 'stop'"
+		"        THEN pg_catalog.format('the paused tier is over its %s MB and this user is among the longest paused:"
+		" the next sweep stops it', $2)"
+		"        WHEN u.held IS NOT NULL THEN 'held: counted in the budget, never stopped for it'"
+		"        ELSE pg_catalog.format('within the paused tier''s %s MB', $2) END,"
+		"   $2 > 0 AND (u.status = 'paused' OR u.own_action = 'pause')),"
+		"  (6, 'running_memory_budget', 'stop',"
+		"   GREATEST(u.last_active + interval '1 minute', u.held), false,"
+		"   CASE WHEN u.held IS NOT NULL THEN 'held: never stopped to make room for a start'"
+		"        ELSE pg_catalog.format('a queued start over %s MB may stop it once it is idle', $4) END,"
+		"   $4 > 0 AND u.status IN ('running', 'paused'))"
+		"  ) AS r(ord, rule, action, at, next_sweep, why, applies)"
+		" WHERE r.applies"
+		" ORDER BY r.ord",
+	.nargs = 4, .argtypes = {INT4OID, INT4OID, TEXTOID, INT4OID}
 };
 
 /* A row an ensure holds is skipped: the mirror retries it shortly. */
@@ -167,6 +244,25 @@ store_lock_idle(void)
 
 	store_run(&stmt_lock_tiers, values, NULL, 0);
 	return fetch_container_refs();
+}
+
+/*
+ * Run container_explain's statement for the user (&stmt_explain); the
+ * rows are in SPI_tuptable: rule, action, at, next_sweep, why.  None for
+ * an unknown user.
+ */
+uint64
+store_explain(const char *user_id)
+{
+	Datum		values[4] = {
+		Int32GetDatum(pgc_memory_limit_mb),
+		Int32GetDatum(pgc_paused_memory_budget_mb),
+		CStringGetTextDatum(user_id),
+		Int32GetDatum(pgc_running_memory_budget_mb)
+	};
+
+	store_run(&stmt_explain, values, NULL, 0);
+	return SPI_processed;
 }
 
 /*

@@ -29,6 +29,7 @@
 #include "docker_api.h"
 #include "engine.h"
 #include "event_journal.h"
+#include "leases.h"
 #include "pause.h"
 #include "reconcile.h"
 #include "settings.h"
@@ -183,10 +184,10 @@ pause_candidates(ReapCandidate *cands, List *candidates)
 List *
 sweep_reap_idle(MemoryContext result_context)
 {
-	List	   *listed = pgc_engine()->list_managed();
-	List	   *candidates = store_lock_idle();
-	List	   *orphans = running_orphans(listed);
-	int			count = list_length(candidates) + list_length(orphans);
+	List	   *listed;
+	List	   *candidates;
+	List	   *orphans;
+	int			count;
 	ReapCandidate *cands;
 	DockerStop *stops;
 	bool	   *was_paused;
@@ -194,6 +195,13 @@ sweep_reap_idle(MemoryContext result_context)
 	int			nstops;
 	int			i;
 	ListCell   *lc;
+
+	/* Expired leases hold nobody already: this only records their end. */
+	leases_prune_expired();
+	listed = pgc_engine()->list_managed();
+	candidates = store_lock_idle();
+	orphans = running_orphans(listed);
+	count = list_length(candidates) + list_length(orphans);
 
 	if (count == 0)
 		return NIL;

@@ -10,7 +10,7 @@
 # the database); their containers are removed first, so the update starts
 # from rows whose containers are gone, as after a dockerd wipe.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 14
+plan 15
 
 ROW_COLUMNS="user_id, container_name, gateway_port, gateway_token, idle_timeout_min"
 export TEST_DB=pgc_upgrade
@@ -47,7 +47,7 @@ q -c "COPY user_container ($ROW_COLUMNS) FROM STDIN" <"$PGC_WORK/upgrade_rows"
 TEST_DB=postgres q -c "DROP DATABASE pgc_upgrade_src"
 
 TEST_DB=postgres q -c "DROP ROLE IF EXISTS pgc_ug_app" -c "CREATE ROLE pgc_ug_app"
-q -c "GRANT EXECUTE ON FUNCTION container_status(text) TO pgc_ug_app"
+q -c "GRANT EXECUTE ON FUNCTION container_status(text), container_touch(text) TO pgc_ug_app"
 rows_before=$(q -c "SELECT string_agg(user_id || ' ' || gateway_port || ' ' || status || ' ' || gateway_token, ',' ORDER BY user_id) FROM user_container")
 
 q -c "SET client_min_messages = error" -c "ALTER EXTENSION pg_container UPDATE"
@@ -55,6 +55,8 @@ is "$(q -c "SELECT extversion FROM pg_extension WHERE extname = 'pg_container'")
 	"ALTER EXTENSION pg_container UPDATE brings it to the newest version"
 is "$(q -c "SELECT has_function_privilege('pgc_ug_app', 'container_status(text)', 'EXECUTE')")" "t" \
 	"the grant on container_status survives its drop and re-creation in the update"
+is "$(q -c "SELECT string_agg(has_function_privilege('pgc_ug_app', f, 'EXECUTE')::text, ' ') FROM unnest(ARRAY['container_hold(text, text, interval)', 'container_release(bigint)', 'container_touch(text, text)']) f")" \
+	"true true true" "whoever could touch may hold, release and touch with a source after the update"
 is "$(q -c "SELECT string_agg(user_id || ' ' || gateway_port || ' ' || status || ' ' || gateway_token, ',' ORDER BY user_id) FROM user_container")" \
 	"$rows_before" "the rows survive the update, tokens included"
 after=$(q -c "SELECT string_agg(url || ' ' || token, ',') FROM (SELECT (container_ensure_running(u)).* FROM unnest(ARRAY['ug-1', 'ug-2']) u) t")
