@@ -286,6 +286,14 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	spec->host_port = host_port;
 	spec->publish = pgc_units_publish();
 	spec->memory_bytes = effective_memory_bytes(profile);
+
+	/*
+	 * With a running memory budget, each gateway counts at its limit; on a
+	 * swarm the scheduler is told the same, so no node is given more than
+	 * its memory holds (start_admission.c keeps the fleet's sum).  Not part
+	 * of the spec hash: a new budget does not make every service outdated.
+	 */
+	spec->memory_reserved_bytes = pgc_running_memory_budget_mb > 0 ? spec->memory_bytes : 0;
 	spec->nano_cpus = effective_nano_cpus(profile);
 	spec->pids_limit = effective_pids_limit(profile);
 	spec->log_max_size_mb = effective_log_max_size_mb(profile);

@@ -34,6 +34,7 @@ typedef struct ContainerSpec
 	int			host_port;
 	bool		publish;		/* host_port published, else only labelled */
 	int64		memory_bytes;	/* 0: no limit */
+	int64		memory_reserved_bytes;	/* a swarm node must have it free; 0: none */
 	int64		nano_cpus;		/* 0: no limit */
 	int64		pids_limit;		/* 0: no limit */
 	int			log_max_size_mb;	/* json-file's max-size; 0: the engine's logging */

@@ -452,8 +452,12 @@ build_service_body(const ContainerSpec *spec, int replicas)
 	append_container_spec(&buf, spec);
 	appendStringInfoString(&buf, ",\"Resources\":{\"Limits\":{");
 	appendStringInfo(&buf, "\"MemoryBytes\":" INT64_FORMAT ",\"NanoCPUs\":" INT64_FORMAT
-					 ",\"Pids\":" INT64_FORMAT "}}",
+					 ",\"Pids\":" INT64_FORMAT "}",
 					 Max(spec->memory_bytes, 0), Max(spec->nano_cpus, 0), Max(spec->pids_limit, 0));
+	if (spec->memory_reserved_bytes > 0)
+		appendStringInfo(&buf, ",\"Reservations\":{\"MemoryBytes\":" INT64_FORMAT "}",
+						 spec->memory_reserved_bytes);
+	appendStringInfoChar(&buf, '}');
 	appendStringInfoString(&buf, ",\"RestartPolicy\":{\"Condition\":");
 	append_json_string(&buf, restart_condition(spec->restart_policy));
 	appendStringInfoChar(&buf, '}');

@@ -5,7 +5,7 @@
 -- pinned node that is drained, reap, remove.
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
-SELECT plan(54);
+SELECT plan(56);
 
 -- A command in the container of a service's running task.
 CREATE FUNCTION pg_temp.task_exec(service text, cmd text) RETURNS text LANGUAGE sql AS $$
@@ -85,11 +85,16 @@ SELECT isnt(test_helpers.docker('service ps -q --filter desired-state=running mo
 -- settings in place, the same service on the same node and volume, and
 -- its new task runs with them.
 SET pg_container.memory_limit = '1GB';
+ALTER SYSTEM SET pg_container.running_memory_budget = '8GB';
+SELECT test_helpers.reload() \g /dev/null
 SELECT is((SELECT outdated FROM container_status('sw-alice')), true, 'a settings change makes the service outdated');
 SELECT url || ' ' || token AS restarted3 FROM container_restart('sw-alice') \gset
 SELECT is(:'restarted3', :'url1' || ' ' || :'token1', 'restarting it returns the same url and token');
 SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}} {{.Spec.Mode.Replicated.Replicas}} {{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}'),
           :'sid1' || ' 1 1073741824', '... from the same service, now with the new memory limit');
+SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{json .Spec.TaskTemplate.Resources.Reservations}}'),
+          '{"MemoryBytes":1073741824}',
+          '... which, with a running memory budget, it reserves on its node (admission on a swarm)');
 SELECT is(test_helpers.docker(format('inspect -f {{.HostConfig.Memory}} $(docker -H unix://%s ps -q --filter label=com.docker.swarm.service.name=mosaic-user-sw-alice)',
                                      test_helpers.docker_socket())), '1073741824',
           '... which its running task has');
@@ -102,12 +107,16 @@ SELECT is(pg_temp.task_exec('mosaic-user-sw-alice', '/bin/busybox cat /home/node
           '... and the volume kept what the user stored');
 SELECT is(test_helpers.http_status(:port, '/readyz'), '200', '... and the gateway answers');
 RESET pg_container.memory_limit;
+ALTER SYSTEM RESET pg_container.running_memory_budget;
+SELECT test_helpers.reload() \g /dev/null
 -- A profile's image and environment, the same way.
 INSERT INTO container_profile (name, image, extra_env) VALUES ('sw-prof', 'pgc-gateway:test', ARRAY['PROFILE_NOTE=from-the-profile']);
 UPDATE user_container SET profile = 'sw-prof' WHERE user_id = 'sw-alice';
 SELECT container_restart('sw-alice') \g /dev/null
 SELECT is(pg_temp.task_exec('mosaic-user-sw-alice', '/bin/busybox sh -c "echo x\$PROFILE_NOTE"'), 'xfrom-the-profile',
           'a profile''s new environment reaches the task after a restart');
+SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{json .Spec.TaskTemplate.Resources.Reservations}}'),
+          'null', '... and with no running memory budget it reserves nothing');
 SELECT is(pg_temp.service('mosaic-user-sw-alice', '{{.ID}}'), :'sid1', '... of the same service');
 UPDATE user_container SET profile = NULL WHERE user_id = 'sw-alice';
 DELETE FROM container_profile WHERE name = 'sw-prof';
