@@ -780,8 +780,7 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 		lifecycle_ensure_running(user_id, url, token);
 	else
 	{
-		ensure_replacement(&row, previous_id, previous_spec,
-						   (profile && profile->image) ? profile->image : pgc_image, url, token);
+		ensure_replacement(&row, previous_id, previous_spec, spec_image(profile), url, token);
 		if (previous_spec != NULL)
 			explicit_bzero(previous_spec, strlen(previous_spec));
 		else
