@@ -415,8 +415,8 @@ SELECT job, phase, image, batch_size, max_failures,
        CASE WHEN finished_at IS NOT NULL THEN finished_at
             WHEN users_done OPERATOR(pg_catalog.>) 0 THEN
                  started_at OPERATOR(pg_catalog.+)
-                 (pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started_at)
-                 OPERATOR(pg_catalog.*) (users_total::double precision OPERATOR(pg_catalog./) users_done)
+                 ((pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started_at)
+                  OPERATOR(pg_catalog.*) (users_total::double precision OPERATOR(pg_catalog./) users_done))
        END AS estimated_end,
        finished_at
   FROM @extschema@.container_rollout;
