@@ -11,13 +11,15 @@
  * negative max_failures, an image the engine could not name or a canary
  * with no row is 22023.  A second job while one is unfinished is 55000,
  * its hint naming the one to wait for or cancel.  Without a worker to run
- * it, a job would wait for ever: that is 55000 too, as container_start's.
+ * it, a job would wait for ever: that is 55000 too.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "miscadmin.h"
 #include "fmgr.h"
 #include "nodes/value.h"
 #include "utils/array.h"
@@ -25,7 +27,7 @@
 
 #include "container_store.h"
 #include "rollout.h"
-#include "start_queue.h"
+#include "start_waiters.h"
 
 PG_FUNCTION_INFO_V1(container_rollout);
 PG_FUNCTION_INFO_V1(container_rollout_cancel);
@@ -98,8 +100,23 @@ check_canaries_exist(List *canaries)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("canary user \"%s\" has no container", (char *) linitial(missing)),
-				 errdetail("Canaries are users in user_container; %d of those given are not.",
-						   list_length(missing))));
+				 errdetail_plural("Canaries are users in user_container; %d of those given is not.",
+								  "Canaries are users in user_container; %d of those given are not.",
+								  list_length(missing), list_length(missing))));
+}
+
+/* Refuse a job where no worker would ever run it. */
+static void
+require_worker(void)
+{
+	if (start_waiters_worker_serves())
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("container_rollout needs the pg_container background worker, and none serves database \"%s\"",
+					get_database_name(MyDatabaseId)),
+			 errdetail("A rollout is carried out by the worker; without it the job would never start."),
+			 errhint("Add pg_container to shared_preload_libraries and set pg_container.database to this database, or restart the users one by one with container_restart.")));
 }
 
 /*
@@ -134,7 +151,7 @@ container_rollout(PG_FUNCTION_ARGS)
 
 	store_open();
 	check_canaries_exist(canaries);
-	start_queue_require_worker("container_rollout");
+	require_worker();
 	foreach(lc, canaries)
 		canary_names = lappend(canary_names, strVal(lfirst(lc)));
 	if (!store_rollout_insert(image, batch, max_failures, canary_names, &job))

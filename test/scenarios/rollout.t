@@ -9,7 +9,7 @@
 # rest on the old image, tokens unchanged, and its image no longer what
 # new containers get; a cancel stops at the end of the batch in flight.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 39
+plan 38
 
 MARK=$(q -c "SELECT coalesce(max(id), 0) FROM container_event")
 set_and_reload() { q -c "ALTER SYSTEM SET $1 = $2" >/dev/null; reload_conf; }
@@ -104,13 +104,14 @@ is "$(pgc_docker inspect -f '{{.Config.Image}}' mosaic-user-ro-s)" "$V2" "a fail
 is "$(q -c "SELECT count(*) FROM container_outdated()")" 0 "... and nobody shows as outdated"
 
 # --- a cancel stops at the end of the batch in flight
-back=$(q -c "SELECT container_rollout('pgc-gateway:test', 3, 0)")
-wait_for 60 bash -c "[ \"\$(psql -X -At -d pgc_test -c 'SELECT cardinality(current_users) > 0 AND done = 0 FROM container_rollout WHERE job = $back')\" = t ]"
+# (a gateway that takes 2 s to get ready, so that the batch is seen in flight)
+back=$(q -c "SELECT container_rollout('pgc-slowready:test', 3, 0)")
+wait_for 60 bash -c "[ \"\$(psql -X -At -d pgc_test -c 'SELECT cardinality(current_users) > 0 AND batches_done = 0 FROM container_rollout WHERE job = $back')\" = t ]"
 is "$(q -c "SELECT container_rollout_cancel($back)")" t "a cancel of a running job says true"
 wait_for 120 bash -c "[ \"\$(psql -X -At -d pgc_test -c 'SELECT finished_at IS NOT NULL FROM container_rollout WHERE job = $back')\" = t ]"
 is "$(q -c "SELECT phase || ' ' || done FROM container_rollout_progress WHERE job = $back")" \
 	"cancelled 3" "... and the job ends as cancelled once its batch of 3 is done"
-is "$(images_of)" "$V2=7 pgc-gateway:test=3" "... leaving the others on the image they had"
+is "$(images_of)" "$V2=7 pgc-slowready:test=3" "... leaving the others on the image they had"
 
 # The jobs go, so that later tests get pg_container.image again.
 q -c "DELETE FROM container_rollout" >/dev/null
