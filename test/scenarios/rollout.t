@@ -103,7 +103,9 @@ q -c "SELECT container_stop('ro-s')" -c "SELECT container_ensure_running('ro-s')
 is "$(pgc_docker inspect -f '{{.Config.Image}}' mosaic-user-ro-s)" "$V2" "a failed rollout's image is not what new starts get"
 is "$(q -c "SELECT count(*) FROM container_outdated()")" 0 "... and nobody shows as outdated"
 
-# --- a cancel stops at the end of the batch in flight
+# --- a cancel stops at the end of the batch in flight (ro-s stopped, so the
+# batch is ro-u01..03)
+q -c "SELECT container_stop('ro-s')" >/dev/null
 # (a gateway that takes 2 s to get ready, so that the batch is seen in flight)
 back=$(q -c "SELECT container_rollout('pgc-slowready:test', 3, 0)")
 wait_for 60 bash -c "[ \"\$(psql -X -At -d pgc_test -c 'SELECT cardinality(current_users) > 0 AND batches_done = 0 FROM container_rollout WHERE job = $back')\" = t ]"
