@@ -65,6 +65,7 @@ while ! phase_is "$job" completed && ! phase_is "$job" failed; do
 	[ "$(wc -l <"$samples")" -gt 600 ] && break
 done
 is "$(phase_of "$job")" completed "the rollout completes"
+diag "10 users at batch 3 (a canary, then 3 batches): $(q -c "SELECT round(extract(epoch FROM finished_at - started_at)::numeric, 1) FROM container_rollout WHERE job = $job") s"
 is "$(q -c "SELECT done || ' ' || total || ' ' || failed || ' ' || cardinality(current_users) FROM container_rollout_progress WHERE job = $job")" \
 	"10 10 0 0" "... with done 10 of total 10, none failed, no batch in flight"
 is "$(awk -F'|' '$2 != $6' "$samples" | wc -l)" 0 "along the way, done is always the steps recorded"
@@ -93,6 +94,7 @@ is "$(q -c "SELECT container_rollout_cancel($job)")" f "cancelling a finished jo
 before_tokens=$(tokens)
 bad=$(q -c "SELECT container_rollout('pgc-crashloop:test', 3, 2)")
 wait_for 120 bash -c "[ \"\$(psql -X -At -d pgc_test -c 'SELECT finished_at IS NOT NULL FROM container_rollout WHERE job = $bad')\" = t ]"
+diag "2 rollbacks at ready_timeout 4 s: $(q -c "SELECT round(extract(epoch FROM finished_at - started_at)::numeric, 1) FROM container_rollout WHERE job = $bad") s"
 is "$(q -c "SELECT phase || ' ' || done || ' ' || failed FROM container_rollout_progress WHERE job = $bad")" \
 	"failed 2 2" "a rollout to an image that never gets ready stops as failed after 2 rollbacks"
 is "$(q -c "SELECT count(*) FROM container_rollout_step WHERE job = $bad AND outcome = 'rolled back' AND error LIKE '%did not become ready%'")" \
