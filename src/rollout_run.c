@@ -26,7 +26,8 @@
  * image, is no longer outdated, and the step done again records it as
  * 'skipped'.  Users that are stopped or paused are not restarted: a stopped
  * one gets the job's image at its next start, since new containers are
- * made from it.
+ * made from it and a stopped out-of-date container is made again then
+ * (lifecycle.c, stopped_behind_rollout).
  *
  *-------------------------------------------------------------------------
  */
