@@ -22,6 +22,9 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
+#if PG_VERSION_NUM >= 160000
+#include "varatt.h"			/* VARDATA_ANY: no longer in postgres.h */
+#endif
 
 #include "container_store.h"
 #include "event_journal.h"
