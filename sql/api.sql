@@ -27,7 +27,8 @@ SELECT p.proname, has_function_privilege('public', p.oid, 'EXECUTE') AS public_m
 SELECT relname, has_table_privilege('public', oid, 'SELECT') AS public_may_select
   FROM pg_class
  WHERE relname IN ('user_container', 'container_profile', 'container_event', 'container_overview',
-                   'container_stat_operations', 'container_backup', 'container_lease')
+                   'container_stat_operations', 'container_backup', 'container_lease',
+                   'container_rollout', 'container_rollout_step', 'container_rollout_progress')
  ORDER BY relname;
 
 -- A fresh install is the newest version, built from 0.1.0 and the update.
@@ -104,6 +105,28 @@ SELECT container_release(12345);
 SELECT count(*) FROM container_lease;
 SELECT * FROM container_explain(NULL);
 SELECT * FROM container_explain('nobody');
+
+-- Rollouts: bad arguments are refused before anything is recorded (NULL
+-- 22004, out of range or an unknown canary 22023), and without a worker
+-- for this database a job that nobody would run is refused too (55000).
+\d container_rollout_progress
+SELECT container_rollout(NULL, 3, 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT container_rollout('pgc-gateway:v2', NULL, 2);
+SELECT container_rollout('pgc-gateway:v2', 3, NULL);
+SELECT container_rollout('pgc-gateway:v2', 0, 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT container_rollout('pgc-gateway:v2', 3, -1);
+SELECT container_rollout('pgc gateway', 3, 2);
+SELECT container_rollout('', 3, 2);
+SELECT container_rollout('pgc-gateway:v2', 3, 2, ARRAY['nobody']);
+\echo :LAST_ERROR_SQLSTATE
+SELECT container_rollout('pgc-gateway:v2', 3, 2, ARRAY[NULL]::text[]);
+SELECT container_rollout('pgc-gateway:v2', 3, 2);
+\echo :LAST_ERROR_SQLSTATE
+SELECT container_rollout_cancel(NULL);
+SELECT container_rollout_cancel(1);
+SELECT count(*) FROM container_rollout;
 
 -- Settings are checked when they are set.
 SET pg_container.docker_host = 'ftp://127.0.0.1/';

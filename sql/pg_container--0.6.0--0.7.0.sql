@@ -500,3 +500,130 @@ COMMENT ON FUNCTION @extschema@.container_explain(text) IS
 REVOKE ALL ON FUNCTION @extschema@.container_explain(text) FROM PUBLIC;
 
 -- ===== END container_explain =====
+
+-- ===== BEGIN rollouts: a new image across the fleet, by the worker =====
+--
+-- container_rollout records a job here and returns its id; the worker
+-- carries it out once it is committed: the canaries first, then batches of
+-- batch_size running users whose container is out of date, each restarted
+-- with container_restart's health-gated rollback (the replacement must get
+-- ready or the previous container comes back, with its volume, token and
+-- port).  The job stops itself as 'failed' once max_failures users were
+-- rolled back (0 and 1 both stop at the first), and as 'cancelled' at the
+-- end of the batch in flight after container_rollout_cancel.  The image of
+-- the newest job that did not fail is the one every new container is made
+-- from (store_rollout_image, in place of pg_container.image; a profile's
+-- own image still comes first), so a stopped user gets it at its next
+-- start with no boot now, and a failed rollout stops handing out its
+-- image.  setting_image is pg_container.image when the job was recorded:
+-- once the setting is changed, the setting wins again (the DBA's newer
+-- word).  One job at a time: the unique index on unfinished jobs.  Each
+-- user's step is a row in container_rollout_step (which users a job has
+-- dealt with, so a worker restarted mid-job goes on where it was) and a
+-- 'rollout' event; the job's start and end are 'rollout' events with no
+-- user.  Owner only, like the other administrative functions.
+CREATE TABLE @extschema@.container_rollout (
+    job              bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    image            text        NOT NULL CHECK (image OPERATOR(pg_catalog.<>) ''),
+    setting_image    text        NOT NULL,
+    batch_size       integer     NOT NULL CHECK (batch_size OPERATOR(pg_catalog.>=) 1),
+    max_failures     integer     NOT NULL CHECK (max_failures OPERATOR(pg_catalog.>=) 0),
+    canaries         text[]      NOT NULL DEFAULT '{}',
+    phase            text        NOT NULL DEFAULT 'initializing'
+                                 CHECK (phase OPERATOR(pg_catalog.=) ANY (ARRAY['initializing', 'restarting canaries',
+                                        'restarting users', 'completed', 'failed', 'cancelled']::pg_catalog.text[])),
+    cancel_requested boolean     NOT NULL DEFAULT false,
+    users_total      integer     NOT NULL DEFAULT 0,
+    users_done       integer     NOT NULL DEFAULT 0,
+    users_failed     integer     NOT NULL DEFAULT 0,
+    batches_done     integer     NOT NULL DEFAULT 0,
+    current_users    text[]      NOT NULL DEFAULT '{}',
+    requested_at     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    started_at       timestamptz,
+    finished_at      timestamptz
+);
+
+CREATE UNIQUE INDEX container_rollout_one_active
+    ON @extschema@.container_rollout ((finished_at IS NULL)) WHERE finished_at IS NULL;
+
+COMMENT ON TABLE @extschema@.container_rollout IS
+    'Rollout jobs: an image brought to the running users batch by batch by the worker, each restart gated by readiness with rollback.';
+
+-- The image new containers are made from lives here, so pg_dump keeps the
+-- jobs (and their steps below) with the rows.
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.format('%I.container_rollout', pg_catalog.current_schema())::pg_catalog.regclass, '');
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I.container_rollout', pg_catalog.current_schema()), 'job')::pg_catalog.regclass, '');
+
+CREATE TABLE @extschema@.container_rollout_step (
+    job      bigint      NOT NULL REFERENCES @extschema@.container_rollout (job) ON DELETE CASCADE,
+    user_id  text        NOT NULL,
+    batch    integer     NOT NULL,
+    outcome  text        NOT NULL
+                         CHECK (outcome OPERATOR(pg_catalog.=) ANY (ARRAY['updated', 'rolled back', 'skipped']::pg_catalog.text[])),
+    error    text,
+    at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    PRIMARY KEY (job, user_id)
+);
+
+COMMENT ON TABLE @extschema@.container_rollout_step IS
+    'What each rollout job did to each user: updated, rolled back (with the error), or skipped (no longer running or out of date).';
+
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.format('%I.container_rollout_step', pg_catalog.current_schema())::pg_catalog.regclass, '');
+
+ALTER TABLE @extschema@.container_event
+    DROP CONSTRAINT container_event_event_check,
+    ADD CONSTRAINT container_event_event_check
+        CHECK (event OPERATOR(pg_catalog.=) ANY (ARRAY['created', 'started', 'stopped', 'reaped',
+                                        'restarted', 'recreated', 'unhealthy', 'recovered', 'removed',
+                                        'profile', 'error', 'paused', 'unpaused',
+                                        'queued', 'failed', 'held', 'released', 'rollout']::pg_catalog.text[]));
+
+CREATE FUNCTION @extschema@.container_rollout(image text, batch integer, max_failures integer,
+                                              canaries text[] DEFAULT NULL)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'container_rollout'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_rollout(text, integer, integer, text[]) IS
+    'Record a rollout of image for the worker (canaries first, then batches of out-of-date running users); returns the job id.';
+
+CREATE FUNCTION @extschema@.container_rollout_cancel(job bigint)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'container_rollout_cancel'
+LANGUAGE C VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_rollout_cancel(bigint) IS
+    'Ask a rollout job to stop at the end of its batch in flight; false if it had already finished.';
+
+-- In the shape of pg_stat_progress_*: one row per job, the running one
+-- and the finished ones (which pg_stat_progress_* would no longer show,
+-- but a DBA wants to see how a rollout ended).  The estimated end
+-- extrapolates the time per user so far to the users left.
+CREATE VIEW @extschema@.container_rollout_progress AS
+SELECT job, phase, image, batch_size, max_failures,
+       users_total AS total, users_done AS done, users_failed AS failed,
+       current_users, canaries, cancel_requested, requested_at, started_at,
+       CASE WHEN finished_at IS NOT NULL THEN finished_at
+            WHEN users_done OPERATOR(pg_catalog.>) 0 THEN
+                 started_at OPERATOR(pg_catalog.+)
+                 ((pg_catalog.clock_timestamp() OPERATOR(pg_catalog.-) started_at)
+                  OPERATOR(pg_catalog.*) (users_total::double precision OPERATOR(pg_catalog./) users_done))
+       END AS estimated_end,
+       finished_at
+  FROM @extschema@.container_rollout;
+
+COMMENT ON VIEW @extschema@.container_rollout_progress IS
+    'Rollout jobs as pg_stat_progress_* shows a command: phase, users total, done and failed, the batch in flight, the estimated end.';
+
+REVOKE ALL ON TABLE @extschema@.container_rollout FROM PUBLIC;
+REVOKE ALL ON TABLE @extschema@.container_rollout_step FROM PUBLIC;
+REVOKE ALL ON @extschema@.container_rollout_progress FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_rollout(text, integer, integer, text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_rollout_cancel(bigint) FROM PUBLIC;
+
+-- ===== END rollouts =====

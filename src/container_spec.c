@@ -27,11 +27,22 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 
-/* A profile value if set, else the setting. */
-static const char *
-effective_image(const ContainerProfile *profile)
+/*
+ * The profile's image if it names one, else the image of the newest
+ * rollout that did not fail (container_rollout), else the setting: once a
+ * rollout is recorded, every new container, a stopped user's at its next
+ * start included, is made from its image, and the spec hash of every
+ * running container made from another shows it as outdated.
+ */
+const char *
+spec_image(const ContainerProfile *profile)
 {
-	return (profile && profile->image) ? profile->image : pgc_image;
+	char	   *rollout_image;
+
+	if (profile && profile->image)
+		return profile->image;
+	rollout_image = store_rollout_image();
+	return rollout_image ? rollout_image : pgc_image;
 }
 
 static int64
@@ -197,7 +208,7 @@ spec_current_hash(const ContainerProfile *profile)
 
 	initStringInfo(&canon);
 	appendStringInfo(&canon, "image=%s\nnetwork=%s\ngateway_port=%d\nstate_path=%s\n",
-					 effective_image(profile), pgc_network, pgc_gateway_port, pgc_state_path);
+					 spec_image(profile), pgc_network, pgc_gateway_port, pgc_state_path);
 	appendStringInfo(&canon, "publish_address=%s\nrestart=%s\nmemory=" INT64_FORMAT "\n",
 					 pgc_publish_address, pgc_restart_policy_name(pgc_restart_policy),
 					 effective_memory_bytes(profile));
@@ -246,7 +257,7 @@ spec_build(ContainerSpec *spec, const UserContainerRow *row,
 	memset(spec, 0, sizeof(ContainerSpec));
 	spec->name = row->container_name;
 	spec->user_id = row->user_id;
-	spec->image = effective_image(profile);
+	spec->image = spec_image(profile);
 	/*
 	 * The profile's variables first: of two entries with one name, the
 	 * container gets the last, and a profile stored before its check knew

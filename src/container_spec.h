@@ -51,6 +51,7 @@ extern void spec_build(ContainerSpec *spec, const UserContainerRow *row,
 					   const ContainerProfile *profile, const char *token, int host_port);
 extern ContainerProfile *spec_load_profile(const char *user_id, const char *profile_name);
 extern char *spec_current_hash(const ContainerProfile *profile);
+extern const char *spec_image(const ContainerProfile *profile);
 extern char *spec_network_name(const char *container_name);
 extern char *spec_network_subnet(int host_port);
 extern List *spec_volume_options(const char *volume);

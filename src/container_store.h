@@ -5,7 +5,8 @@
  *	  store_schema.c (finding and opening the installed extension),
  *	  store_rows.c (a user's row), store_sweeps.c (the rows sweeps lock),
  *	  store_ports.c (host ports), store_profiles.c (profiles and specs),
- *	  store_events.c (the event log), store_leases.c (leases).
+ *	  store_events.c (the event log), store_leases.c (leases),
+ *	  store_rollouts.c (rollout jobs).
  *
  *-------------------------------------------------------------------------
  */
@@ -172,5 +173,33 @@ extern bool store_hold(const char *user_id, const char *reason, Interval *ttl, i
 					   TimestampTz *expires_at);
 extern bool store_release(int64 lease, StoreLease *ended);
 extern List *store_prune_expired_leases(void);
+
+/* The unfinished rollout job, as the worker carries it out. */
+typedef struct RolloutJob
+{
+	int64		job;
+	char	   *image;
+	int			batch_size;
+	int			max_failures;
+	List	   *canaries;		/* of char * */
+	char	   *phase;
+	bool		cancel_requested;
+	int			done;
+	int			failed;
+	int			batches_done;
+	List	   *current_users;	/* of char *: the batch in flight, left to do */
+} RolloutJob;
+
+extern char *store_rollout_image(void);
+extern bool store_rollout_insert(const char *image, int batch_size, int max_failures,
+								 List *canaries, int64 *job);
+extern bool store_rollout_unfinished(RolloutJob *job);
+extern int	store_rollout_cancel(int64 job);
+extern List *store_rollout_users_missing(List *user_ids);
+extern List *store_rollout_stepped(int64 job);
+extern void store_rollout_begin_batch(int64 job, const char *phase, int left, List *batch);
+extern int	store_rollout_record_step(int64 job, const char *user_id, const char *outcome,
+									  const char *error);
+extern void store_rollout_finish(int64 job, const char *phase);
 
 #endif							/* PGC_CONTAINER_STORE_H */

@@ -189,6 +189,31 @@ create_container(EnsureState *st)
 }
 
 /*
+ * Whether the found container is stopped and out of date while a rollout's
+ * image is in effect (container_rollout): it is then made again from the
+ * current spec before its start, so that a stopped user gets the
+ * rollout's image at its next start without the job booting it.  Its
+ * volume, token and port carry over, as for any container made again.
+ * Without a rollout an ensure never recreates an outdated container (only
+ * container_restart does, with its rollback); nor on an engine whose units
+ * cannot be set aside (swarm), where a unit is updated in place instead.
+ */
+static bool
+stopped_behind_rollout(EnsureState *st)
+{
+	if (st->c.running || st->c.paused || !pgc_engine()->can_set_aside ||
+		store_rollout_image() == NULL)
+		return false;
+	if (!st->profile_loaded)
+	{
+		st->profile = spec_load_profile(st->row.user_id, st->row.profile);
+		st->profile_loaded = true;
+	}
+	return st->c.spec_label == NULL ||
+		strcmp(st->c.spec_label, spec_current_hash(st->profile)) != 0;
+}
+
+/*
  * Whether a container this call found (not created) can be used as it
  * is; if not, it is removed and the ensure goes round again.
  */
@@ -217,6 +242,9 @@ check_found_container(EnsureState *st)
 	 * started again at all.  The volume carries the user's state across.
 	 */
 	if (c->state != NULL && (strcmp(c->state, "created") == 0 || strcmp(c->state, "dead") == 0))
+		return drop_container(st, true);
+
+	if (stopped_behind_rollout(st))
 		return drop_container(st, true);
 
 	/*
@@ -780,8 +808,7 @@ lifecycle_restart(const char *user_id, char **url, char **token)
 		lifecycle_ensure_running(user_id, url, token);
 	else
 	{
-		ensure_replacement(&row, previous_id, previous_spec,
-						   (profile && profile->image) ? profile->image : pgc_image, url, token);
+		ensure_replacement(&row, previous_id, previous_spec, spec_image(profile), url, token);
 		if (previous_spec != NULL)
 			explicit_bzero(previous_spec, strlen(previous_spec));
 		else

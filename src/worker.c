@@ -44,6 +44,7 @@
 #include "docker_http.h"
 #include "own_transaction.h"
 #include "removals.h"
+#include "rollout.h"
 #include "settings.h"
 #include "start_queue.h"
 #include "start_waiters.h"
@@ -191,6 +192,7 @@ typedef struct WorkerLoop
 	bool		serving;		/* the extension is there and the last pass ran */
 	bool		said_waiting;	/* "waiting for CREATE EXTENSION" is logged */
 	bool		booting;		/* the start queue has gateways booting */
+	bool		rolling;		/* a rollout job has steps left */
 } WorkerLoop;
 
 /*
@@ -254,7 +256,7 @@ wait_for_next_pass(const WorkerLoop *loop)
 			sleep_ms = Min(sleep_ms, ms_until(next_due(loop->last_reap, pgc_reap_interval_s), now));
 		if (pgc_health_check_interval_s > 0)
 			sleep_ms = Min(sleep_ms, ms_until(next_due(loop->last_health, pgc_health_check_interval_s), now));
-		if (loop->booting)
+		if (loop->booting || loop->rolling)
 			sleep_ms = Min(sleep_ms, BOOT_POLL_MS);
 	}
 	if (!loop->serving || !state_mirror_enabled())
@@ -347,6 +349,7 @@ pgc_worker_main(Datum main_arg)
 		{
 			removals_worker_pass();
 			loop.booting = start_boot_pass();
+			loop.rolling = rollout_worker_pass();
 		}
 		wait_for_next_pass(&loop);
 	}
