@@ -531,7 +531,8 @@ CREATE TABLE @extschema@.container_rollout (
     canaries         text[]      NOT NULL DEFAULT '{}',
     phase            text        NOT NULL DEFAULT 'initializing'
                                  CHECK (phase OPERATOR(pg_catalog.=) ANY (ARRAY['initializing', 'restarting canaries',
-                                        'restarting users', 'completed', 'failed', 'cancelled']::pg_catalog.text[])),
+                                        'restarting users', 'waiting for held users', 'completed', 'failed',
+                                        'cancelled']::pg_catalog.text[])),
     cancel_requested boolean     NOT NULL DEFAULT false,
     users_total      integer     NOT NULL DEFAULT 0,
     users_done       integer     NOT NULL DEFAULT 0,

@@ -197,6 +197,8 @@ extern bool store_rollout_unfinished(RolloutJob *job);
 extern int	store_rollout_cancel(int64 job);
 extern List *store_rollout_users_missing(List *user_ids);
 extern List *store_rollout_stepped(int64 job);
+extern List *store_rollout_held_users(void);
+extern void store_rollout_defer(int64 job, const char *user_id);
 extern void store_rollout_begin_batch(int64 job, const char *phase, int left, List *batch);
 extern int	store_rollout_record_step(int64 job, const char *user_id, const char *outcome,
 									  const char *error);

@@ -11,7 +11,10 @@
  * date (container_outdated: made from another image or spec than new
  * containers now get, the job's image among them, store_rollout_image),
  * that the job has not dealt with yet: the job's canaries first, in
- * batches of their own, then the others by user id.  A cancel asked for is
+ * batches of their own, then the others by user id.  A user a
+ * container_hold lease holds (a turn in progress, leases.c) is left for a
+ * later batch, and a job with nothing else left waits in phase 'waiting
+ * for held users' until the leases end.  A cancel asked for is
  * honoured here, between batches, so the batch in flight is finished.  A
  * user's restart is container_restart's: the replacement must get ready,
  * or the previous container comes back with its volume, token and port,
@@ -48,6 +51,7 @@
 #define PHASE_INITIALIZING "initializing"
 #define PHASE_CANARIES "restarting canaries"
 #define PHASE_USERS "restarting users"
+#define PHASE_HELD "waiting for held users"
 
 static bool
 contains(List *strings, const char *s)
@@ -89,16 +93,20 @@ finish_job(RolloutJob *job, const char *phase)
 
 /*
  * The users left for the job: running, outdated, not dealt with yet;
- * canaries and the others apart, each by user id.
+ * canaries and the others apart, each by user id, and how many of them a
+ * container_hold lease holds back for now (leases.c: a rollout must not
+ * restart a user in the middle of a turn).
  */
 static void
-users_left(const RolloutJob *job, List **canaries, List **others)
+users_left(const RolloutJob *job, List **canaries, List **others, int *held)
 {
 	List	   *outdated = view_outdated(CurrentMemoryContext);
 	List	   *stepped = store_rollout_stepped(job->job);
+	List	   *holding = store_rollout_held_users();
 	ListCell   *lc;
 
 	*canaries = *others = NIL;
+	*held = 0;
 	foreach(lc, store_all_rows())
 	{
 		StoreRowSummary *r = lfirst(lc);
@@ -106,21 +114,19 @@ users_left(const RolloutJob *job, List **canaries, List **others)
 		if (r->status == NULL || strcmp(r->status, "running") != 0 ||
 			contains(stepped, r->user_id) || !contains(outdated, r->user_id))
 			continue;
-
-		/*
-		 * Not yet: a user holding a container_hold lease (leases.c) should
-		 * be held back until the lease ends.  Skipping them here is not
-		 * enough, since a job whose only users left are held would end as
-		 * done; it has to wait for them (issue 24 says so, issue 23 too).
-		 */
-		if (contains(job->canaries, r->user_id))
+		if (contains(holding, r->user_id))
+			(*held)++;
+		else if (contains(job->canaries, r->user_id))
 			*canaries = lappend(*canaries, r->user_id);
 		else
 			*others = lappend(*others, r->user_id);
 	}
 }
 
-/* Between batches: stop if asked, else choose the next batch, or end. */
+/*
+ * Between batches: stop if asked, else choose the next batch, or wait for
+ * the held users when they are all that is left, or end.
+ */
 static void
 next_batch(RolloutJob *job)
 {
@@ -129,6 +135,7 @@ next_batch(RolloutJob *job)
 	List	   *pool;
 	List	   *batch;
 	const char *phase;
+	int			held;
 	int			left;
 	ListCell   *lc;
 
@@ -137,12 +144,17 @@ next_batch(RolloutJob *job)
 		finish_job(job, "cancelled");
 		return;
 	}
-	users_left(job, &canaries, &others);
-	left = list_length(canaries) + list_length(others);
+	users_left(job, &canaries, &others, &held);
+	left = list_length(canaries) + list_length(others) + held;
 	if (strcmp(job->phase, PHASE_INITIALIZING) == 0)
 		record_job_event(job, "started", left);
 	pool = canaries != NIL ? canaries : others;
 	phase = canaries != NIL ? PHASE_CANARIES : PHASE_USERS;
+	if (pool == NIL && held > 0)
+	{
+		store_rollout_begin_batch(job->job, PHASE_HELD, left, NIL);
+		return;
+	}
 	if (pool == NIL)
 	{
 		finish_job(job, "completed");
@@ -198,6 +210,13 @@ step_user(RolloutJob *job)
 	int			failed;
 
 	pgstat_report_activity(STATE_RUNNING, "pg_container: rolling out an image");
+
+	/* Held since its batch was chosen: back to the pool, for a later batch. */
+	if (contains(store_rollout_held_users(), user_id))
+	{
+		store_rollout_defer(job->job, user_id);
+		return;
+	}
 	if (still_due(user_id))
 	{
 		failure = pgc_in_subtransaction(restart_user, user_id);

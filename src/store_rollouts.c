@@ -64,6 +64,23 @@ static StoreStatement stmt_rollout_stepped = {
 	.nargs = 1, .argtypes = {INT8OID}
 };
 
+/*
+ * Users a live container_hold lease holds (leases.c): a rollout does not
+ * restart them until it ends.
+ */
+static StoreStatement stmt_rollout_held = {
+	.sql = "SELECT user_id FROM @extschema@.user_container WHERE held_until > pg_catalog.now()",
+	.nargs = 0
+};
+
+/* A user of the batch in flight put back for a later batch, with no step. */
+static StoreStatement stmt_rollout_defer = {
+	.sql = "UPDATE @extschema@.container_rollout"
+		"   SET current_users = pg_catalog.array_remove(current_users, $2)"
+		" WHERE job = $1",
+	.nargs = 2, .argtypes = {INT8OID, TEXTOID}
+};
+
 /* A new batch (or none, $4 empty): the phase, and the total as it stands now. */
 static StoreStatement stmt_rollout_begin_batch = {
 	.sql = "UPDATE @extschema@.container_rollout"
@@ -217,6 +234,23 @@ store_rollout_stepped(int64 job)
 
 	store_run(&stmt_rollout_stepped, values, NULL, 0);
 	return column_text_rows(1);
+}
+
+/* The users a lease holds now. */
+List *
+store_rollout_held_users(void)
+{
+	store_run(&stmt_rollout_held, NULL, NULL, 0);
+	return column_text_rows(1);
+}
+
+/* Take user_id out of the job's batch in flight without a step. */
+void
+store_rollout_defer(int64 job, const char *user_id)
+{
+	Datum		values[2] = {Int64GetDatum(job), CStringGetTextDatum(user_id)};
+
+	store_run(&stmt_rollout_defer, values, NULL, 0);
 }
 
 /* The job's next batch, in phase, with left users still to deal with after it. */

@@ -7,9 +7,12 @@
 # start; a second job while one runs is refused; a rollout to an image
 # that never gets ready stops after max_failures = 2 rollbacks with the
 # rest on the old image, tokens unchanged, and its image no longer what
-# new containers get; a cancel stops at the end of the batch in flight.
+# new containers get; a cancel stops at the end of the batch in flight; a
+# user a lease holds is restarted only once released, the job waiting for
+# it meanwhile.  Users of earlier test files are stopped first, since a
+# rollout takes every running user.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 38
+plan 41
 
 MARK=$(q -c "SELECT coalesce(max(id), 0) FROM container_event")
 set_and_reload() { q -c "ALTER SYSTEM SET $1 = $2" >/dev/null; reload_conf; }
@@ -27,6 +30,8 @@ tokens() { for u in $USERS; do q -c "SELECT token FROM container_ensure_running(
 V2=pgc-gateway:rollout-v2
 pgc_docker tag pgc-gateway:test "$V2"
 set_and_reload pg_container.ready_timeout "'4s'"
+q -c "SELECT count(container_stop(user_id)) FROM user_container
+       WHERE user_id NOT LIKE 'ro-%' AND status IN ('running', 'paused', 'starting')" >/dev/null
 
 # --- bad input: a clear error, and nothing recorded
 q -c "SELECT container_ensure_running('ro-s')" -c "SELECT container_stop('ro-s')" >/dev/null
@@ -48,7 +53,8 @@ pgc_docker exec mosaic-user-ro-u04 /bin/busybox sh -c 'echo kept > /home/node/.o
 before_tokens=$(tokens)
 is "$(images_of)" "pgc-gateway:test=10" "ten users run the old image"
 
-# --- a rollout at batch 3 with a canary
+# --- a rollout at batch 3 with a canary, ro-u05 held by a lease
+lease=$(q -c "SELECT container_hold('ro-u05', 'a turn', '10 min')")
 job=$(q -c "SELECT container_rollout('$V2', 3, 2, ARRAY['ro-u07', 'ro-s'])")
 like "$job" '^[0-9]+$' "container_rollout returns the job's id"
 err=$(psql -X -At -d pgc_test -c '\set VERBOSITY verbose' -c "SELECT container_rollout('$V2', 3, 2)" 2>&1)
@@ -61,15 +67,25 @@ while ! phase_is "$job" completed && ! phase_is "$job" failed; do
 	             (SELECT count(*) FROM user_container u WHERE u.user_id LIKE 'ro-u%' AND u.status = 'running'
 	                 AND u.spec_hash = (SELECT spec_hash FROM user_container WHERE user_id = 'ro-u07'))
 	        FROM container_rollout_progress p WHERE p.job = $job" >>"$samples"
+	if [ -n "$lease" ] && phase_is "$job" "waiting for held users"; then
+		held_image=$(pgc_docker inspect -f '{{.Config.Image}}' mosaic-user-ro-u05)
+		waiting=$(q -c "SELECT cardinality(current_users) || ' ' || total FROM container_rollout_progress WHERE job = $job")
+		q -c "SELECT container_release($lease)" >/dev/null
+		lease=
+	fi
 	sleep 0.3
 	[ "$(wc -l <"$samples")" -gt 600 ] && break
 done
+is "${held_image:-}" pgc-gateway:test "the held user is left on the old image while the others are done, the job waiting"
+is "$(q -c "SELECT user_id FROM container_rollout_step WHERE job = $job ORDER BY at DESC LIMIT 1")" ro-u05 \
+	"... and is restarted once released, last"
 is "$(phase_of "$job")" completed "the rollout completes"
 diag "10 users at batch 3 (a canary, then 3 batches): $(q -c "SELECT round(extract(epoch FROM finished_at - started_at)::numeric, 1) FROM container_rollout WHERE job = $job") s"
 is "$(q -c "SELECT done || ' ' || total || ' ' || failed || ' ' || cardinality(current_users) FROM container_rollout_progress WHERE job = $job")" \
 	"10 10 0 0" "... with done 10 of total 10, none failed, no batch in flight"
 is "$(awk -F'|' '$2 != $6' "$samples" | wc -l)" 0 "along the way, done is always the steps recorded"
-is "$(awk -F'|' '$1 != "initializing" && $3 != 10' "$samples" | wc -l)" 0 "... total is always 10 once started"
+is "$(awk -F'|' '$1 != "initializing" && $3 != 10' "$samples" | wc -l)" 0 "... total is always 10 once started, the held user counted"
+is "${waiting:-}" "0 10" "... and the view showed the job waiting, no batch in flight, the held user in its total"
 is "$(awk -F'|' '$5 > 3' "$samples" | wc -l)" 0 "... never more than 3 users in flight"
 cmp_ok "$(awk -F'|' '$2 > 0 && $2 < 10' "$samples" | wc -l)" -gt 0 "... and the view was seen part way"
 is "$(awk -F'|' '$1 == "restarting users" && $2 < 1' "$samples" | wc -l)" 0 "... the users' batches only after the canary's"
@@ -80,7 +96,7 @@ is "$(pgc_docker exec mosaic-user-ro-u04 /bin/busybox cat /home/node/.openclaw/r
 is "$(q -c "SELECT string_agg(user_id, ' ' ORDER BY at) FROM (SELECT * FROM container_rollout_step WHERE job = $job ORDER BY at LIMIT 1) s")" \
 	ro-u07 "the canary goes first"
 is "$(q -c "SELECT string_agg(b || ':' || n, ' ' ORDER BY b) FROM (SELECT batch b, count(*) n FROM container_rollout_step WHERE job = $job GROUP BY batch) s")" \
-	"1:1 2:3 3:3 4:3" "... in a batch of its own, then batches of 3"
+	"1:1 2:3 3:3 4:2 5:1" "... in a batch of its own, then batches of 3, the held user in one after them"
 is "$(q -c "SELECT count(*) FILTER (WHERE user_id LIKE 'ro-u%' AND detail->>'outcome' = 'updated') || ' '
               || string_agg(detail->>'phase', ' ' ORDER BY id) FILTER (WHERE user_id IS NULL AND detail->>'job' = '$job')
              FROM container_event WHERE event = 'rollout' AND id > $MARK")" \
@@ -103,7 +119,7 @@ is "$(images_of)" "$V2=10" "... and every user still runs the previous image"
 is "$(tokens)" "$before_tokens" "... with the same tokens"
 q -c "SELECT container_stop('ro-s')" -c "SELECT container_ensure_running('ro-s')" >/dev/null
 is "$(pgc_docker inspect -f '{{.Config.Image}}' mosaic-user-ro-s)" "$V2" "a failed rollout's image is not what new starts get"
-is "$(q -c "SELECT count(*) FROM container_outdated()")" 0 "... and nobody shows as outdated"
+is "$(q -c "SELECT count(*) FROM container_outdated() u WHERE u LIKE 'ro-%'")" 0 "... and nobody shows as outdated"
 
 # --- a cancel stops at the end of the batch in flight (ro-s stopped, so the
 # batch is ro-u01..03)
