@@ -12,8 +12,9 @@
  * each probe with a short limit, each pass of the worker's loop, until it
  * answers ('started', the request deleted) or pg_container.ready_timeout
  * passes (the error today's synchronous ensure raises, recorded on the
- * request and as a 'failed' event).  One slow or failing boot therefore
- * holds up nobody else's.  Waiters are woken after each end commits.
+ * request and as a 'failed' event), and between two creates of a round, so
+ * that a gateway that answers is not kept waiting for the round to end.
+ * One slow or failing boot therefore holds up nobody else's.  Waiters are woken after each end commits.
  *
  * A worker that dies mid-boot loses nothing: its 'starting' requests are
  * queued again when the next one begins, at their place, and booting
@@ -47,6 +48,14 @@
 /* The limit of one readiness probe: all booting gateways share a round. */
 #define PROBE_TIMEOUT_MS 500
 
+/*
+ * While an admission round creates containers one after another (each a
+ * second or more of Docker calls), the gateways booted earlier in it are
+ * probed between two creates, at most this often: a gateway that answers
+ * is marked started, and frees its place, without waiting for the round.
+ */
+#define PROBE_BETWEEN_BOOTS_MS 250
+
 /* A start between its container's start and its gateway's answer. */
 typedef struct Booting
 {
@@ -59,6 +68,9 @@ typedef struct Booting
 static MemoryContext boot_context = NULL;	/* the Booting entries */
 static List *booting = NIL;
 static bool requeued = false;	/* 'starting' left by a previous worker */
+static TimestampTz last_probe = 0;	/* the last round of probe_booting */
+
+static void probe_booting(void);
 
 /*
  * Run fn in a transaction of its own (own_transaction.c), in the caller's
@@ -223,9 +235,13 @@ boot_one(const char *user_id)
 	return true;
 }
 
-/* Take the oldest queued starts while fewer than the limit boot. */
+/*
+ * Take the oldest queued starts while fewer than the limit boot; between
+ * two boots, probe the gateways booting (at most every
+ * PROBE_BETWEEN_BOOTS_MS) and call between_boots, the worker's.
+ */
 static void
-admit_queued(void)
+admit_queued(void (*between_boots) (void))
 {
 	QueuedList	l = {pgc_max_concurrent_starts - list_length(booting), CurrentMemoryContext, NIL};
 	ListCell   *lc;
@@ -236,6 +252,10 @@ admit_queued(void)
 	{
 		if (!boot_one(lfirst(lc)))
 			return;
+		if (booting != NIL &&
+			TimestampDifferenceExceeds(last_probe, GetCurrentTimestamp(), PROBE_BETWEEN_BOOTS_MS))
+			probe_booting();
+		between_boots();
 	}
 }
 
@@ -321,6 +341,7 @@ probe_booting(void)
 	ListCell   *lc;
 	int			i = 0;
 
+	last_probe = GetCurrentTimestamp();
 	if (boot_transaction(probe_all, &r) != NULL)
 		return;					/* cancelled, say: probe again next time */
 	foreach(lc, booting)
@@ -351,9 +372,11 @@ probe_booting(void)
  * The worker's turn at the queue, each time round its loop: requeue what
  * a previous worker left booting, admit what fits, probe what boots.
  * Returns whether something is booting, for the loop to come back soon.
+ * between_boots runs between two boots of a round (the worker follows the
+ * engine's events there).
  */
 bool
-start_boot_pass(void)
+start_boot_pass(void (*between_boots) (void))
 {
 	static MemoryContext pass_context = NULL;
 	MemoryContext old;
@@ -370,7 +393,7 @@ start_boot_pass(void)
 		requeued = boot_transaction(requeue_starting, NULL) == NULL;
 	if (requeued)
 	{
-		admit_queued();
+		admit_queued(between_boots);
 		if (booting != NIL)
 			probe_booting();
 	}

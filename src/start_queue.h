@@ -49,7 +49,7 @@ extern void start_queue_require_worker(const char *function_name);
 extern bool start_queue_wait_if_pending(const char *user_id, char **url, char **token);
 
 /* The worker's side (start_boot.c, start_admission.c) */
-extern bool start_boot_pass(void);
+extern bool start_boot_pass(void (*between_boots) (void));
 extern bool start_admission_make_room(const char *user_id);
 
 #endif							/* PGC_START_QUEUE_H */

@@ -220,6 +220,20 @@ try_to_serve(WorkerLoop *loop, TimestampTz now)
 }
 
 /* Run the reap and the health pass if they are due. */
+/*
+ * Between two passes, and between two creates of the start queue's round:
+ * act on the engine events the stream already holds.  The mirror reads the
+ * stream mostly while the worker sleeps; a long pass (stops of many users,
+ * a round of creates) would otherwise leave the table behind Docker for the
+ * whole pass.
+ */
+static void
+follow_events_between_steps(void)
+{
+	if (state_mirror_enabled())
+		state_mirror_drain();
+}
+
 static void
 run_due_passes(WorkerLoop *loop, TimestampTz now)
 {
@@ -231,7 +245,7 @@ run_due_passes(WorkerLoop *loop, TimestampTz now)
 	if (loop->serving && pgc_health_check_interval_s > 0 &&
 		now >= next_due(loop->last_health, pgc_health_check_interval_s))
 	{
-		state_mirror_drain();
+		follow_events_between_steps();
 		loop->serving = run_pass(PASS_HEALTH);
 		loop->last_health = GetCurrentTimestamp();
 	}
@@ -347,8 +361,11 @@ pgc_worker_main(Datum main_arg)
 			run_due_passes(&loop, GetCurrentTimestamp());
 		if (loop.serving)
 		{
+			follow_events_between_steps();
 			removals_worker_pass();
-			loop.booting = start_boot_pass();
+			follow_events_between_steps();
+			loop.booting = start_boot_pass(follow_events_between_steps);
+			follow_events_between_steps();
 			loop.rolling = rollout_worker_pass();
 		}
 		wait_for_next_pass(&loop);

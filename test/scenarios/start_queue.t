@@ -8,7 +8,7 @@
 # dropped; 30 starts through a pool with max_connections = 20 are refused
 # nothing.
 source "$(dirname "$0")/../lib/tap.sh"
-plan 30
+plan 32
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -59,6 +59,26 @@ is "$(q -c "SELECT string_agg(user_id, ' ' ORDER BY id) FROM container_event WHE
 is "$(q -c "SELECT bool_and(s.at <= c.at) FROM container_event s JOIN container_event c
              ON (s.user_id, c.user_id) IN (('sq-f1', 'sq-f2'), ('sq-f2', 'sq-f3'))
             WHERE s.event = 'started' AND c.event = 'created' AND s.id > $MARK AND c.id > $MARK")" t "... one at a time with max_concurrent_starts = 1"
+
+# --- a gateway that answers while its round still creates others is
+# marked started then, not at the round's end: sq-p0 (ready at once) and 8
+# slow ones, queued in one transaction so that one round takes them all
+# (and sq-m, killed early in the round, is seen stopped by the state mirror
+# between two of its creates, not once the round is over)
+set_and_reload pg_container.max_concurrent_starts 10
+for i in 1 2 3 4 5 6 7 8; do slow "sq-p$i"; done
+q -c "SELECT container_ensure_running('sq-m')" >/dev/null
+q -c "SELECT count(*) FROM unnest(ARRAY['sq-p0', 'sq-p1', 'sq-p2', 'sq-p3', 'sq-p4', 'sq-p5', 'sq-p6', 'sq-p7', 'sq-p8']) u,
+             container_start(u)" >/dev/null
+wait_for 30 bash -c "[ \"\$(psql -X -At -d pgc_test -c \"SELECT count(*) FROM container_event WHERE user_id = 'sq-p1' AND event = 'created' AND id > $MARK\")\" = 1 ]"
+pgc_docker kill mosaic-user-sq-m >/dev/null
+q -c "SELECT count(*) FROM generate_series(0, 8) i, container_wait('sq-p' || i, '120 s')" >/dev/null
+last_created="(SELECT id FROM container_event WHERE user_id = 'sq-p8' AND event = 'created' AND id > $MARK)"
+is "$(q -c "SELECT (SELECT id FROM container_event WHERE user_id = 'sq-p0' AND event = 'started' AND id > $MARK) < $last_created")" t \
+	"a gateway ready early in an admission round is marked started before the round's last container is made"
+is "$(q -c "SELECT (SELECT min(id) FROM container_event WHERE user_id = 'sq-m' AND event = 'stopped' AND id > $MARK) < $last_created")" t \
+	"... and a gateway killed during the round is seen stopped by the mirror before that round ends"
+set_and_reload pg_container.max_concurrent_starts 1
 
 # --- a queued user removed meanwhile is dropped from the queue
 slow sq-r1
@@ -143,7 +163,7 @@ like "$err" 'stopped before it became ready' "... with an error that says it sto
 q -c "ALTER SYSTEM RESET pg_container.ready_timeout" >/dev/null
 reload_conf
 
-users="sq-dead sq-a sq-e sq-f1 sq-f2 sq-f3 sq-r1 sq-t sq-bad sq-k $(seq -f 'sq-c%g' 1 30 | tr '\n' ' ')"
+users="sq-dead sq-m sq-p0 sq-p1 sq-p2 sq-p3 sq-p4 sq-p5 sq-p6 sq-p7 sq-p8 sq-a sq-e sq-f1 sq-f2 sq-f3 sq-r1 sq-t sq-bad sq-k $(seq -f 'sq-c%g' 1 30 | tr '\n' ' ')"
 for u in $users; do q -c "SELECT container_remove('$u', keep_volume => false)" >/dev/null; done
 q -c "SELECT container_process_removals()" -c "DELETE FROM container_profile WHERE name IN ('sq-slow', 'sq-bad')" >/dev/null
 
