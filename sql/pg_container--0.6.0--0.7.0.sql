@@ -628,3 +628,18 @@ REVOKE ALL ON FUNCTION @extschema@.container_rollout(text, integer, integer, tex
 REVOKE ALL ON FUNCTION @extschema@.container_rollout_cancel(bigint) FROM PUBLIC;
 
 -- ===== END rollouts =====
+
+-- ===== BEGIN dormancy =====
+-- Dormancy (issue 23): with pg_container.dormant_after set (0, the default,
+-- turns it off), the idle sweep removes the container and network of a user
+-- stopped for that long, keeping the row, token, port and volume; the next
+-- start makes the container again.  Each is a 'dormant' event.
+ALTER TABLE @extschema@.container_event
+    DROP CONSTRAINT container_event_event_check,
+    ADD CONSTRAINT container_event_event_check
+        CHECK (event OPERATOR(pg_catalog.=) ANY (ARRAY['created', 'started', 'stopped', 'reaped',
+                                        'restarted', 'recreated', 'unhealthy', 'recovered', 'removed',
+                                        'profile', 'error', 'paused', 'unpaused',
+                                        'queued', 'failed', 'held', 'released', 'rollout',
+                                        'dormant']::pg_catalog.text[]));
+-- ===== END dormancy =====

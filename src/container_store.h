@@ -133,6 +133,8 @@ extern int	store_claim_free_port(const char *user_id, const int *refused, int nr
 extern bool store_claim_port(const char *user_id, int port);
 extern bool store_touch(const char *user_id, const char *source);
 extern List *store_lock_idle(void);
+extern List *store_lock_dormant(int minutes);
+extern void store_forget_container(const char *user_id);
 extern uint64 store_explain(const char *user_id);
 extern List *store_lock_running(TimestampTz unchanged_since);
 extern void store_record_health(List *user_ids, const bool *healthy, List *errors, const bool *down);

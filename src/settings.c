@@ -73,6 +73,7 @@ int			pgc_default_idle_timeout_min = 30;
 int			pgc_default_pause_after_min = 0;
 int			pgc_paused_memory_budget_mb = 0;
 int			pgc_max_lease_s = 3600;
+int			pgc_dormant_after_min = 0;
 int			pgc_event_retention_min = 7 * 24 * 60;
 bool		pgc_event_stream = true;
 
@@ -1001,6 +1002,16 @@ pgc_define_settings(void)
 							3600, 1, PGC_MAX_IDLE_TIMEOUT_MIN * 60,
 							PGC_SUSET,
 							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	/* Server-wide, like the sweeps that apply it: SIGHUP, not per session. */
+	DefineCustomIntVariable("pg_container.dormant_after",
+							"How long a user stays stopped before the idle sweep removes the container, keeping the volume; 0 never does.",
+							"The row, token, port and volume are kept: the user's next start makes the container again.",
+							&pgc_dormant_after_min,
+							0, 0, 3650 * 24 * 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_container.event_retention",

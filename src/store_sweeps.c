@@ -129,6 +129,8 @@ static StoreStatement stmt_explain = {
 		"         CASE WHEN c.held_until > pg_catalog.statement_timestamp() THEN c.held_until END AS held,"
 		"         c.last_active_at + pg_catalog.make_interval(mins => c.idle_timeout_min) AS stop_at,"
 		"         c.last_active_at + pg_catalog.make_interval(mins => c.pause_after_min) AS pause_at,"
+		"         GREATEST(c.updated_at, c.last_active_at) + pg_catalog.make_interval(mins => $5) AS dormant_at,"
+		"         c.container_id IS NOT NULL AS has_container,"
 		"         (SELECT pg_catalog.string_agg(pg_catalog.format('%s (%s)', l.id, l.reason), ', ' ORDER BY l.id)"
 		"            FROM @extschema@.container_lease l"
 		"           WHERE l.user_id = c.user_id AND l.expires_at > pg_catalog.statement_timestamp()) AS leases"
@@ -170,11 +172,19 @@ static StoreStatement stmt_explain = {
 		"   GREATEST(u.last_active + interval '1 minute', u.held), false,"
 		"   CASE WHEN u.held IS NOT NULL THEN 'held: never stopped to make room for a start'"
 		"        ELSE pg_catalog.format('a queued start over %s MB may stop it once it is idle', $4) END,"
-		"   $4 > 0 AND u.status IN ('running', 'paused'))"
+		"   $4 > 0 AND u.status IN ('running', 'paused')),"
+		"  (7, 'dormant_after', 'remove container',"
+		"   GREATEST(u.dormant_at, u.held),"
+		"   u.dormant_at < pg_catalog.now() AND u.held IS NULL,"
+		"   CASE WHEN u.held IS NOT NULL THEN 'held: its container is kept until the lease ends'"
+		"        WHEN u.dormant_at < pg_catalog.now()"
+		"        THEN 'stopped for longer than pg_container.dormant_after: the next sweep removes the container, keeping the volume'"
+		"        ELSE 'not stopped for pg_container.dormant_after yet' END,"
+		"   $5 > 0 AND u.status = 'stopped' AND u.has_container)"
 		"  ) AS r(ord, rule, action, at, next_sweep, why, applies)"
 		" WHERE r.applies"
 		" ORDER BY r.ord",
-	.nargs = 4, .argtypes = {INT4OID, INT4OID, TEXTOID, INT4OID}
+	.nargs = 5, .argtypes = {INT4OID, INT4OID, TEXTOID, INT4OID, INT4OID}
 };
 
 /* A row an ensure holds is skipped: the mirror retries it shortly. */
@@ -200,6 +210,32 @@ static StoreStatement stmt_lock_stopped = {
 		" ORDER BY user_id"
 		"   FOR UPDATE SKIP LOCKED",
 	.nargs = 1, .argtypes = {TIMESTAMPTZOID}
+};
+
+/*
+ * Users stopped for longer than $1 minutes (dormancy.c): neither their
+ * last activity nor any write of the row (a stop stamps updated_at) since,
+ * and no live lease.
+ */
+static StoreStatement stmt_lock_dormant = {
+	.sql = "SELECT " REF_COLUMNS
+		"  FROM @extschema@.user_container"
+		" WHERE status = 'stopped' AND container_id IS NOT NULL"
+		"   AND GREATEST(updated_at, last_active_at)"
+		"       < pg_catalog.now() - pg_catalog.make_interval(mins => $1)"
+		"   AND NOT coalesce(held_until > pg_catalog.now(), false)"
+		" ORDER BY user_id"
+		"   FOR UPDATE SKIP LOCKED",
+	.nargs = 1, .argtypes = {INT4OID}
+};
+
+/* A dormant user's row: no container, nothing made from a spec. */
+static StoreStatement stmt_forget_container = {
+	.sql = "UPDATE @extschema@.user_container"
+		"   SET container_id = NULL, spec_hash = NULL, healthy = NULL, health_error = NULL,"
+		"       updated_at = pg_catalog.clock_timestamp()"
+		" WHERE user_id = $1 AND status = 'stopped'",
+	.nargs = 1, .argtypes = {TEXTOID}
 };
 
 /* The rows a statement selecting REF_COLUMNS returned. */
@@ -246,6 +282,25 @@ store_lock_idle(void)
 	return fetch_container_refs();
 }
 
+/* Lock the rows of the users stopped for longer than minutes. */
+List *
+store_lock_dormant(int minutes)
+{
+	Datum		values[1] = {Int32GetDatum(minutes)};
+
+	store_run(&stmt_lock_dormant, values, NULL, 0);
+	return fetch_container_refs();
+}
+
+/* Record that the user's container was removed, the row kept. */
+void
+store_forget_container(const char *user_id)
+{
+	Datum		values[1] = {CStringGetTextDatum(user_id)};
+
+	store_run(&stmt_forget_container, values, NULL, 0);
+}
+
 /*
  * Run container_explain's statement for the user (&stmt_explain); the
  * rows are in SPI_tuptable: rule, action, at, next_sweep, why.  None for
@@ -254,11 +309,12 @@ store_lock_idle(void)
 uint64
 store_explain(const char *user_id)
 {
-	Datum		values[4] = {
+	Datum		values[5] = {
 		Int32GetDatum(pgc_memory_limit_mb),
 		Int32GetDatum(pgc_paused_memory_budget_mb),
 		CStringGetTextDatum(user_id),
-		Int32GetDatum(pgc_running_memory_budget_mb)
+		Int32GetDatum(pgc_running_memory_budget_mb),
+		Int32GetDatum(pgc_dormant_after_min)
 	};
 
 	store_run(&stmt_explain, values, NULL, 0);

@@ -27,6 +27,7 @@
 #include "container_index.h"
 #include "container_store.h"
 #include "docker_api.h"
+#include "dormancy.h"
 #include "engine.h"
 #include "event_journal.h"
 #include "leases.h"
@@ -179,7 +180,9 @@ pause_candidates(ReapCandidate *cands, List *candidates)
  * a list built in result_context.  A row's
  * container must be in the list, labelled as the user's, to be stopped,
  * so a row pointed at another container stops nothing.  A container that
- * fails to stop gets a WARNING and keeps its row as it is.
+ * fails to stop gets a WARNING and keeps its row as it is.  Users stopped
+ * for longer than pg_container.dormant_after lose their container first
+ * (dormancy.c).
  */
 List *
 sweep_reap_idle(MemoryContext result_context)
@@ -198,6 +201,7 @@ sweep_reap_idle(MemoryContext result_context)
 
 	/* Expired leases hold nobody already: this only records their end. */
 	leases_prune_expired();
+	(void) dormancy_sweep();
 	listed = pgc_engine()->list_managed();
 	candidates = store_lock_idle();
 	orphans = running_orphans(listed);
