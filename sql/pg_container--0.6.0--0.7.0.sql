@@ -643,3 +643,31 @@ ALTER TABLE @extschema@.container_event
                                         'queued', 'failed', 'held', 'released', 'rollout',
                                         'dormant']::pg_catalog.text[]));
 -- ===== END dormancy =====
+
+-- ===== BEGIN max_age =====
+-- Maximum age (issue 23): with pg_container.max_age set (0, the default,
+-- turns it off), the worker restarts a gateway that has run for longer,
+-- once it has been idle for 5 minutes and no lease holds it, so that memory
+-- a gateway leaks does not live for ever.  started_at is when the row's
+-- container last started (each start stamps it); rows running before this
+-- version take their last write as an estimate.  Each restart, or its
+-- rollback, is an 'aged_out' event.
+ALTER TABLE @extschema@.user_container
+    ADD COLUMN started_at timestamptz;
+
+UPDATE @extschema@.user_container
+   SET started_at = updated_at
+ WHERE status OPERATOR(pg_catalog.=) ANY (ARRAY['running', 'paused']::pg_catalog.text[]);
+
+COMMENT ON COLUMN @extschema@.user_container.started_at IS
+    'When the container last started (by pg_container, or as the state mirror saw it); what pg_container.max_age counts from.';
+
+ALTER TABLE @extschema@.container_event
+    DROP CONSTRAINT container_event_event_check,
+    ADD CONSTRAINT container_event_event_check
+        CHECK (event OPERATOR(pg_catalog.=) ANY (ARRAY['created', 'started', 'stopped', 'reaped',
+                                        'restarted', 'recreated', 'unhealthy', 'recovered', 'removed',
+                                        'profile', 'error', 'paused', 'unpaused',
+                                        'queued', 'failed', 'held', 'released', 'rollout',
+                                        'dormant', 'aged_out']::pg_catalog.text[]));
+-- ===== END max_age =====

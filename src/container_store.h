@@ -125,7 +125,7 @@ extern void store_record_unpaused(const char *user_id);
 extern bool store_set_pause_after(const char *user_id, int minutes, bool is_null);
 extern const char *store_installation_id(void);
 extern void store_record_running(const char *user_id, const char *container_id, int port,
-								 const char *spec_hash);
+								 const char *spec_hash, bool started);
 extern void store_record_stopped(const char *user_id, const char *container_id);
 extern void store_record_node(const char *user_id, const char *node);
 extern char *store_recorded_node(const char *user_id);
@@ -135,6 +135,7 @@ extern bool store_touch(const char *user_id, const char *source);
 extern List *store_lock_idle(void);
 extern List *store_lock_dormant(int minutes);
 extern void store_forget_container(const char *user_id);
+extern char *store_lock_aged(int max_age_min, int quiet_min);
 extern uint64 store_explain(const char *user_id);
 extern List *store_lock_running(TimestampTz unchanged_since);
 extern void store_record_health(List *user_ids, const bool *healthy, List *errors, const bool *down);

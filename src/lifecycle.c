@@ -378,7 +378,8 @@ record_running(const EnsureState *st)
 		row->gateway_port != st->port ||
 		row->container_id == NULL || strcmp(row->container_id, st->c.id) != 0 ||
 		(spec_hash != NULL && (row->spec_hash == NULL || strcmp(row->spec_hash, spec_hash) != 0)))
-		store_record_running(row->user_id, st->c.id, st->port, spec_hash);
+		store_record_running(row->user_id, st->c.id, st->port, spec_hash,
+							 st->created_here || st->started_here);
 	/* An engine that places units (swarm) said where: the volume is there. */
 	if (st->started_here && st->c.node != NULL)
 		store_record_node(row->user_id, st->c.node);

@@ -74,6 +74,7 @@ int			pgc_default_pause_after_min = 0;
 int			pgc_paused_memory_budget_mb = 0;
 int			pgc_max_lease_s = 3600;
 int			pgc_dormant_after_min = 0;
+int			pgc_max_age_min = 0;
 int			pgc_event_retention_min = 7 * 24 * 60;
 bool		pgc_event_stream = true;
 
@@ -1009,6 +1010,15 @@ pgc_define_settings(void)
 							"How long a user stays stopped before the idle sweep removes the container, keeping the volume; 0 never does.",
 							"The row, token, port and volume are kept: the user's next start makes the container again.",
 							&pgc_dormant_after_min,
+							0, 0, 3650 * 24 * 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_container.max_age",
+							"How long a gateway may run before the worker restarts it, once it is idle and unheld; 0 never does.",
+							"Idle means no activity for 5 minutes and no live lease; the restart keeps the volume, token and port.",
+							&pgc_max_age_min,
 							0, 0, 3650 * 24 * 60,
 							PGC_SIGHUP,
 							GUC_UNIT_MIN,

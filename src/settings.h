@@ -102,6 +102,7 @@ extern int	pgc_default_pause_after_min;
 extern int	pgc_paused_memory_budget_mb;
 extern int	pgc_max_lease_s;
 extern int	pgc_dormant_after_min;
+extern int	pgc_max_age_min;
 
 /*
  * The longest idle timeout, in minutes: a week.  The tables' CHECKs say the

@@ -25,7 +25,7 @@ typedef struct StoreStatement
 {
 	const char *sql;
 	int			nargs;
-	Oid			argtypes[5];
+	Oid			argtypes[7];
 	SPIPlanPtr	plan;			/* NULL until first run */
 	Oid			plan_namespace; /* the schema plan was made for */
 } StoreStatement;

@@ -86,9 +86,11 @@ static StoreStatement stmt_lock = {
 static StoreStatement stmt_record_running = {
 	.sql = "UPDATE @extschema@.user_container"
 		"   SET container_id = $2, gateway_port = $3, status = 'running', spec_hash = $4,"
+		"       started_at = CASE WHEN $5 OR started_at IS NULL THEN pg_catalog.clock_timestamp()"
+		"                         ELSE started_at END,"
 		"       updated_at = pg_catalog.clock_timestamp()"
 		" WHERE user_id = $1",
-	.nargs = 4, .argtypes = {TEXTOID, TEXTOID, INT4OID, TEXTOID}
+	.nargs = 5, .argtypes = {TEXTOID, TEXTOID, INT4OID, TEXTOID, BOOLOID}
 };
 
 static StoreStatement stmt_delete_row = {
@@ -178,7 +180,8 @@ static StoreStatement stmt_container_id = {
 /* The recorded container runs again: the row says so, port unchanged. */
 static StoreStatement stmt_mark_running = {
 	.sql = "UPDATE @extschema@.user_container"
-		"   SET status = 'running', updated_at = pg_catalog.clock_timestamp()"
+		"   SET status = 'running', started_at = pg_catalog.clock_timestamp(),"
+		"       updated_at = pg_catalog.clock_timestamp()"
 		" WHERE user_id = $1 AND container_id = $2 AND gateway_port IS NOT NULL"
 		"   AND status <> 'removing'",
 	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
@@ -324,15 +327,16 @@ store_insert(const char *user_id, const char *container_name, const char *encryp
 /* Record a running container; spec_hash may be NULL (unknown). */
 void
 store_record_running(const char *user_id, const char *container_id, int port,
-					 const char *spec_hash)
+					 const char *spec_hash, bool started)
 {
-	Datum		values[4] = {
+	Datum		values[5] = {
 		CStringGetTextDatum(user_id),
 		CStringGetTextDatum(container_id),
 		Int32GetDatum(port),
-		spec_hash ? CStringGetTextDatum(spec_hash) : (Datum) 0
+		spec_hash ? CStringGetTextDatum(spec_hash) : (Datum) 0,
+		BoolGetDatum(started)
 	};
-	char		nulls[4] = {' ', ' ', ' ', spec_hash ? ' ' : 'n'};
+	char		nulls[5] = {' ', ' ', ' ', spec_hash ? ' ' : 'n', ' '};
 
 	store_run(&stmt_record_running, values, nulls, 0);
 }

@@ -20,6 +20,7 @@
 #include "utils/timestamp.h"
 
 #include "container_store.h"
+#include "max_age.h"
 #include "settings.h"
 #include "store_internal.h"
 
@@ -131,6 +132,12 @@ static StoreStatement stmt_explain = {
 		"         c.last_active_at + pg_catalog.make_interval(mins => c.pause_after_min) AS pause_at,"
 		"         GREATEST(c.updated_at, c.last_active_at) + pg_catalog.make_interval(mins => $5) AS dormant_at,"
 		"         c.container_id IS NOT NULL AS has_container,"
+		"         GREATEST(c.started_at + pg_catalog.make_interval(mins => $6),"
+		"                  c.last_active_at + pg_catalog.make_interval(mins => $7)) AS age_out_at,"
+		"         EXISTS (SELECT 1 FROM @extschema@.container_event e"
+		"                  WHERE e.user_id = c.user_id AND e.event = 'aged_out'"
+		"                    AND e.detail ->> 'outcome' = 'rolled back'"
+		"                    AND e.at > pg_catalog.now() - pg_catalog.make_interval(mins => $6)) AS age_out_failed,"
 		"         (SELECT pg_catalog.string_agg(pg_catalog.format('%s (%s)', l.id, l.reason), ', ' ORDER BY l.id)"
 		"            FROM @extschema@.container_lease l"
 		"           WHERE l.user_id = c.user_id AND l.expires_at > pg_catalog.statement_timestamp()) AS leases"
@@ -180,11 +187,20 @@ static StoreStatement stmt_explain = {
 		"        WHEN u.dormant_at < pg_catalog.now()"
 		"        THEN 'stopped for longer than pg_container.dormant_after: the next sweep removes the container, keeping the volume'"
 		"        ELSE 'not stopped for pg_container.dormant_after yet' END,"
-		"   $5 > 0 AND u.status = 'stopped' AND u.has_container)"
+		"   $5 > 0 AND u.status = 'stopped' AND u.has_container),"
+		"  (8, 'max_age', 'restart',"
+		"   GREATEST(u.age_out_at, u.held),"
+		"   u.age_out_at < pg_catalog.now() AND u.held IS NULL AND NOT u.age_out_failed,"
+		"   CASE WHEN u.held IS NOT NULL THEN 'held: not restarted until the lease ends'"
+		"        WHEN u.age_out_failed THEN 'its last restart for its age was rolled back: not tried again within pg_container.max_age'"
+		"        WHEN u.age_out_at < pg_catalog.now()"
+		"        THEN pg_catalog.format('running for longer than pg_container.max_age and %s min idle: the worker restarts it after the next sweep', $7)"
+		"        ELSE pg_catalog.format('restarted once it has run for pg_container.max_age and been %s min idle', $7) END,"
+		"   $6 > 0 AND u.status = 'running' AND u.age_out_at IS NOT NULL)"
 		"  ) AS r(ord, rule, action, at, next_sweep, why, applies)"
 		" WHERE r.applies"
 		" ORDER BY r.ord",
-	.nargs = 5, .argtypes = {INT4OID, INT4OID, TEXTOID, INT4OID, INT4OID}
+	.nargs = 7, .argtypes = {INT4OID, INT4OID, TEXTOID, INT4OID, INT4OID, INT4OID, INT4OID}
 };
 
 /* A row an ensure holds is skipped: the mirror retries it shortly. */
@@ -227,6 +243,27 @@ static StoreStatement stmt_lock_dormant = {
 		" ORDER BY user_id"
 		"   FOR UPDATE SKIP LOCKED",
 	.nargs = 1, .argtypes = {INT4OID}
+};
+
+/*
+ * The running user whose container started longest ago, past $1 minutes,
+ * quiet for $2, unheld, and not rolled back by an age-out within $1
+ * (max_age.c).
+ */
+static StoreStatement stmt_lock_aged = {
+	.sql = "SELECT c.user_id FROM @extschema@.user_container c"
+		" WHERE c.status = 'running'"
+		"   AND c.started_at < pg_catalog.now() - pg_catalog.make_interval(mins => $1)"
+		"   AND coalesce(c.last_active_at, c.started_at)"
+		"       < pg_catalog.now() - pg_catalog.make_interval(mins => $2)"
+		"   AND NOT coalesce(c.held_until > pg_catalog.now(), false)"
+		"   AND NOT EXISTS (SELECT 1 FROM @extschema@.container_event e"
+		"                    WHERE e.user_id = c.user_id AND e.event = 'aged_out'"
+		"                      AND e.detail ->> 'outcome' = 'rolled back'"
+		"                      AND e.at > pg_catalog.now() - pg_catalog.make_interval(mins => $1))"
+		" ORDER BY c.started_at LIMIT 1"
+		"   FOR UPDATE SKIP LOCKED",
+	.nargs = 2, .argtypes = {INT4OID, INT4OID}
 };
 
 /* A dormant user's row: no container, nothing made from a spec. */
@@ -292,6 +329,18 @@ store_lock_dormant(int minutes)
 	return fetch_container_refs();
 }
 
+/* Lock the next user due to be restarted for its age; NULL if none. */
+char *
+store_lock_aged(int max_age_min, int quiet_min)
+{
+	Datum		values[2] = {Int32GetDatum(max_age_min), Int32GetDatum(quiet_min)};
+
+	store_run(&stmt_lock_aged, values, NULL, 1);
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
 /* Record that the user's container was removed, the row kept. */
 void
 store_forget_container(const char *user_id)
@@ -309,12 +358,14 @@ store_forget_container(const char *user_id)
 uint64
 store_explain(const char *user_id)
 {
-	Datum		values[5] = {
+	Datum		values[7] = {
 		Int32GetDatum(pgc_memory_limit_mb),
 		Int32GetDatum(pgc_paused_memory_budget_mb),
 		CStringGetTextDatum(user_id),
 		Int32GetDatum(pgc_running_memory_budget_mb),
-		Int32GetDatum(pgc_dormant_after_min)
+		Int32GetDatum(pgc_dormant_after_min),
+		Int32GetDatum(pgc_max_age_min),
+		Int32GetDatum(MAX_AGE_QUIET_MIN)
 	};
 
 	store_run(&stmt_explain, values, NULL, 0);

@@ -42,6 +42,7 @@
 
 #include "container_store.h"
 #include "docker_http.h"
+#include "max_age.h"
 #include "own_transaction.h"
 #include "removals.h"
 #include "rollout.h"
@@ -193,6 +194,7 @@ typedef struct WorkerLoop
 	bool		said_waiting;	/* "waiting for CREATE EXTENSION" is logged */
 	bool		booting;		/* the start queue has gateways booting */
 	bool		rolling;		/* a rollout job has steps left */
+	bool		aging;			/* gateways past max_age may be due */
 } WorkerLoop;
 
 /*
@@ -241,6 +243,8 @@ run_due_passes(WorkerLoop *loop, TimestampTz now)
 	{
 		loop->serving = run_pass(PASS_REAP);
 		loop->last_reap = GetCurrentTimestamp();
+		/* After each sweep, one restart a turn until none is due. */
+		loop->aging = loop->serving;
 	}
 	if (loop->serving && pgc_health_check_interval_s > 0 &&
 		now >= next_due(loop->last_health, pgc_health_check_interval_s))
@@ -270,7 +274,7 @@ wait_for_next_pass(const WorkerLoop *loop)
 			sleep_ms = Min(sleep_ms, ms_until(next_due(loop->last_reap, pgc_reap_interval_s), now));
 		if (pgc_health_check_interval_s > 0)
 			sleep_ms = Min(sleep_ms, ms_until(next_due(loop->last_health, pgc_health_check_interval_s), now));
-		if (loop->booting || loop->rolling)
+		if (loop->booting || loop->rolling || loop->aging)
 			sleep_ms = Min(sleep_ms, BOOT_POLL_MS);
 	}
 	if (!loop->serving || !state_mirror_enabled())
@@ -367,6 +371,11 @@ pgc_worker_main(Datum main_arg)
 			loop.booting = start_boot_pass(follow_events_between_steps);
 			follow_events_between_steps();
 			loop.rolling = rollout_worker_pass();
+			if (loop.aging)
+			{
+				follow_events_between_steps();
+				loop.aging = max_age_worker_pass();
+			}
 		}
 		wait_for_next_pass(&loop);
 	}
