@@ -26,17 +26,26 @@
 
 #define NOW "pg_catalog.statement_timestamp()"
 
-/* The users of the windows warm now with no lease from that window. */
+/*
+ * The users of the windows warm now with no lease from that window: a
+ * profile's and a user's schedules by a join each (one join on "profile
+ * or user" could only be a nested loop over users and schedules).
+ */
 static StoreStatement stmt_warm_users_unheld = {
-	.sql = "WITH w AS (" SCHEDULE_WINDOWS(NOW, NOW) ")"
-		"SELECT c.user_id, w.name, w.opens_at, w.closes_at"
-		"  FROM w JOIN @extschema@.user_container c"
-		"    ON c.profile = w.profile OR c.user_id = w.user_id"
-		" WHERE c.status <> 'removing'"
-		"   AND NOT EXISTS (SELECT 1 FROM @extschema@.container_lease l"
-		"                    WHERE l.user_id = c.user_id AND l.schedule = w.name"
-		"                      AND l.expires_at >= w.closes_at)"
-		" ORDER BY c.user_id, w.name",
+	.sql = "WITH w AS MATERIALIZED (" SCHEDULE_WINDOWS(NOW, NOW) "),"
+		" wu AS ("
+		"  SELECT c.user_id, w.name, w.opens_at, w.closes_at"
+		"    FROM w JOIN @extschema@.user_container c ON c.profile = w.profile"
+		"   WHERE c.status <> 'removing'"
+		"  UNION ALL"
+		"  SELECT c.user_id, w.name, w.opens_at, w.closes_at"
+		"    FROM w JOIN @extschema@.user_container c ON c.user_id = w.user_id"
+		"   WHERE c.status <> 'removing')"
+		"SELECT wu.user_id, wu.name, wu.opens_at, wu.closes_at FROM wu"
+		" WHERE NOT EXISTS (SELECT 1 FROM @extschema@.container_lease l"
+		"                    WHERE l.user_id = wu.user_id AND l.schedule = wu.name"
+		"                      AND l.expires_at >= wu.closes_at)"
+		" ORDER BY wu.user_id, wu.name",
 	.nargs = 0
 };
 

@@ -69,7 +69,9 @@ static StoreStatement stmt_record_health = {
  * at the whole budget.  A held row (held_until, a live lease:
  * store_leases.c; or in a schedule's window warm now, whose lease the
  * sweep's schedules pass has just taken, so that container_explain, which
- * reads this plan without that pass, agrees) is neither paused nor stopped; a paused one still
+ * reads this plan without that pass, agrees; the warm users are listed
+ * once, by two equality joins, since a join on "profile or user" is a
+ * nested loop over users and schedules) is neither paused nor stopped; a paused one still
  * holds its memory, so it is counted first and the others make room.
  * The rows acted on are locked, skipping busy ones; a row whose status or
  * last activity changed since the scan, or that a lease taken meanwhile
@@ -78,11 +80,14 @@ static StoreStatement stmt_record_health = {
  * what it says the next sweep does is what this statement chooses.
  */
 #define IDLE_PLAN \
-	"WITH warm AS (" SCHEDULE_WINDOWS("pg_catalog.statement_timestamp()", "pg_catalog.statement_timestamp()") ")," \
+	"WITH warm AS MATERIALIZED (" SCHEDULE_WINDOWS("pg_catalog.statement_timestamp()", "pg_catalog.statement_timestamp()") ")," \
+	" warm_users AS MATERIALIZED (" \
+		"  SELECT c.user_id FROM warm JOIN @extschema@.user_container c ON c.profile = warm.profile" \
+		"  UNION SELECT warm.user_id FROM warm WHERE warm.user_id IS NOT NULL)," \
 	" candidate AS (" \
 		"  SELECT c.*," \
 		"         coalesce(c.held_until > pg_catalog.statement_timestamp(), false)" \
-		"         OR EXISTS (SELECT 1 FROM warm WHERE warm.profile = c.profile OR warm.user_id = c.user_id) AS held" \
+		"         OR c.user_id IN (SELECT user_id FROM warm_users) AS held" \
 		"    FROM @extschema@.user_container c" \
 		"   WHERE c.status IN ('running', 'paused'))," \
 	" a AS (" \
@@ -300,6 +305,29 @@ static StoreStatement stmt_lock_aged = {
 	.nargs = 2, .argtypes = {INT4OID, INT4OID}
 };
 
+/*
+ * The next user due for a scheduled backup (backup_schedule.c): one with a
+ * container whose newest backup is older than $1 minutes, or who has none,
+ * the longest without first; not held (a backup pauses a running gateway),
+ * and not one whose scheduled backup failed within $1 minutes, so that a
+ * volume that cannot be copied is not tried again at every turn.
+ */
+static StoreStatement stmt_lock_backup_due = {
+	.sql = "SELECT c.user_id FROM @extschema@.user_container c"
+		"  LEFT JOIN LATERAL (SELECT pg_catalog.max(b.taken_at) AS taken_at"
+		"                       FROM @extschema@.container_backup b WHERE b.user_id = c.user_id) last ON true"
+		" WHERE c.status IN ('running', 'paused', 'stopped') AND c.container_id IS NOT NULL"
+		"   AND coalesce(last.taken_at < pg_catalog.now() - pg_catalog.make_interval(mins => $1), true)"
+		"   AND NOT coalesce(c.held_until > pg_catalog.now(), false)"
+		"   AND NOT EXISTS (SELECT 1 FROM @extschema@.container_event e"
+		"                    WHERE e.user_id = c.user_id AND e.event = 'backup'"
+		"                      AND e.detail ->> 'outcome' = 'failed'"
+		"                      AND e.at > pg_catalog.now() - pg_catalog.make_interval(mins => $1))"
+		" ORDER BY last.taken_at NULLS FIRST, c.user_id LIMIT 1"
+		"   FOR UPDATE OF c SKIP LOCKED",
+	.nargs = 1, .argtypes = {INT4OID}
+};
+
 /* A dormant user's row: no container, nothing made from a spec. */
 static StoreStatement stmt_forget_container = {
 	.sql = "UPDATE @extschema@.user_container"
@@ -370,6 +398,18 @@ store_lock_aged(int max_age_min, int quiet_min)
 	Datum		values[2] = {Int32GetDatum(max_age_min), Int32GetDatum(quiet_min)};
 
 	store_run(&stmt_lock_aged, values, NULL, 1);
+	if (SPI_processed == 0)
+		return NULL;
+	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+}
+
+/* Lock the next user due for a scheduled backup; NULL if none. */
+char *
+store_lock_backup_due(int interval_min)
+{
+	Datum		values[1] = {Int32GetDatum(interval_min)};
+
+	store_run(&stmt_lock_backup_due, values, NULL, 1);
 	if (SPI_processed == 0)
 		return NULL;
 	return SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
