@@ -744,3 +744,18 @@ ALTER TABLE @extschema@.container_event
 REVOKE ALL ON TABLE @extschema@.container_schedule FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.container_schedule_windows(timestamptz, timestamptz) FROM PUBLIC;
 -- ===== END schedules =====
+
+-- ===== BEGIN backup events =====
+-- Each backup and restore is an event ('backup', with "outcome": "taken"
+-- or, for the worker's scheduled backups (pg_container.backup_interval),
+-- "failed"; 'restored').
+ALTER TABLE @extschema@.container_event
+    DROP CONSTRAINT container_event_event_check,
+    ADD CONSTRAINT container_event_event_check
+        CHECK (event OPERATOR(pg_catalog.=) ANY (ARRAY['created', 'started', 'stopped', 'reaped',
+                                        'restarted', 'recreated', 'unhealthy', 'recovered', 'removed',
+                                        'profile', 'error', 'paused', 'unpaused',
+                                        'queued', 'failed', 'held', 'released', 'rollout',
+                                        'dormant', 'aged_out', 'kept_warm',
+                                        'backup', 'restored']::pg_catalog.text[]));
+-- ===== END backup events =====

@@ -14,6 +14,8 @@
  * outside the transaction is that pause.  Storing and pruning happen
  * after the unpause, so the pause lasts only as long as the copy.
  *
+ * Each backup and each restore is an event ('backup', 'restored').
+ *
  * A restore unpacks the stored stream into the stopped container's state
  * path after checking its checksum.  It adds and overwrites files; files
  * made after the backup stay (see docs/backups.md).
@@ -31,10 +33,12 @@
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
+#include "backup.h"
 #include "container_store.h"
 #include "docker_archive.h"
 #include "docker_http.h"
 #include "engine.h"
+#include "event_journal.h"
 #include "ownership.h"
 #include "settings.h"
 #include "stats.h"
@@ -203,20 +207,36 @@ store_backup(const char *user_id, const char *tar, size_t len)
 	return id;
 }
 
-static Datum
-backup_call(PG_FUNCTION_ARGS)
+/*
+ * Back up the user's volume (store open); returns the backup's id.  A
+ * 'backup' event records it.
+ */
+int64
+backup_user(const char *user_id, const char *taken_by)
 {
-	char	   *user_id = user_id_arg(fcinfo, 0);
 	UserContainerRow row;
 	DockerContainer c;
 	char	   *tar;
 	size_t		len;
 	int64		id;
 
-	store_open();
 	lock_users_container(user_id, &row, &c);
 	tar = copy_volume(&c, row.container_name, &len);
 	id = store_backup(user_id, tar, len);
+	record_event(user_id, "backup",
+				 event_detail("outcome", "taken", "backup", psprintf(INT64_FORMAT, id),
+							  "bytes", psprintf("%zu", len), "by", taken_by, NULL));
+	return id;
+}
+
+static Datum
+backup_call(PG_FUNCTION_ARGS)
+{
+	char	   *user_id = user_id_arg(fcinfo, 0);
+	int64		id;
+
+	store_open();
+	id = backup_user(user_id, NULL);
 	store_close();
 	PG_RETURN_INT64(id);
 }
@@ -314,6 +334,8 @@ container_restore(PG_FUNCTION_ARGS)
 						user_id, backup_id, owner)));
 	docker_archive_put(c.id, row.container_name, state_parent(pgc_state_path),
 					   VARDATA_ANY(bytes), VARSIZE_ANY_EXHDR(bytes));
+	record_event(user_id, "restored",
+				 event_detail("backup", psprintf(INT64_FORMAT, backup_id), "from_user", owner, NULL));
 	store_close();
 	PG_RETURN_VOID();
 }

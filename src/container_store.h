@@ -136,6 +136,7 @@ extern List *store_lock_idle(void);
 extern List *store_lock_dormant(int minutes);
 extern void store_forget_container(const char *user_id);
 extern char *store_lock_aged(int max_age_min, int quiet_min);
+extern char *store_lock_backup_due(int interval_min);
 extern uint64 store_explain(const char *user_id);
 extern List *store_lock_running(TimestampTz unchanged_since);
 extern void store_record_health(List *user_ids, const bool *healthy, List *errors, const bool *down);

@@ -28,6 +28,7 @@ int			pgc_docker_timeout_ms = 30000;
 int			pgc_max_response_size_kb = 8192;
 int			pgc_backup_max_size_mb = 256;
 int			pgc_backup_keep = 7;
+int			pgc_backup_interval_min = 0;
 char	   *pgc_docker_cert_path = NULL;
 bool		pgc_docker_tls_verify = true;
 
@@ -1049,6 +1050,16 @@ pgc_define_settings(void)
 							7, 1, 10000,
 							PGC_SUSET,
 							0,
+							NULL, NULL, NULL);
+
+	/* The worker's schedule: server-wide, like the sweeps. */
+	DefineCustomIntVariable("pg_container.backup_interval",
+							"How often the worker backs up each user's volume; 0 never does.",
+							"One user a turn, the longest without a backup first; a held user waits for the end of its lease.",
+							&pgc_backup_interval_min,
+							0, 0, 3650 * 24 * 60,
+							PGC_SIGHUP,
+							GUC_UNIT_MIN,
 							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("pg_container");

@@ -49,6 +49,7 @@ extern int	pgc_max_response_size_kb;
 /* Backups (backup.c) */
 extern int	pgc_backup_max_size_mb;
 extern int	pgc_backup_keep;
+extern int	pgc_backup_interval_min;
 extern char *pgc_docker_cert_path;
 extern bool pgc_docker_tls_verify;
 

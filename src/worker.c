@@ -40,6 +40,7 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "backup_schedule.h"
 #include "container_store.h"
 #include "docker_http.h"
 #include "max_age.h"
@@ -64,6 +65,9 @@
 
 /* How often booting gateways are probed (start_boot.c). */
 #define BOOT_POLL_MS 100
+
+/* How often the worker looks for a user due for a scheduled backup. */
+#define BACKUP_LOOK_MS 60000
 
 typedef enum WorkerPass
 {
@@ -195,6 +199,8 @@ typedef struct WorkerLoop
 	bool		booting;		/* the start queue has gateways booting */
 	bool		rolling;		/* a rollout job has steps left */
 	bool		aging;			/* gateways past max_age may be due */
+	bool		backing;		/* a scheduled backup may be due */
+	TimestampTz last_backup_look;
 } WorkerLoop;
 
 /*
@@ -256,6 +262,23 @@ run_due_passes(WorkerLoop *loop, TimestampTz now)
 }
 
 /*
+ * A scheduled backup, one a turn while some are due, else a look once a
+ * BACKUP_LOOK_MS (and after each reload, which may have set the interval).
+ */
+static void
+run_scheduled_backups(WorkerLoop *loop)
+{
+	if (pgc_backup_interval_min <= 0)
+		return;
+	if (!loop->backing &&
+		GetCurrentTimestamp() < TimestampTzPlusMilliseconds(loop->last_backup_look, BACKUP_LOOK_MS))
+		return;
+	follow_events_between_steps();
+	loop->backing = backup_worker_pass();
+	loop->last_backup_look = GetCurrentTimestamp();
+}
+
+/*
  * Wait until the next pass is due, a signal, or the postmaster dies; while
  * serving with the event stream on, follow the engine's events meanwhile.
  */
@@ -274,7 +297,7 @@ wait_for_next_pass(const WorkerLoop *loop)
 			sleep_ms = Min(sleep_ms, ms_until(next_due(loop->last_reap, pgc_reap_interval_s), now));
 		if (pgc_health_check_interval_s > 0)
 			sleep_ms = Min(sleep_ms, ms_until(next_due(loop->last_health, pgc_health_check_interval_s), now));
-		if (loop->booting || loop->rolling || loop->aging)
+		if (loop->booting || loop->rolling || loop->aging || loop->backing)
 			sleep_ms = Min(sleep_ms, BOOT_POLL_MS);
 	}
 	if (!loop->serving || !state_mirror_enabled())
@@ -357,7 +380,10 @@ pgc_worker_main(Datum main_arg)
 		CHECK_FOR_INTERRUPTS();
 		/* The only place the configuration changes: between passes. */
 		if (ConfigReloadPending)
+		{
 			reload_configuration();
+			loop.backing = true;
+		}
 
 		if (!loop.serving)
 			try_to_serve(&loop, GetCurrentTimestamp());
@@ -376,6 +402,7 @@ pgc_worker_main(Datum main_arg)
 				follow_events_between_steps();
 				loop.aging = max_age_worker_pass();
 			}
+			run_scheduled_backups(&loop);
 		}
 		wait_for_next_pass(&loop);
 	}
