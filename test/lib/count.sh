@@ -127,6 +127,22 @@ pgc_count_regress() {
 	fi
 }
 
+# pgc_run_isolation DB OUTDIR DIR: the isolation specs DIR/specs/*.spec
+# against the existing database DB, with pg_isolation_regress from
+# PostgreSQL's server-dev package, compared with DIR/expected; counted as
+# pg_regress is (its summary lines are pg_regress's).
+pgc_run_isolation() {
+	local db=$1 out=$2 dir=$3 tool specs rc
+	tool="$(dirname "$("$PG_CONFIG" --pgxs)")/../test/isolation/pg_isolation_regress"
+	specs=$(cd "$dir/specs" && ls ./*.spec | sed 's|^\./||; s|\.spec$||')
+	mkdir -p "$out"
+	# shellcheck disable=SC2086
+	"$tool" --use-existing --dbname="$db" --inputdir="$dir" --outputdir="$out" \
+		--bindir="$PGC_PG_BIN" $specs 2>&1 | tee "$out/isolation.log"
+	rc=${PIPESTATUS[0]}
+	pgc_count_regress "$out/isolation.log" "$rc" "$out"
+}
+
 # pgc_stop_counted: stop everything the run started (pgc_env_down, from
 # test/lib/env.sh).  A process the run started that is still alive after
 # that fails the run: one failure, listed with the files that failed.
