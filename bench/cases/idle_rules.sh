@@ -70,6 +70,7 @@ clean_up() {
 		-c "DELETE FROM user_container WHERE user_id LIKE 'ir-%'" \
 		-c "DELETE FROM container_event WHERE user_id LIKE 'ir-%'" \
 		-c "DELETE FROM container_profile WHERE name = 'ir-warm'" >/dev/null
+	rm -rf "$BENCH_TMP"
 }
 trap clean_up EXIT
 
