@@ -75,12 +75,34 @@ clean_up() {
 trap clean_up EXIT
 
 log "load at the start: $(load); container_schedule: $HAVE_SCHEDULES"
+# The worker's first pass, and the event mirror's list whenever it
+# (re)connects, find no container for these rows and mark them stopped:
+# wait for the mirror to be in sync before saying they run, and check
+# before each round that they still do (running_rows).
+for i in $(seq 1 120); do
+	[ "$(bq -c "SELECT NOT enabled OR in_sync FROM container_mirror")" = t ] && break
+	sleep 0.5
+done
+sleep 1
+RESYNCS=$(bq -c "SELECT resyncs FROM container_mirror")
+log "mirror: $(bq -F ' ' -c "SELECT 'enabled', enabled, 'in sync', in_sync, 'resyncs', resyncs FROM container_mirror")"
 bq -c "INSERT INTO container_profile (name) VALUES ('ir-warm')" \
 	-c "SELECT count(*) FROM generate_series(1, $N) i, LATERAL container_set_idle_timeout('ir-' || i, 30) s" \
 	-c "SELECT count(*) FROM generate_series(101, 200) i, LATERAL container_set_profile('ir-' || i, 'ir-warm') s" \
-	-c "UPDATE user_container SET status = 'running', last_active_at = now(), started_at = now(), updated_at = now()
-	     WHERE user_id LIKE 'ir-%'" \
-	-c "VACUUM ANALYZE user_container, container_lease" >/dev/null || { log "could not make the users"; exit 1; }
+	>/dev/null || { log "could not make the users"; exit 1; }
+# running_rows: every user's row says running and recently active; put
+# back (and said) if something marked them stopped.
+FLIPS=0
+running_rows() {
+	local n
+	n=$(bq -c "SELECT count(*) FROM user_container WHERE user_id LIKE 'ir-%' AND status = 'running'")
+	[ "$n" = "$N" ] && return
+	[ "$FLIPS" -gt 0 ] && log "only $n of $N users were running (mirror resyncs: $(bq -c "SELECT resyncs FROM container_mirror"), $RESYNCS at the start): put back"
+	FLIPS=$((FLIPS + 1))
+	bq -c "UPDATE user_container SET status = 'running', last_active_at = now(), started_at = now(), updated_at = now()
+	        WHERE user_id LIKE 'ir-%'" -c "VACUUM ANALYZE user_container, container_lease" >/dev/null
+}
+running_rows
 MARK=$(bq -c "SELECT coalesce(max(id), 0) FROM container_event")
 
 # --- the idle sweep ---------------------------------------------------------
@@ -146,6 +168,7 @@ for rep in $(seq 1 "$ROUNDS"); do
 	n=${#STATES[@]}
 	for k in $(seq 0 $((n - 1))); do
 		s=${STATES[$(((rep - 1 + k) % n))]}
+		running_rows
 		bq -c "VACUUM user_container, container_lease" >/dev/null
 		out=$(sweep_round "$s")
 		first=$(sed -n 's/^first=//p' <<<"$out")
@@ -227,8 +250,8 @@ inv() { python3 -c "import sys; print(' '.join(f'{1000 / float(x):.4f}' for x in
 for clients in $TOUCH_CLIENTS; do
 	t1_tps=() t1_p99=() t2_tps=() t2_p99=()
 	for rep in $(seq 1 "$ROUNDS"); do
-		one() { bq -c "VACUUM user_container" >/dev/null; read -r a b < <(touch_run "$clients" "$BENCH_TMP/touch1.sql"); t1_tps+=("$a") t1_p99+=("$b"); }
-		two() { bq -c "VACUUM user_container" >/dev/null; read -r a b < <(touch_run "$clients" "$BENCH_TMP/touch2.sql"); t2_tps+=("$a") t2_p99+=("$b"); }
+		one() { running_rows; bq -c "VACUUM user_container" >/dev/null; read -r a b < <(touch_run "$clients" "$BENCH_TMP/touch1.sql"); t1_tps+=("$a") t1_p99+=("$b"); }
+		two() { running_rows; bq -c "VACUUM user_container" >/dev/null; read -r a b < <(touch_run "$clients" "$BENCH_TMP/touch2.sql"); t2_tps+=("$a") t2_p99+=("$b"); }
 		if [ $((rep % 2)) = 1 ]; then one; two; else two; one; fi
 		log "touch, $clients clients, round $rep: container_touch(u) ${t1_tps[-1]} tps, p99 ${t1_p99[-1]} ms; container_touch(u, 'message') ${t2_tps[-1]} tps, p99 ${t2_p99[-1]} ms; load $(load)"
 	done
@@ -246,7 +269,7 @@ running=$(bq -c "SELECT count(*) FROM user_container WHERE user_id LIKE 'ir-%' A
 queued=$(bq -c "SELECT count(*) FROM container_start_request WHERE user_id LIKE 'ir-%'" 2>/dev/null || echo '?')
 events=$(bq -c "SELECT string_agg(event || ' ' || n, ', ') FROM (SELECT event, count(*) n FROM container_event
 	WHERE id > $MARK AND user_id LIKE 'ir-%' GROUP BY event ORDER BY event) e")
-log "at the end: $running of $N users running; stopped by the sweeps: $stopped_total; start requests: $queued; events: $events"
+log "at the end: $running of $N users running; stopped by the sweeps: $stopped_total; start requests: $queued; rows put back to running after the first time: $((FLIPS - 1)); mirror resyncs $(bq -c "SELECT resyncs FROM container_mirror") ($RESYNCS at the start); events: $events"
 log "load at the end: $(cat /proc/loadavg)"
 [ -n "$STANDALONE" ] && python3 "$PGC_ROOT/bench/report.py" "$BENCH_RESULTS"
 exit 0
