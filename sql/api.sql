@@ -28,7 +28,8 @@ SELECT relname, has_table_privilege('public', oid, 'SELECT') AS public_may_selec
   FROM pg_class
  WHERE relname IN ('user_container', 'container_profile', 'container_event', 'container_overview',
                    'container_stat_operations', 'container_backup', 'container_lease',
-                   'container_rollout', 'container_rollout_step', 'container_rollout_progress')
+                   'container_rollout', 'container_rollout_step', 'container_rollout_progress',
+                   'container_schedule')
  ORDER BY relname;
 
 -- A fresh install is the newest version, built from 0.1.0 and the update.
@@ -127,6 +128,35 @@ SELECT container_rollout('pgc-gateway:v2', 3, 2);
 SELECT container_rollout_cancel(NULL);
 SELECT container_rollout_cancel(1);
 SELECT count(*) FROM container_rollout;
+
+-- Schedules: a window needs one of a profile or a user, real week days, a
+-- time zone PostgreSQL knows and two different times; a bad one is refused
+-- and nothing is kept.
+INSERT INTO container_profile (name) VALUES ('office');
+INSERT INTO container_schedule (name, opens, closes) VALUES ('nobody', '09:00', '17:00');
+INSERT INTO container_schedule (name, profile, days, opens, closes) VALUES ('w8', 'office', '{1,8}', '09:00', '17:00');
+INSERT INTO container_schedule (name, profile, days, opens, closes) VALUES ('w0', 'office', '{}', '09:00', '17:00');
+INSERT INTO container_schedule (name, profile, opens, closes, time_zone) VALUES ('mars', 'office', '09:00', '17:00', 'Mars/Olympus');
+INSERT INTO container_schedule (name, profile, opens, closes) VALUES ('same', 'office', '09:00', '09:00');
+INSERT INTO container_schedule (name, profile, opens, closes, start_before) VALUES ('early', 'office', '09:00', '17:00', '2 days');
+INSERT INTO container_schedule (name, profile, opens, closes) VALUES ('bad name', 'office', '09:00', '17:00');
+SELECT count(*) FROM container_schedule;
+-- Windows follow the zone's clock, also across a change of daylight
+-- saving time (Europe/Berlin moved to summer time on 2026-03-29), and a
+-- window that closes before it opens ends the next day.
+INSERT INTO container_schedule (name, profile, opens, closes, time_zone)
+VALUES ('office-hours', 'office', '08:55', '18:00', 'Europe/Berlin'),
+       ('night', 'office', '22:00', '06:00', 'UTC');
+UPDATE container_schedule SET days = '{6,7}' WHERE name = 'night';
+SET TimeZone = 'UTC';
+SELECT schedule, warm_from, opens_at, closes_at
+  FROM container_schedule_windows('2026-03-26 00:00+00', '2026-03-31 00:00+00');
+RESET TimeZone;
+SELECT * FROM container_schedule_windows('2026-03-31 00:00+00', '2026-03-30 00:00+00');
+SELECT * FROM container_schedule_windows('2026-01-01 00:00+00', '2028-01-01 00:00+00');
+SELECT * FROM container_schedule_windows(NULL, '2026-03-30 00:00+00');
+DELETE FROM container_profile WHERE name = 'office';
+SELECT count(*) FROM container_schedule;
 
 -- Settings are checked when they are set.
 SET pg_container.docker_host = 'ftp://127.0.0.1/';

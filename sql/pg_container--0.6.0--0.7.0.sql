@@ -671,3 +671,76 @@ ALTER TABLE @extschema@.container_event
                                         'queued', 'failed', 'held', 'released', 'rollout',
                                         'dormant', 'aged_out']::pg_catalog.text[]));
 -- ===== END max_age =====
+
+-- ===== BEGIN schedules =====
+-- Schedules (issue 23): windows in which the users of a profile, or one
+-- user, are kept warm.  From start_before ahead of each window's opening
+-- until it closes, the idle sweep (the worker's, container_reap_idle()'s,
+-- pg_cron's) gives each of its users a lease that ends when the window
+-- closes, with a 'kept_warm' event, and queues a start for those not
+-- running (the worker boots them within the start queue's limits).  While
+-- the lease lives nothing pauses, stops, evicts or restarts them, as for
+-- container_hold; when it ends the idle rules apply again.  A window whose
+-- schedule is changed or deleted ends its leases at the next sweep.
+CREATE TABLE @extschema@.container_schedule (
+    name         text     PRIMARY KEY
+                          CHECK (pg_catalog.length(name) OPERATOR(pg_catalog.<=) 63
+                                 AND name OPERATOR(pg_catalog.~) '^[A-Za-z0-9][A-Za-z0-9_.-]*$'),
+    profile      text     REFERENCES @extschema@.container_profile (name) ON DELETE CASCADE,
+    user_id      text     REFERENCES @extschema@.user_container (user_id) ON DELETE CASCADE,
+    days         integer[] NOT NULL DEFAULT ARRAY[1, 2, 3, 4, 5]
+                          CHECK (pg_catalog.cardinality(days) OPERATOR(pg_catalog.>) 0
+                                 AND pg_catalog.array_position(days, NULL) IS NULL
+                                 AND days OPERATOR(pg_catalog.<@) ARRAY[1, 2, 3, 4, 5, 6, 7]),
+    opens        time     NOT NULL,
+    closes       time     NOT NULL,
+    time_zone    text     NOT NULL DEFAULT 'UTC'
+                          CHECK (pg_catalog.timezone(time_zone, '2000-01-01 00:00'::timestamp) IS NOT NULL),
+    start_before interval NOT NULL DEFAULT '5 minutes'
+                          CHECK (start_before OPERATOR(pg_catalog.>=) '0'::interval
+                                 AND start_before OPERATOR(pg_catalog.<=) '1 day'::interval),
+    CONSTRAINT container_schedule_profile_or_user
+        CHECK ((profile IS NULL) OPERATOR(pg_catalog.<>) (user_id IS NULL)),
+    CONSTRAINT container_schedule_opens_closes_differ
+        CHECK (opens OPERATOR(pg_catalog.<>) closes)
+);
+
+CREATE INDEX container_schedule_profile_idx ON @extschema@.container_schedule (profile);
+CREATE INDEX container_schedule_user_idx ON @extschema@.container_schedule (user_id);
+
+COMMENT ON TABLE @extschema@.container_schedule IS
+    'Windows in which the users of a profile (or one user) are kept warm: on the ISO week days listed, from opens to closes in time_zone (closes before opens: the next day), started start_before ahead.';
+COMMENT ON COLUMN @extschema@.container_schedule.days IS
+    'ISO days of the week on which a window opens: 1 is Monday, 7 Sunday.';
+
+SELECT pg_catalog.pg_extension_config_dump(
+    pg_catalog.format('%I.container_schedule', pg_catalog.current_schema())::pg_catalog.regclass, '');
+
+-- The schedule whose window took the lease; NULL for container_hold's.
+ALTER TABLE @extschema@.container_lease
+    ADD COLUMN schedule text;
+
+CREATE FUNCTION @extschema@.container_schedule_windows(
+    from_time timestamptz DEFAULT pg_catalog.now(),
+    until_time timestamptz DEFAULT pg_catalog.now() OPERATOR(pg_catalog.+) '7 days'::interval)
+RETURNS TABLE (schedule text, profile text, user_id text, warm_from timestamptz,
+               opens_at timestamptz, closes_at timestamptz)
+AS 'MODULE_PATHNAME', 'container_schedule_windows'
+LANGUAGE C STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+COMMENT ON FUNCTION @extschema@.container_schedule_windows(timestamptz, timestamptz) IS
+    'The schedules'' windows that are warm at some time between from_time and until_time: when the users are started (warm_from), when the window opens and closes.';
+
+ALTER TABLE @extschema@.container_event
+    DROP CONSTRAINT container_event_event_check,
+    ADD CONSTRAINT container_event_event_check
+        CHECK (event OPERATOR(pg_catalog.=) ANY (ARRAY['created', 'started', 'stopped', 'reaped',
+                                        'restarted', 'recreated', 'unhealthy', 'recovered', 'removed',
+                                        'profile', 'error', 'paused', 'unpaused',
+                                        'queued', 'failed', 'held', 'released', 'rollout',
+                                        'dormant', 'aged_out', 'kept_warm']::pg_catalog.text[]));
+
+REVOKE ALL ON TABLE @extschema@.container_schedule FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.container_schedule_windows(timestamptz, timestamptz) FROM PUBLIC;
+-- ===== END schedules =====

@@ -177,6 +177,20 @@ extern bool store_hold(const char *user_id, const char *reason, Interval *ttl, i
 extern bool store_release(int64 lease, StoreLease *ended);
 extern List *store_prune_expired_leases(void);
 
+/* A user a schedule's window keeps warm now, and has no lease for it yet. */
+typedef struct StoreWarmUser
+{
+	char	   *user_id;
+	char	   *schedule;
+	TimestampTz opens_at;
+	TimestampTz closes_at;
+} StoreWarmUser;
+
+extern List *store_warm_users_unheld(void);
+extern bool store_hold_window(const StoreWarmUser *w, int64 *lease);
+extern List *store_closed_window_leases(void);
+extern uint64 store_schedule_windows(TimestampTz from, TimestampTz until);
+
 /* The unfinished rollout job, as the worker carries it out. */
 typedef struct RolloutJob
 {

@@ -134,7 +134,7 @@ container_hold(PG_FUNCTION_ARGS)
 Datum
 container_release(PG_FUNCTION_ARGS)
 {
-	StoreLease	ended;
+	bool		live;
 	bool		found;
 
 	if (PG_ARGISNULL(0))
@@ -143,13 +143,29 @@ container_release(PG_FUNCTION_ARGS)
 				 errmsg("lease must not be null")));
 
 	store_open();
-	found = store_release(PG_GETARG_INT64(0), &ended);
-	if (found)
-		record_event(ended.user_id, "released",
-					 event_detail("lease", lease_text(ended.id), "reason", ended.reason,
-								  "expired", ended.live ? NULL : "true", NULL));
+	found = leases_end(PG_GETARG_INT64(0), NULL, &live);
 	store_close();
-	PG_RETURN_BOOL(found && ended.live);
+	PG_RETURN_BOOL(found && live);
+}
+
+/*
+ * End a lease and record its 'released' event, saying what ended it
+ * (NULL: its holder); store open.  False if it is unknown; else *live says
+ * whether it had not expired yet.
+ */
+bool
+leases_end(int64 lease, const char *ended_by, bool *live)
+{
+	StoreLease	ended;
+
+	if (!store_release(lease, &ended))
+		return false;
+	record_event(ended.user_id, "released",
+				 event_detail("lease", lease_text(ended.id), "reason", ended.reason,
+							  "expired", ended.live ? NULL : "true",
+							  "ended_by", ended_by, NULL));
+	*live = ended.live;
+	return true;
 }
 
 /*

@@ -296,6 +296,29 @@ enqueue(const char *user_id, char **url)
 }
 
 /*
+ * A start the worker asks of itself (a schedule's window opening): queue
+ * the user's start unless one is pending or the container is running; a
+ * paused one is queued too, and the boot thaws it.  The row is locked.
+ * Touches nothing: being kept warm is not activity.  Returns whether it
+ * queued one.
+ */
+bool
+start_queue_request(const char *user_id)
+{
+	QueuedStart q;
+	char	   *url;
+
+	if (!start_queue_lookup(user_id, &q))
+		return false;
+	if (q.state != NULL && strcmp(q.state, "failed") != 0)
+		return false;
+	if (strcmp(q.status, "running") == 0)
+		return false;
+	enqueue(user_id, &url);
+	return true;
+}
+
+/*
  * container_start's work: the status it reports, with the URL and the
  * plaintext token.  A pending request is touched and reported as it is.
  */

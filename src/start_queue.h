@@ -46,6 +46,7 @@ typedef struct QueuedStart
 extern uint64 start_queue_run(QueueStatement stmt, Datum *values, const char *nulls);
 extern bool start_queue_lookup(const char *user_id, QueuedStart *q);
 extern void start_queue_require_worker(const char *function_name);
+extern bool start_queue_request(const char *user_id);
 extern bool start_queue_wait_if_pending(const char *user_id, char **url, char **token);
 
 /* The worker's side (start_boot.c, start_admission.c) */

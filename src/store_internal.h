@@ -30,6 +30,32 @@ typedef struct StoreStatement
 	Oid			plan_namespace; /* the schema plan was made for */
 } StoreStatement;
 
+/*
+ * The schedules' windows that are warm at some time between FROM and UNTIL
+ * (SQL expressions of type timestamptz), as the rows (name, profile,
+ * user_id, warm_from, opens_at, closes_at).  A window may open on each
+ * local day in the schedule's time zone from the day before FROM's (a
+ * window that closes before it opens ends the next day) to the day after
+ * UNTIL's (start_before, at most a day, may warm it before UNTIL); the
+ * local times become timestamptz through the zone, so a window follows
+ * its zone's daylight saving time.  For container_schedule_windows, the
+ * schedules sweep (store_schedules.c) and the idle plan (store_sweeps.c).
+ */
+#define SCHEDULE_WINDOWS(from, until) \
+	"SELECT s.name, s.profile, s.user_id, w.opens_at - s.start_before AS warm_from," \
+	"       w.opens_at, w.closes_at" \
+	"  FROM @extschema@.container_schedule s," \
+	"       LATERAL pg_catalog.generate_series(" \
+	"           (pg_catalog.timezone(s.time_zone, " from ")::date - 1)::timestamp," \
+	"           (pg_catalog.timezone(s.time_zone, " until ")::date + 1)::timestamp," \
+	"           interval '1 day') AS d(day)," \
+	"       LATERAL (SELECT pg_catalog.timezone(s.time_zone, d.day::date + s.opens) AS opens_at," \
+	"                       pg_catalog.timezone(s.time_zone, d.day::date + s.closes" \
+	"                           + CASE WHEN s.closes < s.opens THEN interval '1 day'" \
+	"                                  ELSE interval '0' END) AS closes_at) w" \
+	" WHERE pg_catalog.date_part('isodow', d.day)::integer = ANY (s.days)" \
+	"   AND w.closes_at > " from " AND w.opens_at - s.start_before <= " until
+
 extern int	store_run(StoreStatement *stmt, Datum *values, const char *nulls, long max_rows);
 
 /* Columns of the first row of the last result. */

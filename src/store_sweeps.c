@@ -67,7 +67,9 @@ static StoreStatement stmt_record_health = {
  * instead, which stops the longest-paused first.  Each counts at its
  * memory limit ($1 is pg_container.memory_limit), one without a limit
  * at the whole budget.  A held row (held_until, a live lease:
- * store_leases.c) is neither paused nor stopped; a paused one still
+ * store_leases.c; or in a schedule's window warm now, whose lease the
+ * sweep's schedules pass has just taken, so that container_explain, which
+ * reads this plan without that pass, agrees) is neither paused nor stopped; a paused one still
  * holds its memory, so it is counted first and the others make room.
  * The rows acted on are locked, skipping busy ones; a row whose status or
  * last activity changed since the scan, or that a lease taken meanwhile
@@ -76,10 +78,16 @@ static StoreStatement stmt_record_health = {
  * what it says the next sweep does is what this statement chooses.
  */
 #define IDLE_PLAN \
-	"WITH a AS (" \
-		"  SELECT c.user_id, c.status, c.last_active_at, c.paused_at, c.held_until," \
-		"         coalesce(c.held_until > pg_catalog.statement_timestamp(), false) AS held," \
-		"         CASE WHEN c.held_until > pg_catalog.statement_timestamp() THEN 'held'" \
+	"WITH warm AS (" SCHEDULE_WINDOWS("pg_catalog.statement_timestamp()", "pg_catalog.statement_timestamp()") ")," \
+	" candidate AS (" \
+		"  SELECT c.*," \
+		"         coalesce(c.held_until > pg_catalog.statement_timestamp(), false)" \
+		"         OR EXISTS (SELECT 1 FROM warm WHERE warm.profile = c.profile OR warm.user_id = c.user_id) AS held" \
+		"    FROM @extschema@.user_container c" \
+		"   WHERE c.status IN ('running', 'paused'))," \
+	" a AS (" \
+		"  SELECT c.user_id, c.status, c.last_active_at, c.paused_at, c.held_until, c.held," \
+		"         CASE WHEN c.held THEN 'held'" \
 		"              WHEN c.last_active_at < pg_catalog.statement_timestamp()" \
 		"                   - pg_catalog.make_interval(mins => c.idle_timeout_min) THEN 'stop'" \
 		"              WHEN c.status = 'paused' THEN 'keep'" \
@@ -87,9 +95,7 @@ static StoreStatement stmt_record_health = {
 		"                   - pg_catalog.make_interval(mins => c.pause_after_min) THEN 'pause'" \
 		"         END AS action," \
 		"         coalesce(NULLIF(coalesce(p.memory_limit_mb, $1), 0), $2)::bigint AS charge" \
-		"    FROM @extschema@.user_container c" \
-		"    LEFT JOIN @extschema@.container_profile p ON p.name = c.profile" \
-		"   WHERE c.status IN ('running', 'paused'))," \
+		"    FROM candidate c LEFT JOIN @extschema@.container_profile p ON p.name = c.profile)," \
 		" tier AS (" \
 		"  SELECT user_id," \
 		"         CASE WHEN held THEN action" \
@@ -119,15 +125,31 @@ static StoreStatement stmt_lock_tiers = {
  * the idle sweep's own plan (IDLE_PLAN, so next_sweep is what the next
  * sweep chooses; its lock may still find the row busy and leave it for
  * the one after), and the start queue's running_memory_budget ($4 MB),
- * by the rule of start_queue.c's Q_IDLE_BY_AGE.  "at" is when the rule
- * acts (for the lease: when it ends); "why" says why not earlier.
+ * by the rule of start_queue.c's Q_IDLE_BY_AGE, and the user's first
+ * schedule window (current or next, within 8 days: schedules.c).  "at" is
+ * when the rule acts (for the lease and a warm window: when it ends);
+ * "why" says why not earlier.
  */
 static StoreStatement stmt_explain = {
 	.sql = IDLE_PLAN ","
+		" win AS ("
+		"  SELECT w.name, w.warm_from, w.opens_at, w.closes_at,"
+		"         w.warm_from <= pg_catalog.statement_timestamp() AS warm,"
+		"         EXISTS (SELECT 1 FROM @extschema@.container_lease l"
+		"                  WHERE l.user_id = $3 AND l.schedule = w.name AND l.expires_at >= w.closes_at) AS leased"
+		"    FROM (" SCHEDULE_WINDOWS("pg_catalog.statement_timestamp()",
+									  "pg_catalog.statement_timestamp() + interval '8 days'") ") w"
+		"    JOIN @extschema@.user_container c ON c.profile = w.profile OR c.user_id = w.user_id"
+		"   WHERE c.user_id = $3"
+		"   ORDER BY w.warm_from, w.name LIMIT 1),"
 		" u AS ("
 		"  SELECT c.status, c.last_active_at AS last_active, c.last_activity_source AS source,"
 		"         c.idle_timeout_min, c.pause_after_min, plan.action, plan.own_action,"
-		"         CASE WHEN c.held_until > pg_catalog.statement_timestamp() THEN c.held_until END AS held,"
+		"         CASE WHEN c.held_until > pg_catalog.statement_timestamp() THEN c.held_until END AS lease_until,"
+		"         GREATEST(CASE WHEN c.held_until > pg_catalog.statement_timestamp() THEN c.held_until END,"
+		"                  CASE WHEN win.warm THEN win.closes_at END) AS held,"
+		"         win.name AS win_name, win.warm AS win_warm, win.leased AS win_leased,"
+		"         win.warm_from AS win_warm_from, win.opens_at AS win_opens, win.closes_at AS win_closes,"
 		"         c.last_active_at + pg_catalog.make_interval(mins => c.idle_timeout_min) AS stop_at,"
 		"         c.last_active_at + pg_catalog.make_interval(mins => c.pause_after_min) AS pause_at,"
 		"         GREATEST(c.updated_at, c.last_active_at) + pg_catalog.make_interval(mins => $5) AS dormant_at,"
@@ -143,14 +165,15 @@ static StoreStatement stmt_explain = {
 		"           WHERE l.user_id = c.user_id AND l.expires_at > pg_catalog.statement_timestamp()) AS leases"
 		"    FROM @extschema@.user_container c"
 		"    LEFT JOIN plan ON plan.user_id = c.user_id"
+		"    LEFT JOIN win ON true"
 		"   WHERE c.user_id = $3)"
 		"SELECT r.rule, r.action, r.at, r.next_sweep, r.why"
 		"  FROM u, LATERAL (VALUES"
 		"  (1, 'last_activity', NULL, u.last_active, false,"
 		"   'source: ' || coalesce(u.source, 'none said'), true),"
-		"  (2, 'lease', 'keep', u.held, false,"
+		"  (2, 'lease', 'keep', u.lease_until, false,"
 		"   pg_catalog.format('held by lease %s: nothing pauses, stops or evicts the user before then', u.leases),"
-		"   u.held IS NOT NULL),"
+		"   u.lease_until IS NOT NULL),"
 		"  (3, 'idle_timeout', 'stop', GREATEST(u.stop_at, u.held), u.action = 'stop' AND u.own_action = 'stop',"
 		"   CASE WHEN u.action = 'stop' AND u.own_action = 'stop'"
 		"        THEN pg_catalog.format('idle past its %s min timeout: the next sweep stops it', u.idle_timeout_min)"
@@ -196,7 +219,18 @@ static StoreStatement stmt_explain = {
 		"        WHEN u.age_out_at < pg_catalog.now()"
 		"        THEN pg_catalog.format('running for longer than pg_container.max_age and %s min idle: the worker restarts it after the next sweep', $7)"
 		"        ELSE pg_catalog.format('restarted once it has run for pg_container.max_age and been %s min idle', $7) END,"
-		"   $6 > 0 AND u.status = 'running' AND u.age_out_at IS NOT NULL)"
+		"   $6 > 0 AND u.status = 'running' AND u.age_out_at IS NOT NULL),"
+		"  (9, 'schedule', CASE WHEN u.win_warm THEN 'keep' ELSE 'start' END,"
+		"   CASE WHEN u.win_warm THEN u.win_closes ELSE u.win_warm_from END,"
+		"   u.win_warm AND NOT u.win_leased,"
+		"   CASE WHEN u.win_warm AND u.win_leased"
+		"        THEN pg_catalog.format('in a window of schedule %s, open from %s: kept warm until it closes', u.win_name, u.win_opens)"
+		"        WHEN u.win_warm"
+		"        THEN pg_catalog.format('in a window of schedule %s, open from %s: the next sweep holds it until the window closes,"
+		" and queues its start if it is not running', u.win_name, u.win_opens)"
+		"        ELSE pg_catalog.format('the next window of schedule %s opens at %s: a sweep starts it %s ahead',"
+		"                               u.win_name, u.win_opens, u.win_opens - u.win_warm_from) END,"
+		"   u.win_name IS NOT NULL)"
 		"  ) AS r(ord, rule, action, at, next_sweep, why, applies)"
 		" WHERE r.applies"
 		" ORDER BY r.ord",

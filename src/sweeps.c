@@ -33,6 +33,7 @@
 #include "leases.h"
 #include "pause.h"
 #include "reconcile.h"
+#include "schedules.h"
 #include "settings.h"
 #include "sweeps.h"
 
@@ -201,6 +202,8 @@ sweep_reap_idle(MemoryContext result_context)
 
 	/* Expired leases hold nobody already: this only records their end. */
 	leases_prune_expired();
+	/* Before the plan, so that a window opening now holds its users. */
+	(void) schedules_sweep();
 	(void) dormancy_sweep();
 	listed = pgc_engine()->list_managed();
 	candidates = store_lock_idle();
