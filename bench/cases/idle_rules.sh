@@ -16,8 +16,9 @@
 #     profile   those 100 leases, and one schedule (container_schedule) of
 #               the profile ir-warm, whose users are ir-101..ir-200, open
 #               now on all 7 days (opens 11 hours before now, closes 11
-#               hours after, UTC: a window crossing midnight, which the
-#               table writes as closes before opens);
+#               hours after, UTC: unless now is between 11:00 and 13:00
+#               UTC, a window that crosses midnight, closes before opens;
+#               the table refuses opens = closes);
 #     per_user  those 100 leases, and 100 schedules of one user each
 #               (ir-101..ir-200), the same window.
 #   A round of a state, in one psql session: one sweep to warm the
