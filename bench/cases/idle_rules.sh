@@ -49,7 +49,7 @@
 # sweep stopped anyone and that no start was queued for them.
 # Everything it makes (rows, leases, schedules, the profile, their events)
 # goes at the end, by DELETE, as no Docker object exists for them; it sets
-# no server setting.  Not in bench/run's default list (about 5 minutes):
+# no server setting.  Not in bench/run's default list (about 6 minutes):
 # run it as `bench/run bench/cases/idle_rules.sh`, or in a world as
 # `bash bench/cases/idle_rules.sh` (it then prints its own table).
 source "$(dirname "$0")/../lib.sh"
