@@ -19,7 +19,7 @@ version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$src/pg_container.control
 log() { printf '==> %s\n' "$*" >&2; }
 
 install_build_deps() {
-	local pkgs=(debhelper dpkg-dev postgresql-server-dev-all libcurl4-openssl-dev libssl-dev lintian) missing=() p m
+	local pkgs=(debhelper dpkg-dev postgresql-server-dev-all libcurl4-openssl-dev libssl-dev libkrb5-dev lintian) missing=() p m
 	for m in ${PG_MAJORS:-}; do pkgs+=("postgresql-server-dev-$m"); done
 	for p in "${pkgs[@]}"; do
 		dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -29,6 +29,8 @@
 #include <curl/curl.h>
 
 #include "lib/stringinfo.h"
+#include "libpq/libpq.h"
+#include "libpq/libpq-be.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "storage/pmsignal.h"
@@ -698,6 +700,29 @@ docker_wait_event(bool gateway)
 }
 
 /*
+ * End the backend if its client has gone (the application gave up on the
+ * call, a pool dropped the connection): otherwise it would go on waiting
+ * for the engine or a gateway until its timeout, holding the user's row
+ * lock all along, and every later call for that user would queue behind
+ * it.  PostgreSQL's own check, client_connection_check_interval, is off by
+ * default; this is the same check, made where pg_container waits, and
+ * ends the backend the way that check does (FATAL, connection_failure, at
+ * the next CHECK_FOR_INTERRUPTS).  Not for the worker, which has no
+ * client.
+ */
+static void
+end_if_client_gone(void)
+{
+	if (MyProcPort == NULL || ClientConnectionLost)
+		return;
+	if (!pq_check_connection())
+	{
+		ClientConnectionLost = true;
+		InterruptPending = true;
+	}
+}
+
+/*
  * Sleep between two polls of something outside PostgreSQL (a gateway's
  * readiness, a swarm task's state), showing the wait event of what is
  * polled, and honouring interrupts and postmaster death.
@@ -708,6 +733,7 @@ docker_sleep_between_polls(int ms, bool gateway)
 	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 					 ms, docker_wait_event(gateway));
 	ResetLatch(MyLatch);
+	end_if_client_gone();
 	CHECK_FOR_INTERRUPTS();
 }
 
@@ -783,6 +809,7 @@ run_transfers(DockerRequest **requests, int count, int max_parallel)
 				pgstat_report_wait_end();
 			}
 
+			end_if_client_gone();
 			CHECK_FOR_INTERRUPTS();
 			if (!PostmasterIsAlive())
 				ereport(FATAL,

@@ -15,7 +15,7 @@
 PGC_ROOT=${PGC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
 PGC_PACKAGES=(
-	libcurl4-openssl-dev libssl-dev build-essential
+	libcurl4-openssl-dev libssl-dev libkrb5-dev build-essential
 	docker.io busybox-static curl openssl python3 perl libtap-parser-sourcehandler-pgtap-perl
 	podman runc catatonit
 	iproute2 util-linux
