@@ -18,9 +18,12 @@ q -c "ALTER SYSTEM SET log_statement = 'all'" \
 reload
 mark=$(stat -c %s "$LOG")
 
-# Watch pg_stat_activity while the calls run.
+# Watch pg_stat_activity while the calls run: from before the first until
+# the last has returned ($T/done), however long they take.  (A fixed 150
+# looks took longer than the calls on a quiet machine, and could end
+# before them on a loaded one.)
 (
-	for _ in $(seq 1 150); do
+	until [ -e "$T/done" ]; do
 		q -c "SELECT query FROM pg_stat_activity WHERE backend_type = 'client backend'" >>"$T/activity" 2>/dev/null
 		sleep 0.05
 	done
@@ -50,6 +53,7 @@ SELECT container_set_profile('sec-5', 'sec-long');
 SET pg_container.ready_timeout = '4s';
 SELECT container_ensure_running('sec-5');
 SQL
+touch "$T/done"
 wait "$watcher"
 
 q -c "ALTER SYSTEM RESET log_statement" -c "ALTER SYSTEM RESET log_min_duration_statement" \
