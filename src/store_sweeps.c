@@ -67,27 +67,25 @@ static StoreStatement stmt_record_health = {
  * instead, which stops the longest-paused first.  Each counts at its
  * memory limit ($1 is pg_container.memory_limit), one without a limit
  * at the whole budget.  A held row (held_until, a live lease:
- * store_leases.c; or in a schedule's window warm now, whose lease the
- * sweep's schedules pass has just taken, so that container_explain, which
- * reads this plan without that pass, agrees; the warm users are listed
- * once, by two equality joins, since a join on "profile or user" is a
- * nested loop over users and schedules) is neither paused nor stopped; a paused one still
+ * store_leases.c) is neither paused nor stopped; a paused one still
  * holds its memory, so it is counted first and the others make room.
  * The rows acted on are locked, skipping busy ones; a row whose status or
  * last activity changed since the scan, or that a lease taken meanwhile
  * holds, fails the recheck under FOR UPDATE, so a touch or a hold racing
- * the sweep wins.  container_explain reads the same plan (IDLE_PLAN), so
- * what it says the next sweep does is what this statement chooses.
+ * the sweep wins.
+ *
+ * The plan is written once, IDLE_PLAN(WITH, HELD), for two readers.  The
+ * sweep runs it after its schedules pass has leased every user of a warm
+ * window (schedules.c), so held_until is all it needs.  container_explain
+ * runs it without that pass, so it also counts the users of the windows
+ * warm now as held (EXPLAIN_WARM), and what it says the next sweep does is
+ * what the sweep chooses.  The warm users are listed once, by two
+ * equality joins: a join on "profile or user" is a nested loop over users
+ * and schedules.
  */
-#define IDLE_PLAN \
-	"WITH warm AS MATERIALIZED (" SCHEDULE_WINDOWS("pg_catalog.statement_timestamp()", "pg_catalog.statement_timestamp()") ")," \
-	" warm_users AS MATERIALIZED (" \
-		"  SELECT c.user_id FROM warm JOIN @extschema@.user_container c ON c.profile = warm.profile" \
-		"  UNION SELECT warm.user_id FROM warm WHERE warm.user_id IS NOT NULL)," \
-	" candidate AS (" \
-		"  SELECT c.*," \
-		"         coalesce(c.held_until > pg_catalog.statement_timestamp(), false)" \
-		"         OR c.user_id IN (SELECT user_id FROM warm_users) AS held" \
+#define IDLE_PLAN(with, held) \
+	with " candidate AS (" \
+		"  SELECT c.*, coalesce(c.held_until > pg_catalog.statement_timestamp(), false)" held " AS held" \
 		"    FROM @extschema@.user_container c" \
 		"   WHERE c.status IN ('running', 'paused'))," \
 	" a AS (" \
@@ -112,8 +110,16 @@ static StoreStatement stmt_record_health = {
 		"         coalesce(tier.action, a.action) AS action" \
 		"    FROM a LEFT JOIN tier ON tier.user_id = a.user_id)"
 
+/* The users of the windows warm now, for container_explain's plan. */
+#define EXPLAIN_WARM_WITH \
+	"WITH warm AS MATERIALIZED (" SCHEDULE_WINDOWS("pg_catalog.statement_timestamp()", "pg_catalog.statement_timestamp()") ")," \
+	" warm_users AS MATERIALIZED (" \
+		"  SELECT c.user_id FROM warm JOIN @extschema@.user_container c ON c.profile = warm.profile" \
+		"  UNION SELECT warm.user_id FROM warm WHERE warm.user_id IS NOT NULL),"
+#define EXPLAIN_WARM_HELD " OR c.user_id IN (SELECT user_id FROM warm_users)"
+
 static StoreStatement stmt_lock_tiers = {
-	.sql = IDLE_PLAN
+	.sql = IDLE_PLAN("WITH", "")
 		"SELECT c.user_id, c.container_id, c.container_name, c.healthy, c.status, plan.action"
 		"  FROM @extschema@.user_container c"
 		"  JOIN plan ON plan.user_id = c.user_id"
@@ -136,7 +142,7 @@ static StoreStatement stmt_lock_tiers = {
  * "why" says why not earlier.
  */
 static StoreStatement stmt_explain = {
-	.sql = IDLE_PLAN ","
+	.sql = IDLE_PLAN(EXPLAIN_WARM_WITH, EXPLAIN_WARM_HELD) ","
 		" win AS ("
 		"  SELECT w.name, w.warm_from, w.opens_at, w.closes_at,"
 		"         w.warm_from <= pg_catalog.statement_timestamp() AS warm,"
