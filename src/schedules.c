@@ -61,11 +61,17 @@ keep_warm(void *arg)
 {
 	WarmStep   *step = arg;
 	const StoreWarmUser *w = step->warm;
-	UserContainerRow row;
+	ContainerRef ref;
+	bool		running;
 	int64		lease;
 	bool		queued = false;
 
-	if (!store_lock(w->user_id, &row))
+	/*
+	 * A sweep never waits for a user: a row another session holds (an
+	 * ensure booting the user, say) is left for the next sweep, which finds
+	 * it still without its window's lease.
+	 */
+	if (store_lock_one(w->user_id, GetCurrentTimestamp(), &ref, &running) != STORE_ROW_LOCKED)
 		return;
 	if (!store_hold_window(w, &lease))
 		return;
