@@ -76,7 +76,8 @@ is "$(q -c "SELECT count(*) FROM container_event WHERE event = 'released' AND de
 # --- the worker starts a window's users ahead of its opening
 q -c "UPDATE container_schedule SET opens = '$(local_time '3 min')', closes = '$(local_time '30 min')', start_before = '5 min' WHERE name = 'sc-now'" >/dev/null
 set_and_reload pg_container.reap_interval "'1s'"
-wait_for 90 bash -c "[ \"\$(docker -H unix://$PGC_WORK/docker.sock inspect -f '{{.State.Status}}' mosaic-user-sc-a 2>/dev/null)\" = running ]"
+# Both: the worker boots them one after the other.
+wait_for 90 bash -c "[ \"\$(docker -H unix://$PGC_WORK/docker.sock inspect -f '{{.State.Status}}' mosaic-user-sc-a mosaic-user-sc-b 2>/dev/null | sort -u)\" = running ]"
 is "$(docker_state sc-a) $(docker_state sc-b)" "running running" \
 	"the worker's sweep starts a window's users start_before ahead of its opening"
 set_and_reload pg_container.reap_interval 0
